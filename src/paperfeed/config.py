@@ -1,0 +1,151 @@
+"""Settings: declared once, with defaults and help, read from PAPERFEED_* variables or paperfeed.toml.
+
+Every field's ``description`` is its help text; ``tests/test_config.py`` checks that each one is
+documented in the README, so adding a setting here without documenting it fails the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "PAPERFEED_"
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("paperfeed", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """All of paperfeed's configuration. Each field is `PAPERFEED_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        toml_file=os.environ.get("PAPERFEED_CONFIG", "paperfeed.toml"),
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Folder for the embedded database, index files and the generated secret key.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the database. Empty: an SQLite file `paperfeed.db` in "
+        "DATA_DIR. `postgresql://user:pass@host/db` (or a unix socket, "
+        "`postgresql://user@/db?host=/run/postgresql`) selects PostgreSQL with pgvector.",
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public URL of the site, used in links that leave the site (email, feeds).",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Key that signs sessions and email links. Empty: a random key is generated "
+        "once and kept in DATA_DIR/secret_key.",
+    )
+    smtp_url: str = Field(
+        default="",
+        description="Outgoing mail server, e.g. `smtp://user:pass@host:587?starttls=1`. Empty: "
+        "mail is printed to the console.",
+    )
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Sentence-embedding model used for semantic search.",
+    )
+    ingest_batch_size: int = Field(
+        default=2000,
+        ge=1,
+        description="Records written per database transaction during ingest.",
+    )
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Allow URL sources on loopback and private networks (off: refused, "
+        "to prevent server-side request forgery).",
+    )
+    fetch_max_bytes: int = Field(
+        default=200_000_000,
+        ge=1,
+        description="Largest response body accepted from a URL source, in bytes.",
+    )
+    fetch_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds to wait for a URL source to connect or send more data.",
+    )
+    arxiv_api_url: str = Field(
+        default="https://export.arxiv.org/api/query",
+        description="arXiv API endpoint (Atom feeds) used by `arxiv:` sources and submissions.",
+    )
+    arxiv_oai_url: str = Field(
+        default="https://oaipmh.arxiv.org/oai",
+        description="arXiv OAI-PMH endpoint used by `oai:` sources.",
+    )
+    arxiv_delay: float = Field(
+        default=3.0,
+        ge=0,
+        description="Seconds between requests to arXiv (its politeness rule asks for 3).",
+    )
+    arxiv_max_retries: int = Field(
+        default=5,
+        ge=0,
+        description="Retries of an arXiv request answered 503 / 429 or cut off, with backoff.",
+    )
+    hf_api_url: str = Field(
+        default="https://huggingface.co",
+        description="Hugging Face endpoint used by `hf-daily:` sources.",
+    )
+    log_level: str = Field(
+        default="WARNING",
+        description="Log level of paperfeed's structured (JSON lines) logs on stderr.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the toml file, which beats the defaults.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'paperfeed.db'}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, else one generated on first use and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def setting_env_names() -> list[str]:
+    """The environment variable of every declared setting, for docs and their test."""
+    return [ENV_PREFIX + name.upper() for name in Settings.model_fields]

@@ -1,0 +1,84 @@
+"""Paper identifiers: arXiv ids in every spelling, and stable ids for papers without one."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# New style (0704 onwards): YYMM.NNNN (until 1412) or YYMM.NNNNN; old style: archive/YYMMNNN.
+_NEW = r"(?P<new>\d{4}\.\d{4,5})"
+_OLD = r"(?P<old>[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7})"
+_ID_RE = re.compile(rf"^(?:{_NEW}|{_OLD})(?:v(?P<version>\d+))?$")
+_PREFIX_RE = re.compile(
+    r"^(?:arxiv:|https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/"
+    r"|https?://(?:www\.)?(?:huggingface\.co|hf\.co)/papers/)",
+    re.IGNORECASE,
+)
+SYNTHETIC_PREFIX = "pf-"
+
+
+class InvalidPaperId(ValueError):
+    """Raised for a string that is not an arXiv id in any accepted spelling."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArxivId:
+    base: str
+    version: int | None = None
+
+    def __str__(self) -> str:
+        return self.base if self.version is None else f"{self.base}v{self.version}"
+
+
+def parse_arxiv_id(raw: str) -> ArxivId:
+    """Parse `2401.12345v2`, `arXiv:2401.12345`, `https://arxiv.org/abs/2401.12345v3`, `cs/0601001`."""
+    text = raw.strip()
+    text = _PREFIX_RE.sub("", text)
+    text = text.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    if text.lower().endswith(".pdf"):
+        text = text[:-4]
+    match = _ID_RE.match(text)
+    if not match:
+        raise InvalidPaperId(f"not an arXiv id: {raw!r}")
+    base = match.group("new") or match.group("old")
+    version = match.group("version")
+    return ArxivId(base, int(version) if version else None)
+
+
+def is_arxiv_id(raw: str) -> bool:
+    try:
+        parse_arxiv_id(raw)
+    except InvalidPaperId:
+        return False
+    return True
+
+
+def title_key(title: str) -> str:
+    """Normalise a title so that spellings of the same title compare equal."""
+    text = unicodedata.normalize("NFKD", title).casefold()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(re.findall(r"\w+", text))
+
+
+def synthetic_id(title: str) -> str:
+    """A stable id for a paper that arrives without one, derived from its normalised title."""
+    digest = hashlib.sha256(title_key(title).encode()).hexdigest()[:16]
+    return SYNTHETIC_PREFIX + digest
+
+
+def is_synthetic(paper_id: str) -> bool:
+    return paper_id.startswith(SYNTHETIC_PREFIX)
+
+
+def canonical_id(raw: str | None, title: str) -> tuple[str, int | None]:
+    """The id a record is stored under, and the arXiv version it names (if any).
+
+    An id must be an arXiv id (in any accepted spelling; InvalidPaperId otherwise); no id gives
+    the title-derived synthetic id, so the same title from two sources lands on one record.
+    """
+    if raw is not None and raw.strip():
+        parsed = parse_arxiv_id(raw)
+        return parsed.base, parsed.version
+    return synthetic_id(title), None

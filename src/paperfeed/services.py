@@ -1,0 +1,87 @@
+"""Service functions shared by the CLI, the web pages and the API (none of them touch SQL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import Engine, inspect
+
+from paperfeed.config import Settings, get_settings
+from paperfeed.domain import Paper
+from paperfeed.store import migrate, papers
+from paperfeed.store.engine import make_engine
+
+
+class DatabaseNotReady(Exception):
+    """The schema is missing or older than this code; `paperfeed db upgrade` fixes it."""
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    settings = settings or get_settings()
+    return engine_for(settings.resolved_database_url())
+
+
+def require_current_schema(engine: Engine) -> None:
+    if not migrate.is_current(engine):
+        raise DatabaseNotReady(
+            f"the database at {engine.url.render_as_string(hide_password=True)} is not at the "
+            "current schema; run `paperfeed db upgrade`"
+        )
+
+
+def reset_database(engine: Engine) -> None:
+    """Drop every table (including alembic's) and migrate again from empty."""
+    with engine.begin() as conn:
+        names = inspect(conn).get_table_names()
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for name in names:
+                if not name.startswith("papers_fts_"):
+                    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+        else:
+            for name in names:
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}" CASCADE')
+    migrate.upgrade(engine)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    papers: int
+    authors: int
+    subscribers: int
+    schema_revision: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "papers": self.papers,
+            "authors": self.authors,
+            "subscribers": self.subscribers,
+            "schema_revision": self.schema_revision,
+        }
+
+
+def stats(engine: Engine) -> Stats:
+    with engine.connect() as conn:
+        return Stats(
+            papers=papers.count_papers(conn),
+            authors=papers.count_authors(conn),
+            # Subscriptions arrive with the email feature; until then nobody is subscribed.
+            subscribers=0,
+            schema_revision=migrate.current_revision(engine),
+        )
+
+
+def latest_papers(engine: Engine, limit: int = 50) -> list[Paper]:
+    with engine.connect() as conn:
+        return papers.latest_papers(conn, limit)
+
+
+def is_empty(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return papers.count_papers(conn) == 0

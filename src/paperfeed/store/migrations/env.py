@@ -1,0 +1,50 @@
+"""Alembic environment: runs against the connection paperfeed hands over, or the settings' URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+
+from paperfeed.config import get_settings
+from paperfeed.store.engine import make_engine
+from paperfeed.store.schema import LEXICAL_OBJECTS, metadata
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    # The lexical index is raw SQL (FTS5 tables, a generated tsvector column): not in metadata.
+    return name not in LEXICAL_OBJECTS
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    return name not in LEXICAL_OBJECTS
+
+
+def _configure(connection: Any) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        include_object=include_object,
+        include_name=include_name,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+
+
+def run() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    engine = make_engine(url or get_settings().resolved_database_url())
+    with engine.connect() as conn:
+        _configure(conn)
+        with context.begin_transaction():
+            context.run_migrations()
+        conn.commit()
+
+
+run()
