@@ -8,9 +8,12 @@ import unicodedata
 from dataclasses import dataclass
 
 # New style (0704 onwards): YYMM.NNNN (until 1412) or YYMM.NNNNN; old style: archive/YYMMNNN.
-_NEW = r"(?P<new>\d{4}\.\d{4,5})"
-_OLD = r"(?P<old>[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7})"
-_ID_RE = re.compile(rf"^(?:{_NEW}|{_OLD})(?:v(?P<version>\d+))?$")
+# ASCII only (``\d`` would take any Unicode digit) and a bounded version number, so what parses
+# is exactly what is stored, and a version always fits the database's integer column.
+_MONTH = r"(?:0[1-9]|1[0-2])"
+_NEW = rf"(?P<new>\d\d{_MONTH}\.\d{{4,5}})"
+_OLD = rf"(?P<old>[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{{2}})?/\d\d{_MONTH}\d{{3}})"
+_ID_RE = re.compile(rf"(?:{_NEW}|{_OLD})(?:v(?P<version>[1-9]\d{{0,5}}))?", re.ASCII)
 _PREFIX_RE = re.compile(
     r"^(?:arxiv:|https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/"
     r"|https?://(?:www\.)?(?:huggingface\.co|hf\.co)/papers/)",
@@ -33,13 +36,14 @@ class ArxivId:
 
 
 def parse_arxiv_id(raw: str) -> ArxivId:
-    """Parse `2401.12345v2`, `arXiv:2401.12345`, `https://arxiv.org/abs/2401.12345v3`, `cs/0601001`."""
+    """Parse `2401.12345v2`, `arXiv:2401.12345`, `https://arxiv.org/abs/2401.12345v3`,
+    `https://arxiv.org/pdf/2401.12345v1.pdf`, `cs/0601001`, `math.GT/0309136v2`."""
     text = raw.strip()
     text = _PREFIX_RE.sub("", text)
     text = text.split("?", 1)[0].split("#", 1)[0].rstrip("/")
     if text.lower().endswith(".pdf"):
         text = text[:-4]
-    match = _ID_RE.match(text)
+    match = _ID_RE.fullmatch(text)
     if not match:
         raise InvalidPaperId(f"not an arXiv id: {raw!r}")
     base = match.group("new") or match.group("old")

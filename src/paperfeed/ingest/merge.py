@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from itertools import pairwise
 
 import orjson
 
@@ -16,24 +17,29 @@ from paperfeed.domain import Link, Paper, PaperRecord, Version
 
 
 def new_paper(paper_id: str, record: PaperRecord) -> Paper:
-    empty = Paper(
+    """The paper a record makes on its own: ``merge`` onto an empty paper, built directly
+    because this is the bulk-ingest path (every new paper of a snapshot goes through it)."""
+    versions = _merge_versions([], record.versions)
+    published = record.published
+    if published is None and versions and versions[0].created:
+        published = versions[0].created
+    return Paper(
         id=paper_id,
         title=record.title,
         abstract=record.abstract,
-        authors=[],
-        categories=[],
-        published=None,
-        updated=None,
-        versions=[],
-        doi=None,
-        journal_ref=None,
-        comment=None,
-        links=[],
-        featured_day=None,
-        submitter=None,
-        upvotes=0,
+        authors=list(record.authors),
+        categories=list(record.categories),
+        published=published,
+        updated=record.updated or None,
+        versions=versions,
+        doi=record.doi or None,
+        journal_ref=record.journal_ref or None,
+        comment=record.comment or None,
+        links=_merge_links([], record.links),
+        featured_day=record.featured_day or None,
+        submitter=record.submitter or None,
+        upvotes=record.upvotes if record.upvotes is not None else 0,
     )
-    return merge(empty, record)
 
 
 def merge(current: Paper, record: PaperRecord, paper_id: str | None = None) -> Paper:
@@ -62,6 +68,9 @@ def merge(current: Paper, record: PaperRecord, paper_id: str | None = None) -> P
 
 
 def _merge_versions(current: list[Version], incoming: list[Version]) -> list[Version]:
+    if not current and _ascending(incoming):
+        # The common case (a new paper, versions listed in order): nothing to combine.
+        return [Version(v.number, v.created) for v in incoming]
     by_number = {v.number: v for v in current}
     for version in incoming:
         known = by_number.get(version.number)
@@ -69,6 +78,10 @@ def _merge_versions(current: list[Version], incoming: list[Version]) -> list[Ver
             version.number, version.created or (known.created if known else None)
         )
     return [by_number[n] for n in sorted(by_number)]
+
+
+def _ascending(versions: list[Version]) -> bool:
+    return all(a.number < b.number for a, b in pairwise(versions))
 
 
 def _merge_links(current: list[Link], incoming: list[Link]) -> list[Link]:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
 from paperfeed.domain import Paper
-from paperfeed.ingest.ids import is_synthetic
+from paperfeed.ingest.ids import SYNTHETIC_PREFIX, is_synthetic
 from paperfeed.ingest.merge import content_hash, merge, new_paper
 from paperfeed.ingest.normalise import Prepared
 from paperfeed.store.papers import (
     PaperWrite,
+    StoredHead,
     StoredPaper,
     find_by_ids,
     find_by_title_keys,
+    find_heads,
     write_papers,
 )
 
@@ -94,13 +97,60 @@ def upsert_batch(conn: Connection, batch: Sequence[Prepared]) -> BatchCounts:
     record whose title matches a paper stored without one) finds it by normalised title, and the
     paper then takes the arXiv id.
     """
-    by_id = find_by_ids(conn, list({p.id for p in batch}))
-    unmatched_keys = list({p.title_key for p in batch if p.id not in by_id})
-    by_title = find_by_title_keys(conn, unmatched_keys) if unmatched_keys else {}
+    heads = find_heads(conn, list({p.id for p in batch}))
+    counts = BatchCounts()
+    rest = _drop_unchanged(batch, heads, counts) if heads else list(batch)
+    by_id = find_by_ids(conn, list({p.id for p in rest if p.id in heads}))
+    by_title = _title_candidates(conn, [p for p in rest if p.id not in heads])
     merger = _BatchMerger(by_id, by_title)
-    for item in batch:
+    for item in rest:
         merger.apply(item)
-    return _write(conn, list(merger.targets.values()))
+    counts.add(_write(conn, list(merger.targets.values())))
+    return counts
+
+
+def _drop_unchanged(
+    batch: Sequence[Prepared], heads: dict[str, StoredHead], counts: BatchCounts
+) -> list[Prepared]:
+    """The records that may change something; the others are counted unchanged.
+
+    Merging is idempotent, so a stored paper whose hash is that of the record's own paper is
+    what merging the record would give again: a re-ingest skips it without reading it whole.
+    Only a record alone in its batch under its id and title qualifies, as no other record can
+    then merge into the same paper.
+    """
+    ids = Counter(p.id for p in batch)
+    keys = Counter(p.title_key for p in batch)
+    rest = []
+    for item in batch:
+        head = heads.get(item.id)
+        if (
+            head is not None
+            and ids[item.id] == 1
+            and keys[item.title_key] == 1
+            and head.title_key == item.title_key
+            and head.content_hash == content_hash(new_paper(item.id, item.record))
+        ):
+            counts.unchanged += 1
+        else:
+            rest.append(item)
+    return rest
+
+
+def _title_candidates(conn: Connection, new: Sequence[Prepared]) -> dict[str, StoredPaper]:
+    """Stored papers the records not found by id may merge into, by title key.
+
+    An arXiv record can only merge into a paper stored without an arXiv id, so its keys look at
+    those alone: a bulk arXiv ingest then reads nothing for titles that arXiv papers share.
+    (The first stored paper of a key is the same either way: once an arXiv paper holds a title,
+    a later title-only record merges into it instead of being stored.)
+    """
+    synthetic = {p.title_key for p in new if p.synthetic}
+    arxiv = {p.title_key for p in new if not p.synthetic} - synthetic
+    found = find_by_title_keys(conn, list(arxiv), id_prefix=SYNTHETIC_PREFIX) if arxiv else {}
+    if synthetic:
+        found |= find_by_title_keys(conn, list(synthetic))
+    return found
 
 
 def _write(conn: Connection, targets: list[_Target]) -> BatchCounts:

@@ -24,7 +24,7 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; each migration runs in its own transaction."""
+    """Bring the schema to ``revision`` in one transaction: a crash leaves the old revision."""
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, select
 
 from paperfeed.domain import Link, Paper, Version
+from paperfeed.store.bulk import BulkWriter, writer_for
 from paperfeed.store.schema import (
     CHILD_TABLES,
     paper_authors,
@@ -37,22 +38,53 @@ def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[A
 
 
 def find_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, StoredPaper]:
-    rows = []
+    rows: list[Any] = []
     for chunk in _chunks(list(ids)):
         rows.extend(conn.execute(select(papers).where(papers.c.id.in_(chunk))).mappings().all())
     return {p.paper.id: p for p in _with_children(conn, rows)}
 
 
-def find_by_title_keys(conn: Connection, keys: Sequence[str]) -> dict[str, StoredPaper]:
-    """Papers whose normalised title is one of ``keys`` (the first stored, if several)."""
-    rows = []
+@dataclass(slots=True)
+class StoredHead:
+    """What ingest needs to know of a stored paper before deciding whether to read all of it."""
+
+    pk: int
+    title_key: str
+    content_hash: str
+
+
+def find_heads(conn: Connection, ids: Sequence[str]) -> dict[str, StoredHead]:
+    """Key, title key and content hash of the stored papers among ``ids`` (no children read)."""
+    found: dict[str, StoredHead] = {}
+    columns = (papers.c.id, papers.c.pk, papers.c.title_key, papers.c.content_hash)
+    for chunk in _chunks(list(ids)):
+        for paper_id, pk, key, digest in conn.execute(
+            select(*columns).where(papers.c.id.in_(chunk))
+        ):
+            found[paper_id] = StoredHead(pk, key, digest)
+    return found
+
+
+def find_by_title_keys(
+    conn: Connection, keys: Sequence[str], *, id_prefix: str | None = None
+) -> dict[str, StoredPaper]:
+    """Papers whose normalised title is one of ``keys`` (the first stored, if several);
+    ``id_prefix``: only papers whose id starts with it."""
+    rows: list[Any] = []
     for chunk in _chunks(list(keys)):
         query = select(papers).where(papers.c.title_key.in_(chunk)).order_by(papers.c.pk)
+        if id_prefix is not None:
+            query = query.where(papers.c.id.startswith(id_prefix, autoescape=True))
         rows.extend(conn.execute(query).mappings().all())
-    found: dict[str, StoredPaper] = {}
-    for row, stored in zip(rows, _with_children(conn, rows), strict=True):
-        found.setdefault(row["title_key"], stored)
-    return found
+    first: dict[str, Any] = {}
+    for row in rows:
+        first.setdefault(row["title_key"], row)
+    # Children only for the paper each key resolves to, not for every paper sharing a title.
+    chosen = list(first.values())
+    return {
+        row["title_key"]: stored
+        for row, stored in zip(chosen, _with_children(conn, chosen), strict=True)
+    }
 
 
 def get_paper(conn: Connection, paper_id: str) -> Paper | None:
@@ -105,24 +137,51 @@ def _to_stored(row: Any, children: dict[str, dict[int, list[Any]]]) -> StoredPap
     return StoredPaper(pk, paper, row["content_hash"])
 
 
-def _row(paper: Paper, title_key: str, digest: str, now: datetime) -> dict[str, Any]:
-    return {
-        "id": paper.id,
-        "title": paper.title,
-        "abstract": paper.abstract,
-        "title_key": title_key,
-        "published": paper.published,
-        "updated": paper.updated,
-        "doi": paper.doi,
-        "journal_ref": paper.journal_ref,
-        "comment": paper.comment,
-        "primary_category": paper.categories[0] if paper.categories else None,
-        "featured_day": paper.featured_day,
-        "submitter": paper.submitter,
-        "external_upvotes": paper.upvotes,
-        "updated_at": now,
-        "content_hash": digest,
-    }
+_PAPER_COLUMNS = (
+    "id",
+    "title",
+    "abstract",
+    "title_key",
+    "published",
+    "updated",
+    "doi",
+    "journal_ref",
+    "comment",
+    "primary_category",
+    "featured_day",
+    "submitter",
+    "external_upvotes",
+    "content_hash",
+    "updated_at",
+)
+_CHILD_COLUMNS = {
+    paper_authors: ("paper_pk", "position", "name"),
+    paper_categories: ("paper_pk", "category", "position"),
+    paper_versions: ("paper_pk", "version", "created"),
+    paper_links: ("paper_pk", "kind", "url", "stars"),
+}
+
+
+def _row(write: PaperWrite, writer: BulkWriter, now: Any) -> tuple[Any, ...]:
+    """The papers row of ``write`` in _PAPER_COLUMNS order."""
+    paper, day = write.paper, writer.day
+    return (
+        paper.id,
+        paper.title,
+        paper.abstract,
+        write.title_key,
+        day(paper.published),
+        day(paper.updated),
+        paper.doi,
+        paper.journal_ref,
+        paper.comment,
+        paper.categories[0] if paper.categories else None,
+        day(paper.featured_day),
+        paper.submitter,
+        paper.upvotes,
+        write.content_hash,
+        now,
+    )
 
 
 @dataclass(slots=True)
@@ -137,45 +196,45 @@ class PaperWrite:
 
 def write_papers(conn: Connection, writes: Sequence[PaperWrite]) -> None:
     """Insert new papers and update changed ones, replacing their children."""
-    now = datetime.now(UTC)
+    writer = writer_for(conn)
+    now = writer.moment(datetime.now(UTC))
     new = [w for w in writes if w.pk is None]
     changed = [w for w in writes if w.pk is not None]
     if new:
-        rows = [_row(w.paper, w.title_key, w.content_hash, now) | {"first_seen_at": now} for w in new]
-        statement = insert(papers).returning(papers.c.pk, sort_by_parameter_order=True)
-        pks = conn.execute(statement, rows).scalars().all()
-        for write, pk in zip(new, pks, strict=True):
+        for write, pk in zip(new, writer.reserve_pks(papers, len(new)), strict=True):
             write.pk = pk
+        columns = ("pk", *_PAPER_COLUMNS, "first_seen_at")
+        writer.insert(papers, columns, [(w.pk, *_row(w, writer, now), now) for w in new])
     if changed:
-        rows = [_row(w.paper, w.title_key, w.content_hash, now) | {"b_pk": w.pk} for w in changed]
-        conn.execute(update(papers).where(papers.c.pk == bindparam("b_pk")), rows)
+        writer.update(
+            papers, _PAPER_COLUMNS, "pk", [(*_row(w, writer, now), w.pk) for w in changed]
+        )
+        pks = [w.pk for w in changed]
         for table in CHILD_TABLES:
-            pks = [w.pk for w in changed]
             for chunk in _chunks(pks):
                 conn.execute(delete(table).where(table.c.paper_pk.in_(chunk)))
-    _insert_children(conn, writes)
+    _insert_children(writer, writes)
 
 
-def _insert_children(conn: Connection, writes: Sequence[PaperWrite]) -> None:
-    authors, categories, versions, links = [], [], [], []
+def _insert_children(writer: BulkWriter, writes: Sequence[PaperWrite]) -> None:
+    authors: list[tuple[Any, ...]] = []
+    categories: list[tuple[Any, ...]] = []
+    versions: list[tuple[Any, ...]] = []
+    links: list[tuple[Any, ...]] = []
+    day = writer.day
     for write in writes:
         pk, paper = write.pk, write.paper
-        authors += [{"paper_pk": pk, "position": i, "name": n} for i, n in enumerate(paper.authors)]
-        categories += [
-            {"paper_pk": pk, "category": c, "position": i} for i, c in enumerate(paper.categories)
-        ]
-        versions += [{"paper_pk": pk, "version": v.number, "created": v.created} for v in paper.versions]
-        links += [
-            {"paper_pk": pk, "kind": lk.kind, "url": lk.url, "stars": lk.stars} for lk in paper.links
-        ]
+        authors += [(pk, i, name) for i, name in enumerate(paper.authors)]
+        categories += [(pk, c, i) for i, c in enumerate(paper.categories)]
+        versions += [(pk, v.number, day(v.created)) for v in paper.versions]
+        links += [(pk, link.kind, link.url, link.stars) for link in paper.links]
     for table, rows in (
         (paper_authors, authors),
         (paper_categories, categories),
         (paper_versions, versions),
         (paper_links, links),
     ):
-        if rows:
-            conn.execute(insert(table), rows)
+        writer.insert(table, _CHILD_COLUMNS[table], rows)
 
 
 def count_papers(conn: Connection) -> int:

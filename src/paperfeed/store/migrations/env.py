@@ -11,7 +11,9 @@ from paperfeed.store.engine import make_engine
 from paperfeed.store.schema import LEXICAL_OBJECTS, metadata
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     # The lexical index is raw SQL (FTS5 tables, a generated tsvector column): not in metadata.
     return name not in LEXICAL_OBJECTS
 
@@ -38,13 +40,18 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
+    # `-x url=...`, else the URL the caller's Config names (migrate.alembic_config), else settings.
     url = context.get_x_argument(as_dictionary=True).get("url")
+    url = url or context.config.get_main_option("sqlalchemy.url")
     engine = make_engine(url or get_settings().resolved_database_url())
-    with engine.connect() as conn:
-        _configure(conn)
-        with context.begin_transaction():
-            context.run_migrations()
-        conn.commit()
+    try:
+        with engine.connect() as conn:
+            _configure(conn)
+            with context.begin_transaction():
+                context.run_migrations()
+            conn.commit()
+    finally:
+        engine.dispose()
 
 
 run()

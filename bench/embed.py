@@ -1,0 +1,93 @@
+"""Embedding throughput: abstracts/s and one-query latency, on CPU (ONNX) or a GPU (PyTorch).
+
+    .venv/bin/python bench/embed.py                         # CPU: int8 vs fp32, sorted vs not
+    .venv/bin/python bench/embed.py --n 300 --variants int8-sorted,int8-unsorted
+    python bench/embed.py --device cuda --hf-dir DIR --n 1000000   # on the lent H100
+
+Texts are real title + abstract pairs from ../shared/data (cycled when --n exceeds 74,728).
+The fp32 graph comes from scripts/export_model.py (build/, not shipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from paperfeed.search.embed import MODELS_DIR, OnnxEmbedder, paper_text  # noqa: E402
+
+DATA = Path(os.environ.get("ARXIV_DAILY", REPO.parent / "shared/data/arxiv-daily-2025-2026.jsonl.gz"))
+SHIPPED = MODELS_DIR / "all-minilm-l6-v2"
+FP32 = REPO / "build" / "models" / "all-minilm-l6-v2"
+QUERIES = ["landmark attention", "how do I shrink the KV cache for long contexts", "diffusion"]
+
+
+def load_texts(n: int) -> list[str]:
+    with gzip.open(DATA, "rt") as lines:
+        rows = [json.loads(line) for line in lines]
+    texts = [paper_text(r["title"], r["abstract"]) for r in rows]
+    return list(itertools.islice(itertools.cycle(texts), n))
+
+
+def cpu(texts: list[str], variants: list[str]) -> None:
+    for variant in variants:
+        kind, order = variant.split("-")
+        folder, onnx = (SHIPPED, "model.onnx") if kind == "int8" else (FP32, "model-fp32.onnx")
+        embedder = OnnxEmbedder(folder, onnx_file=onnx)
+        embedder.embed_documents(texts[:16])
+        start = time.perf_counter()
+        embedder.embed_documents(texts, sort=order == "sorted")
+        rate = len(texts) / (time.perf_counter() - start)
+        latencies = []
+        for i in range(60):
+            start = time.perf_counter()
+            embedder._run([embedder.tokenizer.encode(f"{QUERIES[i % 3]} {i}").ids])
+            latencies.append((time.perf_counter() - start) * 1000)
+        print(
+            f"{variant:14} {rate:7.1f} abstracts/s   one query p50 "
+            f"{statistics.median(latencies):.2f} ms", flush=True
+        )
+
+
+def gpu(texts: list[str], hf_dir: Path) -> None:
+    import torch
+
+    from paperfeed.search.embed_gpu import TorchEmbedder
+
+    embedder = TorchEmbedder(hf_dir, name="bench", device="cuda")
+    embedder.embed_documents(texts[:20000])  # warm-up: kernels, allocator
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    embedder.embed_documents(texts)
+    torch.cuda.synchronize()
+    took = time.perf_counter() - start
+    print(f"cuda bf16 exact-length batches: {len(texts) / took:,.0f} abstracts/s ({took:.1f} s)")
+    print(f"  -> 2.7M arXiv abstracts in {2.7e6 / (len(texts) / took):.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--hf-dir", type=Path)
+    parser.add_argument("--variants", default="int8-sorted,int8-unsorted,fp32-sorted,fp32-unsorted")
+    args = parser.parse_args()
+    print("$ " + " ".join(["python", *sys.argv]), f"(load {os.getloadavg()[0]:.1f})")
+    texts = load_texts(args.n)
+    if args.device == "cuda":
+        gpu(texts, args.hf_dir)
+    else:
+        cpu(texts, args.variants.split(","))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Search: query parsing, lexical and dense retrieval, fusion, snippets, similar papers, eval."""

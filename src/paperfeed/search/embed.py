@@ -1,0 +1,214 @@
+"""Sentence embedders: ONNX Runtime on CPU (the default, what tests run) and PyTorch on a GPU.
+
+Both turn text into mean-pooled, L2-normalised float32 vectors of the same model, so papers
+embedded in bulk on a GPU and queries embedded on a CPU server meet in one vector space.
+The model weights ship inside the package (``models/<name>/``: int8 ONNX graph, tokenizer,
+``model.json``), made by ``scripts/export_model.py``; nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:  # at run time this module needs only numpy, tokenizers and onnxruntime
+    from paperfeed.config import Settings
+    from paperfeed.search.types import Embedder, Vectors
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+MAX_LENGTH = 256
+# Tokens per ONNX call. Length-sorted batches fill this with rows of near-equal length, so
+# padding stays under a few percent; larger calls gain nothing on 2 cores and cost memory.
+CPU_TOKEN_BUDGET = 8192
+QUERY_CACHE_SIZE = 1024
+
+
+def paper_text(title: str, abstract: str) -> str:
+    """The text embedded for a paper (title, then abstract, as in BEIR's SciFact runs)."""
+    return f"{title} {abstract}".strip()
+
+
+def model_folder(name: str) -> Path:
+    """The folder of a model: a path to one, or a name of a shipped model (case-insensitive)."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    slug = name.rsplit("/", 1)[-1].lower()  # "sentence-transformers/all-MiniLM-L6-v2" works
+    folder = MODELS_DIR / slug
+    if not (folder / "model.json").exists():
+        shipped = sorted(p.name for p in MODELS_DIR.iterdir() if (p / "model.json").exists())
+        raise ValueError(f"unknown embedding model {name!r}; shipped: {', '.join(shipped)}")
+    return folder
+
+
+def load_card(folder: Path) -> dict[str, Any]:
+    """``model.json``: name, dim, max_length, pooling, source."""
+    card: dict[str, Any] = json.loads((folder / "model.json").read_text())
+    return card
+
+
+def cpu_threads() -> int:
+    """Cores this process may use (the affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def load_tokenizer(folder: Path, max_length: int = MAX_LENGTH) -> Any:
+    """The fast tokenizer, truncating at ``max_length`` and never padding (batches pad)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    # The shipped tokenizer.json truncates at 128; the model was trained with 256.
+    tokenizer.enable_truncation(max_length)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def length_sorted_batches(lengths: Sequence[int], token_budget: int, max_rows: int) -> list[Any]:
+    """Index arrays of texts grouped by length, each padded batch within ``token_budget``."""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        end = start + 1
+        # Sorted ascending, so the batch's longest row is its last: grow while it fits.
+        while end < len(order) and end - start < max_rows:
+            if (end + 1 - start) * lengths[order[end]] > token_budget:
+                break
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches
+
+
+def pad(rows: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Token ids and attention mask, right-padded to the longest row."""
+    width = max(len(r) for r in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
+def mean_pool(hidden: npt.NDArray[Any], mask: npt.NDArray[Any]) -> Vectors:
+    """Mean over real tokens, then L2-normalised (what sentence-transformers does)."""
+    weights = mask[:, :, None].astype(np.float32)
+    summed = (hidden.astype(np.float32) * weights).sum(axis=1)
+    pooled = summed / np.maximum(weights.sum(axis=1), 1e-9)
+    return normalise(pooled)
+
+
+def normalise(vectors: npt.NDArray[Any]) -> Vectors:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class OnnxEmbedder:
+    """CPU embedder over an ONNX graph with ONNX Runtime (int8 by default)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        name: str | None = None,
+        onnx_file: str = "model.onnx",
+        threads: int | None = None,
+        token_budget: int = CPU_TOKEN_BUDGET,
+        max_rows: int = 256,
+    ) -> None:
+        import onnxruntime as ort
+
+        card = load_card(folder)
+        self.name = name or card["name"]
+        self.dim = int(card["dim"])
+        self.tokenizer = load_tokenizer(folder, int(card.get("max_length", MAX_LENGTH)))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or cpu_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(folder / onnx_file), options, providers=["CPUExecutionProvider"]
+        )
+        self.token_budget = token_budget
+        self.max_rows = max_rows
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _run(self, rows: Sequence[Sequence[int]]) -> Vectors:
+        ids, mask = pad(rows)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        (hidden,) = self.session.run(["last_hidden_state"], feeds)
+        return mean_pool(hidden, mask)
+
+    def embed_documents(self, texts: Sequence[str], *, sort: bool = True) -> Vectors:
+        """Embed many texts; ``sort=False`` keeps input order in batches (for benchmarks)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        rows = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        lengths = [len(r) for r in rows]
+        if sort:
+            batches = length_sorted_batches(lengths, self.token_budget, self.max_rows)
+        else:
+            size = max(1, self.token_budget // MAX_LENGTH)
+            batches = [np.arange(i, min(i + size, len(rows))) for i in range(0, len(rows), size)]
+        for batch in batches:
+            out[batch] = self._run([rows[i] for i in batch])
+        return out
+
+    def embed_query(self, text: str) -> Vectors:
+        """One text as a (1, dim) array; repeated queries come from a small LRU cache."""
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        vector = self._run([self.tokenizer.encode(text).ids])
+        with self._lock:
+            self._cache[text] = vector
+            if len(self._cache) > QUERY_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return vector
+
+
+def torch_cuda_available() -> bool:
+    """Whether PyTorch is installed and sees a CUDA device (torch is optional)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def get_embedder(settings: Settings | None = None) -> Embedder:
+    """The configured model: on a GPU when PyTorch and CUDA are present and allowed, else CPU.
+
+    ``settings.embedding_device`` (when declared) is ``auto`` (default), ``cpu`` or ``cuda``.
+    """
+    from paperfeed.config import get_settings
+
+    settings = settings or get_settings()
+    device = str(getattr(settings, "embedding_device", "auto")).lower()
+    return _embedder(settings.embedding_model, device)
+
+
+@lru_cache(maxsize=4)
+def _embedder(model: str, device: str) -> Embedder:
+    folder = model_folder(model)
+    if device == "cuda" or (device == "auto" and torch_cuda_available()):
+        from paperfeed.search.embed_gpu import TorchEmbedder
+
+        return TorchEmbedder.for_folder(folder, name=model)
+    return OnnxEmbedder(folder, name=model)

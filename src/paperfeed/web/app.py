@@ -1,0 +1,77 @@
+"""The FastAPI app factory: `uvicorn --factory paperfeed.web.app:create_app` (what serve runs)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+
+from paperfeed import services
+from paperfeed.config import Settings, get_settings
+from paperfeed.web import routes
+from paperfeed.web.security import SecurityHeaders
+from paperfeed.web.templating import STATIC_DIR, make_templates
+
+log = logging.getLogger(__name__)
+
+NOT_MIGRATED = "The database is not set up for this version of paperfeed yet."
+MIGRATE_COMMAND = "paperfeed db upgrade"
+UNAVAILABLE = "The database is not answering right now. Please try again in a moment."
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    # The interactive /docs page loads scripts from a CDN, which our CSP forbids; the API
+    # issue brings it back with locally served assets.
+    app = FastAPI(title="paperfeed", docs_url=None, redoc_url=None)
+    app.state.engine = services.get_engine(settings)
+    app.state.schema_ready = False
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(routes.router)
+    app.add_exception_handler(services.DatabaseNotReady, _not_migrated)
+    app.add_exception_handler(OperationalError, _unavailable)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path == "/healthz"
+
+
+def error_response(
+    request: Request, status: int, title: str, message: str, command: str | None = None
+) -> Response:
+    """The same error as a JSON object for API clients, or as a page for people."""
+    if _wants_json(request):
+        detail = f"{message} Run `{command}`." if command else message
+        return JSONResponse({"status": "error", "detail": detail}, status_code=status)
+    context = {"title": title, "message": message, "command": command}
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, "error.html", context, status_code=status)
+
+
+async def _not_migrated(request: Request, error: Exception) -> Response:
+    # The full reason names the database location: for the operator's log, not for visitors.
+    log.error("%s", error)
+    return error_response(request, 503, "Database not set up", NOT_MIGRATED, MIGRATE_COMMAND)
+
+
+async def _unavailable(request: Request, error: Exception) -> Response:
+    log.error("database error: %s", error)
+    return error_response(request, 503, "Database unavailable", UNAVAILABLE)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    message = "There is no page at this address." if error.status_code == 404 else error.detail
+    response = error_response(request, error.status_code, f"Error {error.status_code}", message)
+    if error.headers:
+        response.headers.update(error.headers)
+    return response

@@ -1,0 +1,59 @@
+"""The Jinja2 environment (autoescaping on for every template) and the filters pages use."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import jinja2
+from starlette.templating import Jinja2Templates
+
+from paperfeed.domain import Paper
+from paperfeed.ingest.ids import is_arxiv_id
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+TEASER_CHARS = 320
+
+
+def arxiv_url(paper: Paper) -> str | None:
+    """The arXiv abstract page of ``paper``, when its id is an arXiv id."""
+    return f"https://arxiv.org/abs/{paper.id}" if is_arxiv_id(paper.id) else None
+
+
+def teaser(text: str, limit: int = TEASER_CHARS) -> str:
+    """The start of ``text``, cut at a word boundary; CSS then clamps it to two lines."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+
+
+def long_day(day: date) -> str:
+    return f"{day:%A}, {day.day} {day:%B %Y}"
+
+
+def short_authors(authors: list[str], limit: int = 6) -> str:
+    if len(authors) <= limit:
+        return ", ".join(authors)
+    return f"{', '.join(authors[:limit])} and {len(authors) - limit} more"
+
+
+def static_version() -> str:
+    """A fingerprint of the stylesheet, so browsers fetch it again when it changes."""
+    return hashlib.sha256((STATIC_DIR / "style.css").read_bytes()).hexdigest()[:10]
+
+
+def make_templates() -> Jinja2Templates:
+    # Autoescape every template whatever its file name: data from ingest is untrusted.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(teaser=teaser, long_day=long_day, short_authors=short_authors)
+    env.globals.update(arxiv_url=arxiv_url, static_version=static_version())
+    return Jinja2Templates(env=env)

@@ -1,0 +1,93 @@
+"""Real papers and a caching embedder for the dense-index tests.
+
+Embedding on CPU is the slow part of these tests, so each text is embedded once per session
+(by the real shipped ONNX model) and the vectors are reused by every test and backend.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from sqlalchemy import Engine
+
+from paperfeed.domain import PaperRecord
+from paperfeed.ingest.normalise import Prepared, prepare
+from paperfeed.ingest.upsert import upsert_batch
+from paperfeed.search.embed import OnnxEmbedder, model_folder
+from paperfeed.search.types import Vectors
+from paperfeed.store.engine import write_transaction
+from tests.conftest import ARXIV_DAILY
+
+# Distinct fields, so "similar papers share a category" is a real test.
+QUOTA = {"cs.CV": 30, "cs.CL": 30, "cs.RO": 25, "cs.SD": 10, "eess.AS": 10}
+
+
+@lru_cache(maxsize=1)
+def real_papers() -> tuple[dict[str, object], ...]:
+    """~100 real arXiv papers, a fixed slice of the shared listings, by primary category."""
+    left = dict(QUOTA)
+    picked = []
+    with gzip.open(ARXIV_DAILY, "rt") as lines:
+        for line in lines:
+            row = json.loads(line)
+            primary = row["categories"][0]
+            if left.get(primary, 0) > 0:
+                left[primary] -= 1
+                picked.append(row)
+            if not any(left.values()):
+                break
+    return tuple(picked)
+
+
+def store_papers(engine: Engine, rows: Sequence[dict[str, object]]) -> None:
+    items = []
+    for row in rows:
+        item = prepare(
+            PaperRecord(
+                id=str(row["id"]),
+                title=str(row["title"]),
+                abstract=str(row["abstract"]),
+                authors=list(row["authors"]),  # type: ignore[call-overload]
+                categories=list(row["categories"]),  # type: ignore[call-overload]
+            )
+        )
+        assert isinstance(item, Prepared)
+        items.append(item)
+    with write_transaction(engine) as conn:
+        upsert_batch(conn, items)
+
+
+@lru_cache(maxsize=1)
+def onnx_embedder() -> OnnxEmbedder:
+    return OnnxEmbedder(model_folder("all-MiniLM-L6-v2"), name="all-MiniLM-L6-v2")
+
+
+_VECTORS: dict[str, Vectors] = {}
+
+
+@dataclass
+class CachedEmbedder:
+    """The real model, remembering every text it embedded; counts what it was asked to embed."""
+
+    name: str = "all-MiniLM-L6-v2"
+    dim: int = 384
+    batch_size: int = 32
+    fail_after: int | None = None  # raise after this many documents (a crash mid-run)
+    embedded: list[str] = field(default_factory=list)
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        if self.fail_after is not None and len(self.embedded) + len(texts) > self.fail_after:
+            raise RuntimeError("simulated crash")
+        missing = [t for t in dict.fromkeys(texts) if t not in _VECTORS]
+        if missing:
+            _VECTORS.update(zip(missing, onnx_embedder().embed_documents(missing), strict=True))
+        self.embedded.extend(texts)
+        return np.vstack([_VECTORS[t] for t in texts]) if texts else np.zeros((0, self.dim))
+
+    def embed_query(self, text: str) -> Vectors:
+        return onnx_embedder().embed_query(text)

@@ -1,0 +1,190 @@
+"""search(): the pipeline behind the CLI, the site and the API, on both backends."""
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, Engine, text
+
+from paperfeed.search.engine import EngineConfig
+from paperfeed.search.lexical import LexicalParams
+from paperfeed.search.service import SearchResults, search
+from paperfeed.search.types import Hit
+from tests.search.conftest import CODE_EVERY, by_id
+
+ECLARE = "2503.11787"
+SPRINT = "2503.11932"
+
+
+def _ids(results: SearchResults) -> list[str]:
+    return [r.id for r in results.results]
+
+
+def _text(paper: dict[str, Any]) -> str:
+    return (paper["title"] + " " + paper["abstract"]).lower()
+
+
+def test_keywords(corpus: Engine) -> None:
+    results = search(corpus, "script-agnostic table structure recognition")
+    assert _ids(results)[0] == SPRINT
+    assert results.mode == "lexical"
+
+
+def test_exact_title_is_pinned_first(corpus: Engine, papers: list[dict[str, Any]]) -> None:
+    # A title of common words, where bm25 alone would not put it first.
+    paper = next(p for p in papers if len(p["title"].split()) >= 6)
+    results = search(corpus, paper["title"].lower())
+    assert results.results[0].id == paper["id"]
+    assert results.results[0].stages["pinned"] == "title"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        SPRINT,
+        f"arXiv:{SPRINT}v2",
+        f"https://arxiv.org/abs/{SPRINT}",
+        f"{SPRINT} tables",
+        f"{SPRINT} year:2024",  # named by id: shown even though a filter excludes it
+    ],
+)
+def test_arxiv_id_goes_to_the_paper(corpus: Engine, query: str) -> None:
+    results = search(corpus, query)
+    assert results.results[0].id == SPRINT
+    assert results.results[0].stages["pinned"] == "arxiv_id"
+
+
+def test_author_name_as_plain_text(corpus: Engine) -> None:
+    for query in ("Samuel W. Remedios", "shuwen wei"):
+        results = search(corpus, query)
+        assert ECLARE in _ids(results)[:5], query
+
+
+def test_phrase(corpus: Engine, papers: list[dict[str, Any]]) -> None:
+    results = search(corpus, '"gaussian splatting"')
+    assert results.results
+    for paper_id in _ids(results):
+        assert re.search(r"gaussian\W+splat", _text(by_id(papers, paper_id)))
+
+
+def test_exclusion(corpus: Engine, papers: list[dict[str, Any]]) -> None:
+    assert any("avatar" in _text(by_id(papers, i)) for i in _ids(search(corpus, "gaussian avatar")))
+    results = search(corpus, "gaussian splatting -avatar", limit=50)
+    assert results.results
+    assert all("avatar" not in _text(by_id(papers, i)) for i in _ids(results))
+
+
+def test_author_field(corpus: Engine, papers: list[dict[str, Any]]) -> None:
+    results = search(corpus, "author:remedios")
+    assert ECLARE in _ids(results)
+    for paper_id in _ids(results):
+        assert any("remedios" in a.lower() for a in by_id(papers, paper_id)["authors"])
+
+
+def test_category_field(corpus: Engine) -> None:
+    results = search(corpus, "cat:eess.iv resolution", limit=30)
+    assert results.results
+    assert all("eess.IV" in r.categories for r in results.results)
+    assert all(
+        any(c.startswith("eess.") for c in r.categories) for r in search(corpus, "cat:eess").results
+    )
+
+
+def test_title_field(corpus: Engine) -> None:
+    results = search(corpus, "title:gaussian", limit=30)
+    assert results.results
+    assert all("gaussian" in r.title.lower() for r in results.results)
+
+
+def test_year_and_date_fields(corpus: Engine, papers: list[dict[str, Any]]) -> None:
+    assert search(corpus, "year:2024 resolution").results == []
+    assert search(corpus, "year:2025 resolution").results
+    day = papers[0]["listed"]
+    results = search(corpus, f"date:{day}..{day} learning", limit=50)
+    assert results.results
+    assert all(r.published == date.fromisoformat(day) for r in results.results)
+
+
+def test_has_code(corpus: Engine, papers: list[dict[str, Any]]) -> None:
+    with_code = {p["id"] for i, p in enumerate(papers) if i % CODE_EVERY == 0}
+    results = search(corpus, "has:code learning", limit=50)
+    assert results.results
+    assert set(_ids(results)) <= with_code
+
+
+def test_filters_only_browse_newest_first(corpus: Engine) -> None:
+    results = search(corpus, "cat:eess.IV", limit=20)
+    assert len(results.results) == 20
+    assert results.retrievers == ["browse"]
+    days = [r.published or date.min for r in results.results]
+    assert days == sorted(days, reverse=True)
+
+
+def test_misspelling_still_finds_the_paper(corpus: Engine) -> None:
+    assert ECLARE in _ids(search(corpus, "anisotropik resolution enhancment"))[:5]
+
+
+@pytest.mark.parametrize(
+    "query", ['"unbalanced', "title:", "author:", ":::", 'cat:"', "-", "year:20x5", "((", "*", ""]
+)
+def test_bad_syntax_never_errors(corpus: Engine, query: str) -> None:
+    search(corpus, query)
+
+
+def test_common_word_alone_is_bounded(corpus: Engine) -> None:
+    config = EngineConfig(lexical=LexicalParams(max_term_df=200, candidate_cap=30))
+    results = search(corpus, "data", limit=10, config=config)
+    assert len(results.results) == 10
+    assert results.lexical["capped"] and results.lexical["scored"] <= 30
+
+
+def test_sort_by_date(corpus: Engine) -> None:
+    results = search(corpus, "segmentation", sort="date", limit=30)
+    days = [r.published or date.min for r in results.results]
+    assert days == sorted(days, reverse=True)
+
+
+def test_pagination(corpus: Engine) -> None:
+    first = _ids(search(corpus, "segmentation", limit=10))
+    second = _ids(search(corpus, "segmentation", limit=10, offset=10))
+    assert len(second) == 10 and not set(first) & set(second)
+
+
+def test_results_are_json_with_stage_scores_and_snippets(corpus: Engine) -> None:
+    results = search(corpus, "anisotropic resolution")
+    data = json.loads(json.dumps(results.as_dict()))
+    top = data["results"][0]
+    assert {"id", "title", "authors", "published", "categories", "score"} <= set(top)
+    assert top["stages"]["lexical"]["rank"] >= 1 and top["stages"]["fused"]["rank"] == 1
+    assert "<mark>" in top["snippet"]["html"] and "**" in top["snippet"]["text"]
+
+
+class _FakeDense:
+    """A dense retriever double: always proposes one fixed paper."""
+
+    def __init__(self, paper_id: str) -> None:
+        self.paper_id = paper_id
+
+    def search(self, conn: Connection, query_text: str, k: int) -> list[Hit]:
+        pk = conn.execute(text("SELECT pk FROM papers WHERE id = :i"), {"i": self.paper_id})
+        return [Hit(int(pk.scalar_one()), 0.9)]
+
+
+def test_a_dense_retriever_plugs_in(corpus: Engine) -> None:
+    results = search(corpus, "anisotropic resolution", retriever=_FakeDense(SPRINT), limit=50)
+    assert results.mode == "hybrid"
+    found = {r.id: r for r in results.results}
+    assert found[SPRINT].stages["dense"] == {"score": 0.9, "rank": 1}
+    assert "lexical" in found[ECLARE].stages
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(alphabet=st.sampled_from("ab2401.5\" -:*()ORyeatuhcd'\\/"), max_size=40) | st.text())
+def test_any_query_searches_without_error(corpus: Engine, raw: str) -> None:
+    search(corpus, raw, limit=3)
