@@ -25,9 +25,11 @@ sys.path.insert(0, str(REPO / "src"))
 
 from paperfeed.search.embed import MODELS_DIR, OnnxEmbedder, paper_text  # noqa: E402
 
-DATA = Path(os.environ.get("ARXIV_DAILY", REPO.parent / "shared/data/arxiv-daily-2025-2026.jsonl.gz"))
-SHIPPED = MODELS_DIR / "all-minilm-l6-v2"
-FP32 = REPO / "build" / "models" / "all-minilm-l6-v2"
+DATA = Path(
+    os.environ.get("ARXIV_DAILY", REPO.parent / "shared/data/arxiv-daily-2025-2026.jsonl.gz")
+)
+SHIPPED = MODELS_DIR / "paperfeed-minilm-sci"
+FP32 = REPO / "build" / "models" / "paperfeed-minilm-sci"
 QUERIES = ["landmark attention", "how do I shrink the KV cache for long contexts", "diffusion"]
 
 
@@ -54,7 +56,8 @@ def cpu(texts: list[str], variants: list[str]) -> None:
             latencies.append((time.perf_counter() - start) * 1000)
         print(
             f"{variant:14} {rate:7.1f} abstracts/s   one query p50 "
-            f"{statistics.median(latencies):.2f} ms", flush=True
+            f"{statistics.median(latencies):.2f} ms",
+            flush=True,
         )
 
 

@@ -26,8 +26,8 @@ from paperfeed.store.vector_codec import Vectors, decode_vectors, encode_vectors
 
 REPO = Path(__file__).resolve().parent.parent
 SCIFACT = Path(os.environ.get("SCIFACT", REPO.parent / "shared" / "data" / "scifact"))
-SHIPPED = MODELS_DIR / "all-minilm-l6-v2" / "model.onnx"
-FP32 = REPO / "build" / "models" / "all-minilm-l6-v2" / "model-fp32.onnx"
+SHIPPED = MODELS_DIR / "paperfeed-minilm-sci" / "model.onnx"
+FP32 = REPO / "build" / "models" / "paperfeed-minilm-sci" / "model-fp32.onnx"
 
 
 def load_scifact(split: str) -> tuple[list[str], list[str], dict[str, str], dict[str, set[str]]]:

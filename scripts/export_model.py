@@ -121,7 +121,8 @@ def write_card(folder: Path, name: str, dim: int, source: str, per_channel: bool
         "source": source,
         "made_by": (
             f"scripts/export_model.py: torch.onnx.export opset {OPSET} (dynamo=False, dynamic "
-            f"batch/sequence, eager attention), ORT BERT fusion, quantize_dynamic QInt8 per_channel={per_channel}"
+            f"batch/sequence, eager attention), ORT BERT fusion, quantize_dynamic QInt8 "
+            f"per_channel={per_channel}"
         ),
     }
     (folder / "model.json").write_text(json.dumps(card, indent=2) + "\n")

@@ -27,13 +27,14 @@ import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from paperfeed.search.beir import dev_split  # noqa: E402
+from paperfeed.search.beir import dev_split
 
 VARIANTS = {
     # name: (pair sets with repeat counts, epochs, learning rate)
     "arxiv+scifact": ({"arxiv": 1, "scifact_corpus": 1, "scifact_claims": 4}, 1, 3e-5),
     "arxiv+scifact-2ep": ({"arxiv": 1, "scifact_corpus": 1, "scifact_claims": 4}, 2, 3e-5),
     "scifact-only": ({"scifact_corpus": 2, "scifact_claims": 8}, 2, 2e-5),
+    "arxiv+scifact-3ep": ({"arxiv": 1, "scifact_corpus": 1, "scifact_claims": 4}, 3, 3e-5),
 }
 
 
@@ -52,8 +53,14 @@ def prepare_base(folder: Path, work: Path) -> Path:
     return base
 
 
-def train(model: SentenceTransformer, pairs: list[tuple[str, str]], epochs: int, lr: float,
-          batch_size: int = 256, scale: float = 20.0) -> None:
+def train(
+    model: SentenceTransformer,
+    pairs: list[tuple[str, str]],
+    epochs: int,
+    lr: float,
+    batch_size: int = 256,
+    scale: float = 20.0,
+) -> None:
     if len(pairs) < batch_size:
         batch_size = 8
     model.train()
@@ -91,11 +98,13 @@ def _encode(model: SentenceTransformer, texts: list[str]) -> torch.Tensor:
 
 
 def load_scifact(scifact: Path, limit: int | None = None):
-    corpus = [json.loads(x) for x in lzma.open(scifact / "corpus.jsonl.xz", "rt")][:limit]
-    queries = {q["_id"]: q["text"] for q in map(json.loads, open(scifact / "queries.jsonl"))}
+    with lzma.open(scifact / "corpus.jsonl.xz", "rt") as handle:
+        corpus = [json.loads(x) for x in handle][:limit]
+    lines = (scifact / "queries.jsonl").read_text().splitlines()
+    queries = {q["_id"]: q["text"] for q in map(json.loads, lines)}
     qrels: dict[str, dict[str, dict[str, int]]] = {}
     for split in ("train", "test"):
-        for line in list(open(scifact / "qrels" / f"{split}.tsv"))[1:]:
+        for line in (scifact / "qrels" / f"{split}.tsv").read_text().splitlines()[1:]:
             qid, cid, score = line.split("\t")
             qrels.setdefault(split, {}).setdefault(qid, {})[cid] = int(score)
     _train, dev = dev_split(sorted(qrels["train"]))
@@ -133,7 +142,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/pf-train"))
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--smoke", action="store_true", help="tiny run to check the script")
+    parser.add_argument("--variants", nargs="*", help="train only these (default: all)")
     args = parser.parse_args()
+    for name in set(VARIANTS) - set(args.variants or VARIANTS):
+        del VARIANTS[name]
     if args.smoke:
         VARIANTS.clear()
         VARIANTS["smoke"] = ({"scifact_claims": 1}, 1, 3e-5)
@@ -151,9 +163,13 @@ def main() -> None:
         model = SentenceTransformer(str(base), device=args.device).float()
         model.max_seq_length = 256
         pairs = [p for set_name, times in mix.items() for p in sets[set_name] * times]
+        if args.smoke:
+            pairs = pairs[:32]
         train(model, pairs, epochs, lr)
         results[name] = evaluate(model, scifact) | {
-            "seconds": round(time.time() - started, 1), "pairs": len(pairs)}
+            "seconds": round(time.time() - started, 1),
+            "pairs": len(pairs),
+        }
         print(name, results[name], flush=True)
         if results[name]["dev"] > best_dev:
             best_name, best_dev = name, results[name]["dev"]
@@ -175,7 +191,8 @@ def _export_parts(folder: Path, out: Path) -> None:
     data = Path("/tmp/pf-best.safetensors").read_bytes()
     for index in range(0, len(data), 15_000_000):
         (out / f"best.safetensors.part{index // 15_000_000}").write_bytes(
-            data[index : index + 15_000_000])
+            data[index : index + 15_000_000]
+        )
     print("weights bytes", len(data))
 
 

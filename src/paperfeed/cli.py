@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -33,7 +34,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database administration: migrations and reset.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console(stderr=True)
+# Wide enough that error messages naming commands do not wrap mid-command.
+console = Console(stderr=True, width=160 if not sys.stderr.isatty() else None)
 out = Console()
 
 
@@ -68,7 +70,9 @@ def ingest(
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", "-f", help=f"One of: {', '.join(FORMAT_NAMES)}. Default: detected."),
+        typer.Option(
+            "--format", "-f", help=f"One of: {', '.join(FORMAT_NAMES)}. Default: detected."
+        ),
     ] = None,
     since: Annotated[
         str | None, typer.Option(help="Network sources: only records changed on/after YYYY-MM-DD.")
@@ -237,6 +241,21 @@ def db_upgrade() -> None:
     engine = services.get_engine()
     migrate.upgrade(engine)
     console.print(f"database at schema revision {migrate.current_revision(engine)}")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="File to write.", show_default=False)],
+) -> None:
+    """Write a consistent backup while paperfeed runs: an SQLite file, or a `pg_dump -Fc` archive
+    (restore with pg_restore)."""
+    from paperfeed.store.backup import BackupError, backup
+
+    try:
+        written = backup(services.get_engine(), path)
+    except BackupError as error:
+        raise _fail(str(error)) from None
+    console.print(f"backup written to {written}", highlight=False)
 
 
 @db_app.command("reset")

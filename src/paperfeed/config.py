@@ -1,6 +1,6 @@
-"""Settings: declared once, with defaults and help, read from PAPERFEED_* variables or paperfeed.toml.
+"""Settings: declared once, with defaults and help, from PAPERFEED_* variables or paperfeed.toml.
 
-Every field's ``description`` is its help text; ``tests/test_config.py`` checks that each one is
+Every field's ``description`` is its help text; ``tests/test_readme.py`` checks that each one is
 documented in the README, so adding a setting here without documenting it fails the tests.
 """
 
@@ -30,11 +30,7 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """All of paperfeed's configuration. Each field is `PAPERFEED_<NAME>` in the environment."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        toml_file=os.environ.get("PAPERFEED_CONFIG", "paperfeed.toml"),
-        extra="ignore",
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     data_dir: Path = Field(
         default_factory=_default_data_dir,
@@ -61,8 +57,16 @@ class Settings(BaseSettings):
         "mail is printed to the console.",
     )
     embedding_model: str = Field(
-        default="all-MiniLM-L6-v2",
-        description="Sentence-embedding model used for semantic search.",
+        default="paperfeed-minilm-sci",
+        description="Sentence-embedding model for semantic search: the name of a shipped model "
+        "(`paperfeed-minilm-sci`, all-MiniLM-L6-v2 adapted to scientific text) or the path of "
+        "a folder made by `scripts/export_model.py`. Changing it re-embeds every paper.",
+    )
+    embedding_device: str = Field(
+        default="auto",
+        pattern="^(auto|cpu|cuda)$",
+        description="Where to embed: `auto` (a CUDA GPU when PyTorch sees one, else the CPU), "
+        "`cpu` (ONNX Runtime, int8) or `cuda`.",
     )
     ingest_batch_size: int = Field(
         default=2000,
@@ -120,8 +124,10 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment beats the toml file, which beats the defaults.
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        # Environment beats the toml file, which beats the defaults. The file is looked up at
+        # each load (not at import) so PAPERFEED_CONFIG can point elsewhere at any time.
+        toml_file = os.environ.get("PAPERFEED_CONFIG", "paperfeed.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -64,7 +64,7 @@ def store_papers(engine: Engine, rows: Sequence[dict[str, object]]) -> None:
 
 @lru_cache(maxsize=1)
 def onnx_embedder() -> OnnxEmbedder:
-    return OnnxEmbedder(model_folder("all-MiniLM-L6-v2"), name="all-MiniLM-L6-v2")
+    return OnnxEmbedder(model_folder("paperfeed-minilm-sci"), name="paperfeed-minilm-sci")
 
 
 _VECTORS: dict[str, Vectors] = {}
@@ -74,7 +74,7 @@ _VECTORS: dict[str, Vectors] = {}
 class CachedEmbedder:
     """The real model, remembering every text it embedded; counts what it was asked to embed."""
 
-    name: str = "all-MiniLM-L6-v2"
+    name: str = "paperfeed-minilm-sci"
     dim: int = 384
     batch_size: int = 32
     fail_after: int | None = None  # raise after this many documents (a crash mid-run)

@@ -42,7 +42,9 @@ def test_length_sorting_does_not_change_the_vectors() -> None:
 def test_a_query_finds_its_own_paper_among_real_papers() -> None:
     papers = real_papers()[:40]
     embedder = onnx_embedder()
-    docs = embedder.embed_documents([paper_text(str(p["title"]), str(p["abstract"])) for p in papers])
+    docs = embedder.embed_documents(
+        [paper_text(str(p["title"]), str(p["abstract"])) for p in papers]
+    )
     for i in (0, 7, 23):
         query = embedder.embed_query(str(papers[i]["title"]))
         assert query.shape == (1, 384)
@@ -61,18 +63,20 @@ def test_batches_respect_the_token_budget_and_cover_every_text() -> None:
 
 
 def test_model_names_map_to_the_shipped_folder() -> None:
-    folder = model_folder("all-MiniLM-L6-v2")
+    folder = model_folder("paperfeed-minilm-sci")
     assert (folder / "model.onnx").exists() and (folder / "tokenizer.json").exists()
-    assert model_folder("sentence-transformers/all-MiniLM-L6-v2") == folder
+    assert model_folder("PaperFeed-MiniLM-Sci") == folder
     with pytest.raises(ValueError, match="unknown embedding model"):
         model_folder("no-such-model")
 
 
-def test_get_embedder_is_the_cpu_model_named_by_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_get_embedder_is_the_cpu_model_named_by_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PAPERFEED_EMBEDDING_DEVICE", "cpu")
     embedder = get_embedder()
     assert isinstance(embedder, OnnxEmbedder)
-    assert embedder.name == "all-MiniLM-L6-v2"
+    assert embedder.name == "paperfeed-minilm-sci"
     assert embedder.dim == 384
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from paperfeed.search.embed import paper_text
 from paperfeed.search.indexer import DenseRetriever, update_index
@@ -13,7 +13,7 @@ from paperfeed.store.schema import papers
 from tests.search.dense_helpers import CachedEmbedder, real_papers, store_papers
 
 
-def _count(engine: Engine, model: str = "all-MiniLM-L6-v2") -> int:
+def _count(engine: Engine, model: str = "paperfeed-minilm-sci") -> int:
     with engine.connect() as conn:
         return store.count_embeddings(conn, model)
 
@@ -39,7 +39,9 @@ def test_only_new_and_changed_papers_are_embedded(engine: Engine) -> None:
     store_papers(engine, rows[15:])
     with write_transaction(engine) as conn:
         conn.execute(
-            update(papers).where(papers.c.id == rows[0]["id"]).values(abstract="Rewritten abstract.")
+            update(papers)
+            .where(papers.c.id == rows[0]["id"])
+            .values(abstract="Rewritten abstract.")
         )
     embedder = CachedEmbedder()
     report = update_index(engine, embedder)
@@ -87,3 +89,21 @@ def test_dense_retriever_finds_a_paper_by_a_paraphrase_of_its_topic(engine: Engi
         pk = conn.execute(select(papers.c.pk).where(papers.c.id == target["id"])).scalar()
     assert hits[0].pk == pk
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_the_sample_corpus_ships_with_its_embeddings(engine: Engine) -> None:
+    from paperfeed.ingest.sample import sample_sources
+    from paperfeed.ingest.service import run_ingest
+    from paperfeed.search.precomputed import load_precomputed
+
+    for source in sample_sources():
+        run_ingest(engine, source)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(papers)).scalar()
+    assert load_precomputed(engine) == total
+    embedder = CachedEmbedder()
+    report = update_index(engine, embedder)  # nothing left to embed: `make run` starts at once
+    assert report.embedded == 0 and embedder.embedded == []
+    with engine.connect() as conn:
+        hits = DenseRetriever(embedder).search(conn, "3D Gaussian splatting for scene rendering", 5)
+    assert len(hits) == 5

@@ -1,4 +1,4 @@
-"""Vector indexes: exact, the HNSW file next to SQLite (incremental, survives restarts), pgvector."""
+"""Vector indexes: exact, the HNSW file beside SQLite (incremental, survives restarts), pgvector."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from paperfeed.store.engine import is_sqlite, write_transaction
 from paperfeed.store.schema import papers
 from tests.search.dense_helpers import CachedEmbedder, real_papers, store_papers
 
-MODEL = "all-MiniLM-L6-v2"
+MODEL = "paperfeed-minilm-sci"
 
 
 @pytest.fixture(autouse=True)

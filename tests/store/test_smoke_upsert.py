@@ -19,7 +19,11 @@ def test_title_only_record_takes_the_arxiv_id_when_arxiv_arrives(engine: Engine)
     with write_transaction(engine) as conn:
         counts = upsert_batch(
             conn,
-            [_prep(id="arXiv:2305.16300v2", title="Landmark attention", abstract="", authors=["A"])],
+            [
+                _prep(
+                    id="arXiv:2305.16300v2", title="Landmark attention", abstract="", authors=["A"]
+                )
+            ],
         )
     assert (counts.inserted, counts.updated) == (0, 1)
     with engine.connect() as conn:

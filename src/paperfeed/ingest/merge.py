@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from itertools import pairwise
 
 import orjson
 
@@ -81,7 +80,12 @@ def _merge_versions(current: list[Version], incoming: list[Version]) -> list[Ver
 
 
 def _ascending(versions: list[Version]) -> bool:
-    return all(a.number < b.number for a, b in pairwise(versions))
+    previous = 0
+    for version in versions:
+        if version.number <= previous:
+            return False
+        previous = version.number
+    return True
 
 
 def _merge_links(current: list[Link], incoming: list[Link]) -> list[Link]:

@@ -11,10 +11,11 @@ import gzip
 import hashlib
 import io
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 from paperfeed.ingest.formats import IngestError, Item, ParseOptions, get_parser
 
@@ -50,26 +51,56 @@ class _CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Any) -> int:
         data = self.raw.read(len(buffer))
         buffer[: len(data)] = data
         self.count += len(data)
         return len(data)
 
 
-def open_maybe_gzip(raw: BinaryIO) -> BinaryIO:
-    """Wrap ``raw`` in a decompressor when it starts with the gzip magic number."""
-    buffered = io.BufferedReader(raw, buffer_size=1 << 20)  # type: ignore[arg-type]
+class _HeadThenRest(io.RawIOBase):
+    """Replays a head already read from ``rest`` (for format detection), then the rest.
+
+    Decompression errors surface here, mid-stream, so they become IngestErrors naming the source.
+    """
+
+    def __init__(self, head: bytes, rest: BinaryIO, label: str) -> None:
+        self.head, self.rest, self.label = head, rest, label
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.head:
+            size = min(len(buffer), len(self.head))
+            buffer[:size], self.head = self.head[:size], self.head[size:]
+            return size
+        data = _read_checked(self.rest, len(buffer), self.label)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _read_checked(stream: BinaryIO, size: int, label: str) -> bytes:
+    try:
+        return stream.read(size)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise IngestError(f"{label}: corrupt or truncated gzip data ({error})") from None
+
+
+def open_stream(raw: BinaryIO, label: str) -> tuple[BinaryIO, bytes]:
+    """The decompressed stream of ``raw`` (gzip is detected by its magic number) and its head."""
+    buffered = io.BufferedReader(cast(io.RawIOBase, raw), buffer_size=1 << 20)
+    inner: BinaryIO = buffered
     if buffered.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
-    return buffered
-
-
-def sniff(stream: BinaryIO) -> bytes:
-    peek = getattr(stream, "peek", None)
-    if peek is not None:
-        return bytes(peek(SNIFF_BYTES)[:SNIFF_BYTES])
-    return b""
+        inner = cast(BinaryIO, gzip.GzipFile(fileobj=buffered))
+    head = b""
+    while len(head) < SNIFF_BYTES:
+        chunk = _read_checked(inner, SNIFF_BYTES - len(head), label)
+        if not chunk:
+            break
+        head += chunk
+    replay = _HeadThenRest(head, inner, label)
+    return cast(BinaryIO, io.BufferedReader(replay, buffer_size=1 << 20)), head
 
 
 class StreamSource:
@@ -93,18 +124,11 @@ class StreamSource:
         return self._counter.count
 
     def items(self, cursor: str | None) -> Iterator[Item | PageMark]:
-        stream = open_maybe_gzip(self._counter)  # type: ignore[arg-type]
-        fmt = self._format or _detect(stream, self.label)
+        from paperfeed.ingest.formats.detect import detect_format
+
+        stream, head = open_stream(cast(BinaryIO, self._counter), self.label)
+        fmt = self._format or detect_format(head, self.label)
         yield from get_parser(fmt)(stream, self.label, self._options)
-
-
-def _detect(stream: BinaryIO, label: str) -> str:
-    from paperfeed.ingest.formats.detect import detect_format
-
-    if hasattr(stream, "peek"):
-        return detect_format(sniff(stream), label)
-    # A gzip stream cannot peek: read the head through a buffer that keeps it.
-    raise IngestError(f"{label}: cannot detect the format of this stream; pass --format")
 
 
 def file_source(path: str, fmt: str | None, options: ParseOptions) -> StreamSource:
@@ -131,4 +155,3 @@ def bytes_source(label: str, body: bytes, fmt: str | None, options: ParseOptions
     digest = hashlib.sha256(body).hexdigest()
     key = _key(f"{label}:{digest}", fmt, options)
     return StreamSource(label, io.BytesIO(body), fmt, options, key=key, size=len(body))
-

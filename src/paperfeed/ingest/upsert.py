@@ -41,6 +41,7 @@ class _Target:
     paper: Paper
     title_key: str
     stored_hash: str | None
+    stored_text: tuple[str, str] | None = None  # title and abstract as stored
 
 
 @dataclass
@@ -81,7 +82,8 @@ class _BatchMerger:
 
 
 def _from_store(stored: StoredPaper, key: str) -> _Target:
-    return _Target(stored.pk, stored.paper, key, stored.content_hash)
+    text = (stored.paper.title, stored.paper.abstract)
+    return _Target(stored.pk, stored.paper, key, stored.content_hash, text)
 
 
 def _title_match_allowed(existing_id: str, item: Prepared) -> bool:
@@ -165,7 +167,9 @@ def _write(conn: Connection, targets: list[_Target]) -> BatchCounts:
             counts.inserted += 1
         else:
             counts.updated += 1
-        writes.append(PaperWrite(target.pk, target.paper, target.title_key, digest))
+        write = PaperWrite(target.pk, target.paper, target.title_key, digest)
+        write.text_changed = target.stored_text != (target.paper.title, target.paper.abstract)
+        writes.append(write)
     if writes:
         write_papers(conn, writes)
     return counts

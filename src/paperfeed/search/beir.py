@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import json
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +91,8 @@ def dev_split(query_ids: list[str], dev_fraction: float = 0.2) -> tuple[list[str
     Tuning uses the dev part; adapting the model uses the train part; test queries are never
     touched by either.
     """
-    train, dev = [], []
+    train: list[str] = []
+    dev: list[str] = []
     for qid in query_ids:
         bucket = int(hashlib.sha256(qid.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         (dev if bucket < dev_fraction else train).append(qid)

@@ -73,8 +73,9 @@ def candidates(
         ranked["lexical"] = lexical.hits
         if retriever is not None:
             ranked["dense"] = retriever.search(conn, parsed.text, depth)
-        if _looks_like_name(parsed):
-            ranked["author"] = _by_author(conn, parsed, depth)
+        by_author = _by_author(conn, parsed, depth) if _looks_like_name(parsed) else []
+        if by_author:
+            ranked["author"] = by_author
     elif parsed.has_filters:
         ranked["browse"] = _browse(conn, parsed, depth)
     fused = {f.pk: f for f in fuse(ranked, config.fusion)}

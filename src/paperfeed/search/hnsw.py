@@ -87,7 +87,6 @@ def open_for_update(path: Path, dim: int) -> Any:
     if path.exists():
         index = Index.restore(str(path))
         if index is not None and index.ndim == dim:
-            index.expansion_add = EXPANSION_ADD
             return index
     return new_index(dim)
 

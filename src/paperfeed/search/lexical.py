@@ -128,7 +128,7 @@ def make_plan(
     plan.excluded += [Clause(tuple(e.split())) for e in parsed.excluded]
     for word in dict.fromkeys(w.casefold() for w in parsed.terms):
         _place_word(conn, backend, plan, word, params)
-    _spend_budget(plan, params.posting_budget)
+    _spend_budget(plan, int(params.posting_budget / backend.posting_cost))
     return plan
 
 

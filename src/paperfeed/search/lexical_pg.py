@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 _MIN_PREFIX = 4
 _SAMPLE_DOCS = 1_000
+# Trust an estimate of "common" only well above the limit (estimates err both ways).
+_ESTIMATE_MARGIN = 2
 _ENGLISH = snowballstemmer.stemmer("english")  # PostgreSQL's 'english' config is Snowball
 # ts_rank_cd normalisation 1: divide by 1 + log(document length), as bm25 does in spirit.
 _NORMALISATION = 1
@@ -54,6 +57,10 @@ class _Builder:
 
 
 class PostgresBackend:
+    # ts_rank_cd reads each match's tsvector from the heap: ~10-20 us a match, measured at
+    # 100k papers, against FTS5's ~2 us; so PostgreSQL ranks a quarter as many.
+    posting_cost = 4.0
+
     def __init__(self, params: LexicalParams) -> None:
         self.params = params
 
@@ -63,8 +70,15 @@ class PostgresBackend:
         return [0.0, 0.0, self.params.abstract_weight / top, self.params.title_weight / top]
 
     def count(self, conn: Connection, clause: Clause, limit: int) -> int:
+        """The planner's estimate when it says "common" (reading rows to count them was
+        measured at ~10 ms a word: GIN has no index-only scans), else a real capped count."""
         builder = _Builder()
         query = builder.clause(clause)
+        explain = f"EXPLAIN (FORMAT JSON) SELECT 1 FROM papers WHERE search_vector @@ {query}"
+        plan = conn.execute(sql_text(explain), builder.params).scalar_one()
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        if int(plan[0]["Plan"]["Plan Rows"]) >= limit * _ESTIMATE_MARGIN:
+            return limit
         sql = (
             f"SELECT count(*) FROM (SELECT 1 FROM papers WHERE search_vector @@ {query} LIMIT :n) s"
         )

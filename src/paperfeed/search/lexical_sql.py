@@ -31,6 +31,8 @@ class Clause:
 
 
 class Backend(Protocol):
+    posting_cost: float  # relative cost of ranking one match (SQLite FTS5 = 1)
+
     def count(self, conn: Connection, clause: Clause, limit: int) -> int:
         """Documents matching ``clause``, counted up to ``limit`` (a cheap df estimate)."""
         ...

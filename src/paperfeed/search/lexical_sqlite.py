@@ -44,6 +44,8 @@ def fts_expression(required: list[Clause], optional: list[Clause], excluded: lis
 
 
 class SqliteBackend:
+    posting_cost = 1.0  # bm25 ~2 us a match on the 2-core machine
+
     def __init__(self, params: LexicalParams) -> None:
         self.params = params
 

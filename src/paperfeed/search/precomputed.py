@@ -30,7 +30,9 @@ def sample_path(model: str) -> Path:
     return SAMPLE_DIR / f"embeddings-{slug}.npz"
 
 
-def save_precomputed(path: Path, model: str, ids: list[str], hashes: list[str], vectors: np.ndarray) -> None:  # type: ignore[type-arg]
+def save_precomputed(
+    path: Path, model: str, ids: list[str], hashes: list[str], vectors: np.ndarray
+) -> None:
     np.savez_compressed(
         path,
         model=np.array(model),
@@ -66,7 +68,12 @@ def load_precomputed(engine: Engine, path: Path | None = None, *, model: str | N
 
 
 def _load_batch(
-    engine: Engine, model: str, ids: list[str], hashes: list[str], vectors: np.ndarray, start: int  # type: ignore[type-arg]
+    engine: Engine,
+    model: str,
+    ids: list[str],
+    hashes: list[str],
+    vectors: np.ndarray,
+    start: int,
 ) -> int:
     query = select(papers.c.id, papers.c.pk, papers.c.title, papers.c.abstract)
     with write_transaction(engine) as conn:

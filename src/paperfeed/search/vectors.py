@@ -23,7 +23,6 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, select, text
 
 from paperfeed.config import get_settings
-
 from paperfeed.search import hnsw
 from paperfeed.search.types import Hit, Vectors
 from paperfeed.store import embeddings as store

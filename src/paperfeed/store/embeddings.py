@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paperfeed.store.embeddings_schema import embedding_models, paper_embeddings
-from paperfeed.store.vector_codec import decode_vectors, encode_vectors
 from paperfeed.store.schema import papers
+from paperfeed.store.vector_codec import decode_vectors, encode_vectors
 
 Vectors = npt.NDArray[np.float32]
 SCAN_CHUNK = 5000
@@ -68,7 +68,9 @@ def ensure_model(conn: Connection, model: str, dim: int) -> ModelState:
         return state
     now = datetime.now(UTC)
     if state is None:
-        conn.execute(embedding_models.insert().values(model=model, dim=dim, version=0, updated_at=now))
+        conn.execute(
+            embedding_models.insert().values(model=model, dim=dim, version=0, updated_at=now)
+        )
         return ModelState(model, dim, 0)
     conn.execute(delete(paper_embeddings).where(paper_embeddings.c.model == model))
     values = {"dim": dim, "version": state.version + 1, "updated_at": now}
@@ -124,7 +126,9 @@ def write_embeddings(
     insert = pg_insert if _is_pg(conn) else sqlite_insert
     stmt = insert(paper_embeddings)
     excluded = {c: stmt.excluded[c] for c in ("content_hash", "seq", "vector")}
-    conn.execute(stmt.on_conflict_do_update(index_elements=["paper_pk", "model"], set_=excluded), rows)
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=["paper_pk", "model"], set_=excluded), rows
+    )
     values = {"version": seq, "updated_at": datetime.now(UTC)}
     conn.execute(update(embedding_models).where(embedding_models.c.model == model).values(values))
     return seq

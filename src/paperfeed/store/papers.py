@@ -192,6 +192,9 @@ class PaperWrite:
     paper: Paper
     title_key: str
     content_hash: str
+    # False when title and abstract are as stored: the update then leaves them out, so the
+    # lexical index (kept by an AFTER UPDATE OF title, abstract trigger) is not rewritten.
+    text_changed: bool = True
 
 
 def write_papers(conn: Connection, writes: Sequence[PaperWrite]) -> None:
@@ -206,14 +209,28 @@ def write_papers(conn: Connection, writes: Sequence[PaperWrite]) -> None:
         columns = ("pk", *_PAPER_COLUMNS, "first_seen_at")
         writer.insert(papers, columns, [(w.pk, *_row(w, writer, now), now) for w in new])
     if changed:
-        writer.update(
-            papers, _PAPER_COLUMNS, "pk", [(*_row(w, writer, now), w.pk) for w in changed]
-        )
+        _update(writer, changed, now)
         pks = [w.pk for w in changed]
         for table in CHILD_TABLES:
             for chunk in _chunks(pks):
                 conn.execute(delete(table).where(table.c.paper_pk.in_(chunk)))
     _insert_children(writer, writes)
+
+
+_NON_TEXT = tuple(i for i, name in enumerate(_PAPER_COLUMNS) if name not in ("title", "abstract"))
+
+
+def _update(writer: BulkWriter, changed: Sequence[PaperWrite], now: Any) -> None:
+    """Update changed papers, their title and abstract only where those changed."""
+    with_text = [(*_row(w, writer, now), w.pk) for w in changed if w.text_changed]
+    writer.update(papers, _PAPER_COLUMNS, "pk", with_text)
+    same_text = []
+    for write in changed:
+        if not write.text_changed:
+            row = _row(write, writer, now)
+            same_text.append((*(row[i] for i in _NON_TEXT), write.pk))
+    columns = [_PAPER_COLUMNS[i] for i in _NON_TEXT]
+    writer.update(papers, columns, "pk", same_text)
 
 
 def _insert_children(writer: BulkWriter, writes: Sequence[PaperWrite]) -> None:

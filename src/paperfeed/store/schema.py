@@ -117,3 +117,7 @@ ingest_checkpoints = Table(
 )
 
 CHILD_TABLES = (paper_authors, paper_categories, paper_versions, paper_links)
+
+# The dense index's tables live in their own module; importing it registers them on `metadata`
+# (so Alembic compares them too).
+import paperfeed.store.embeddings_schema  # noqa: E402, F401

@@ -1,8 +1,9 @@
-"""Source formats. Each module exposes ``parse(stream, name, options) -> Iterator[Item]``.
+"""Source formats; each module exposes ``parse(stream, name, options) -> Iterator[Item]``.
 
 ``stream`` is a binary file object; ``name`` is how the source is named in error messages
-(a path or URL); ``options`` carries what the user said on the command line. A parser yields a RecordError for a record it cannot read and goes on with the
-next one when it can; it raises IngestError when the input as a whole is unreadable.
+(a path or URL); ``options`` carries what the user said on the command line. A parser yields
+a RecordError for a record it cannot read and goes on with the next one when it can; it raises
+IngestError when the input as a whole is unreadable.
 """
 
 from __future__ import annotations

@@ -8,18 +8,25 @@ from alembic import context
 
 from paperfeed.config import get_settings
 from paperfeed.store.engine import make_engine
+from paperfeed.store.embeddings_schema import HNSW_INDEX_PREFIX
 from paperfeed.store.schema import LEXICAL_OBJECTS, metadata
+
+
+def _managed_elsewhere(name: str | None) -> bool:
+    # The lexical index is raw SQL (FTS5 tables, a generated tsvector column), and the per-model
+    # pgvector HNSW indexes are created by the indexer when a model is first used: neither is
+    # in metadata, so Alembic must not try to drop them.
+    return name in LEXICAL_OBJECTS or bool(name and name.startswith(HNSW_INDEX_PREFIX))
 
 
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    # The lexical index is raw SQL (FTS5 tables, a generated tsvector column): not in metadata.
-    return name not in LEXICAL_OBJECTS
+    return not _managed_elsewhere(name)
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    return name not in LEXICAL_OBJECTS
+    return not _managed_elsewhere(name)
 
 
 def _configure(connection: Any) -> None:
