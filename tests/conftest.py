@@ -39,6 +39,8 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         if name.startswith("PAPERFEED_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PAPERFEED_DATA_DIR", str(tmp_path / "data"))
+    # Embedding on CPU is slow; tests that check indexing at ingest turn it back on.
+    monkeypatch.setenv("PAPERFEED_INDEX_ON_INGEST", "0")
     monkeypatch.setenv("PAPERFEED_CONFIG", str(tmp_path / "paperfeed.toml"))
     config.get_settings.cache_clear()
     yield

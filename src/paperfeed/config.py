@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         description="Where to embed: `auto` (a CUDA GPU when PyTorch sees one, else the CPU), "
         "`cpu` (ONNX Runtime, int8) or `cuda`.",
     )
+    index_on_ingest: bool = Field(
+        default=True,
+        description="Embed new and changed papers at the end of every ingest, so semantic search "
+        "stays current (off: run `paperfeed index` yourself, e.g. on a GPU machine).",
+    )
     ingest_batch_size: int = Field(
         default=2000,
         ge=1,

@@ -11,6 +11,7 @@ from paperfeed.ingest.ids import InvalidPaperId, canonical_id, is_synthetic, tit
 MAX_TITLE = 1_000
 MAX_ABSTRACT = 100_000
 MAX_AUTHORS = 5_000
+MAX_CATEGORY = 64
 _SPACE = re.compile(r"\s+")
 
 
@@ -45,8 +46,14 @@ def prepare(record: PaperRecord) -> Prepared | RecordError:
     if version is not None and all(v.number != version for v in record.versions):
         record.versions.append(Version(version))
     record.authors = [a for a in (collapse(name) for name in record.authors) if a]
-    record.categories = list(dict.fromkeys(c.strip() for c in record.categories if c.strip()))
+    record.categories = list(dict.fromkeys(_categories(record.categories)))
     return Prepared(paper_id, title_key(record.title), record)
+
+
+def _categories(raw: list[str]) -> list[str]:
+    # Some real records carry free text where a category belongs ("Information storage and
+    # retrieval of data, ..."); a category is a short code, so longer strings are dropped.
+    return [c.strip() for c in raw if c.strip() and len(c.strip()) <= MAX_CATEGORY]
 
 
 def _problem(record: PaperRecord) -> str | None:

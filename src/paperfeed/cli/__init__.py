@@ -1,0 +1,13 @@
+"""The `paperfeed` command line: parses arguments, calls services, prints with rich.
+
+Each group of commands lives in its own module; importing them registers them on ``app``.
+"""
+
+from __future__ import annotations
+
+from paperfeed.cli import admin_cmd, db_cmd, ingest_cmd, search_cmd  # noqa: F401
+from paperfeed.cli.app import app
+
+
+def main() -> None:
+    app()

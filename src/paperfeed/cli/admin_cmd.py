@@ -1,0 +1,44 @@
+"""`paperfeed stats` and `paperfeed serve`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+
+from paperfeed import services
+from paperfeed.cli.app import app, console, out, ready_engine
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Counts: papers, authors, subscribers, schema state."""
+    result = services.stats(ready_engine()).as_dict()
+    if as_json:
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+        return
+    for key, value in result.items():
+        out.print(f"{key:>16}: {value}", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web site and the JSON API."""
+    import uvicorn
+
+    ready_engine()
+    console.print(f"paperfeed on http://{host}:{port}/", highlight=False)
+    uvicorn.run(
+        "paperfeed.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

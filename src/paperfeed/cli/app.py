@@ -1,0 +1,46 @@
+"""The Typer application, its shared console and the helpers every command uses."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from paperfeed import logs, services
+from paperfeed.config import get_settings
+
+app = typer.Typer(
+    help="paperfeed: daily papers, trending, search and digests over your own paper store.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Database administration: migrations and reset.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+# Wide enough that error messages naming commands do not wrap mid-command.
+console = Console(stderr=True, width=160 if not sys.stderr.isatty() else None)
+out = Console()
+
+
+@app.callback()
+def _setup() -> None:
+    logs.configure(get_settings().log_level)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error and return the Exit to raise (``raise fail(...)``)."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+def ready_engine() -> Any:
+    """The configured database, refusing (with how to fix it) when its schema is not current."""
+    engine = services.get_engine()
+    try:
+        services.require_current_schema(engine)
+    except services.DatabaseNotReady as error:
+        raise fail(str(error)) from None
+    return engine

@@ -1,0 +1,131 @@
+"""`paperfeed index`, `search`, `similar` and `eval`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from paperfeed.cli.app import app, console, fail, out, ready_engine
+
+
+def index_progress(label: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+
+
+def update_dense_index(engine: Any, rebuild: bool = False) -> None:
+    """Embed new and changed papers with the configured model, showing progress."""
+    from paperfeed.search.embed import get_embedder
+    from paperfeed.search.indexer import update_index
+
+    embedder = get_embedder()
+    with index_progress(f"embedding ({embedder.name})") as progress:
+        task = progress.add_task("embed", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = update_index(engine, embedder, rebuild=rebuild, progress=update)
+    console.print(
+        f"index ({report.model}, {report.vector_index}): {report.embedded:,} embedded, "
+        f"{report.up_to_date:,} already current, {report.papers:,} papers "
+        f"in {report.seconds:.1f} s",
+        highlight=False,
+    )
+
+
+@app.command()
+def index(
+    rebuild: Annotated[bool, typer.Option(help="Re-embed every paper.")] = False,
+) -> None:
+    """Bring the search indexes up to date (new and changed papers only, unless --rebuild)."""
+    update_dense_index(ready_engine(), rebuild)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words, phrases, fields (author:, cat:, ...).")],
+    limit: Annotated[int, typer.Option(help="Results to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search papers: the same hybrid search as the site and the API."""
+    from paperfeed.search.service import search as run_search
+
+    results = run_search(ready_engine(), query, limit=limit, retriever=_retriever())
+    if as_json:
+        rows = [r.as_dict() for r in results.results]
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for number, result in enumerate(results.results, 1):
+        out.print(f"{number:>3}. [bold]{result.title}[/] [dim]{result.id}[/]", highlight=False)
+        out.print(f"     {result.snippet.text[:160]}", highlight=False, markup=False)
+
+
+def _retriever() -> Any:
+    from paperfeed.search.indexer import DenseRetriever
+
+    return DenseRetriever()
+
+
+@app.command()
+def similar(
+    paper_id: Annotated[str, typer.Argument(help="A paper id (arXiv id or pf-...).")],
+    limit: Annotated[int, typer.Option(help="Papers to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Papers nearest in meaning to PAPER_ID (from the stored embeddings)."""
+    from paperfeed.search.similar import similar_papers
+
+    engine = ready_engine()
+    try:
+        rows = similar_papers(engine, paper_id, limit)
+    except LookupError as error:
+        raise fail(str(error)) from None
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("score", "id", "title")
+    for row in rows:
+        table.add_row(f"{row['score']:.3f}", row["id"], row["title"])
+    out.print(table)
+
+
+@app.command("eval")
+def evaluate(
+    dataset: Annotated[Path, typer.Argument(help="A BEIR-format folder.", show_default=False)],
+    split: Annotated[str, typer.Option(help="Judgements to score: test or train.")] = "test",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Retrieval quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset, in a scratch index."""
+    from paperfeed.search.beir import DatasetError
+    from paperfeed.search.eval import evaluate_dataset
+
+    try:
+        with index_progress("eval") as progress:
+            task = progress.add_task("eval", total=None)
+
+            def update(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            scores = evaluate_dataset(dataset, split, progress=update)
+    except DatasetError as error:
+        raise fail(str(error)) from None
+    if as_json:
+        sys.stdout.write(orjson.dumps(scores, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("pipeline", "nDCG@10", "Recall@100", "MRR@10")
+    for name, row in scores.items():
+        table.add_row(name, f"{row['ndcg@10']:.4f}", f"{row['recall@100']:.4f}", f"{row['mrr@10']:.4f}")
+    out.print(table)
