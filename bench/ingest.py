@@ -8,7 +8,7 @@ is its own. Variants of one invocation run back to back on the same machine: com
 ratios, not with figures from another run.
 
     .venv/bin/python bench/ingest.py --records 1000000 --backend sqlite
-    .venv/bin/python bench/ingest.py --records 100000 --write-path fast baseline
+    .venv/bin/python bench/ingest.py --records 100000 --variant baseline current current+prepare
     .venv/bin/python bench/ingest.py --records 1000000 --backend postgresql
 """
 

@@ -1,11 +1,10 @@
 """One ingest measurement, run by bench/ingest.py in its own process; prints a JSON line.
 
-Arguments: PATH BACKEND WRITE_PATH BATCH_SIZE REINGEST(0/1) PARSE_ONLY(0/1).
+Arguments: PATH BACKEND VARIANT BATCH_SIZE REINGEST(0/1) PARSE_ONLY(0/1).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import resource
@@ -29,16 +28,6 @@ from paperfeed.store.engine import make_engine
 
 OUT = Path(__file__).resolve().parent / "out"
 _PAGE_MIB = os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def use_stub_parser_if_missing() -> bool:
-    """Until the real arxiv-json parser lands, measure the store path with the bench's own."""
-    if importlib.util.find_spec("paperfeed.ingest.formats.arxiv_json") is not None:
-        return False
-    from bench import arxiv_json_stub
-
-    sys.modules["paperfeed.ingest.formats.arxiv_json"] = arxiv_json_stub
-    return True
 
 
 def rss_mib() -> float:
@@ -128,11 +117,9 @@ def check(engine: Engine) -> dict[str, int]:
 def main() -> None:
     path, backend, variant, batch_text, reingest, only_parse = sys.argv[1:7]
     batch = int(batch_text)
-    stub = use_stub_parser_if_missing()
     engine_proposals = use_variant(variant)
     result: dict[str, Any] = {"backend": backend, "variant": variant, "batch_size": batch}
     result["load_average"] = os.getloadavg()[0]
-    result["parser"] = "bench stub" if stub else "paperfeed.ingest.formats.arxiv_json"
     if only_parse == "1":
         result["parse_records_per_s"] = parse_only(Path(path))
     with database(backend) as engine:

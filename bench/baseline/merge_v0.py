@@ -5,8 +5,8 @@ is therefore idempotent, and a sparse source (a seed page with no authors) never
 a richer one (arXiv) stored.
 
 
-Frozen copy of src/paperfeed/ingest/merge.py as first committed (3239002): the baseline write path that
-bench/ingest.py --write-path baseline measures against.
+Frozen copy of src/paperfeed/ingest/merge.py as first committed (3239002):
+the baseline that `bench/ingest.py --variant baseline` measures against.
 """
 
 from __future__ import annotations

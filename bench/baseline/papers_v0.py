@@ -1,7 +1,7 @@
 """Paper repository: read papers with their children, and write merged papers in bulk.
 
-Frozen copy of src/paperfeed/store/papers.py as first committed (3239002): the baseline write path that
-bench/ingest.py --write-path baseline measures against.
+Frozen copy of src/paperfeed/store/papers.py as first committed (3239002):
+the baseline that `bench/ingest.py --variant baseline` measures against.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Merge a batch of prepared records into the store, in the caller's transaction.
 
-Frozen copy of src/paperfeed/ingest/upsert.py as first committed (3239002): the baseline write path that
-bench/ingest.py --write-path baseline measures against.
+Frozen copy of src/paperfeed/ingest/upsert.py as first committed (3239002):
+the baseline that `bench/ingest.py --variant baseline` measures against.
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ def test_detect_returns_a_format_or_an_ingest_error(data: bytes) -> None:
 def test_a_truncated_gzip_is_an_ingest_error(fmt: str) -> None:
     body = gzip.compress(VALID[fmt])[:40]
     source = bytes_source("cut.gz", body, fmt, ParseOptions())
-    with pytest.raises(IngestError, match=r"^cut\.gz: unreadable input \(EOFError"):
+    with pytest.raises(IngestError, match=r"^cut\.gz: corrupt or truncated gzip data"):
         list(source.items(None))
 
 

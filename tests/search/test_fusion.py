@@ -10,7 +10,7 @@ DENSE = [Hit(3, 0.9), Hit(4, 0.8)]
 
 
 def test_rrf_sums_weighted_reciprocal_ranks() -> None:
-    fused = {f.pk: f for f in fuse({"lexical": LEX, "dense": DENSE}, FusionParams(rrf_k=10))}
+    fused = {f.pk: f for f in fuse({"lexical": LEX, "dense": DENSE}, FusionParams("rrf", {"lexical": 1.0, "dense": 1.0}, rrf_k=10))}
     assert fused[3].score == pytest.approx(1 / 13 + 1 / 11)
     assert fused[1].score == pytest.approx(1 / 11)
     assert fused[3].stages["lexical"].rank == 3
@@ -18,8 +18,8 @@ def test_rrf_sums_weighted_reciprocal_ranks() -> None:
 
 
 def test_weights_change_the_order() -> None:
-    lexical_heavy = FusionParams(weights={"lexical": 3.0, "dense": 1.0}, rrf_k=1)
-    dense_heavy = FusionParams(weights={"lexical": 1.0, "dense": 3.0}, rrf_k=1)
+    lexical_heavy = FusionParams("rrf", {"lexical": 3.0, "dense": 1.0}, rrf_k=1)
+    dense_heavy = FusionParams("rrf", {"lexical": 1.0, "dense": 3.0}, rrf_k=1)
     ranked = {"lexical": LEX, "dense": DENSE}
     assert fuse(ranked, lexical_heavy)[0].pk == 1
     assert fuse(ranked, dense_heavy)[0].pk == 3

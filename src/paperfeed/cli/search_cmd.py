@@ -127,5 +127,7 @@ def evaluate(
         return
     table = Table("pipeline", "nDCG@10", "Recall@100", "MRR@10")
     for name, row in scores.items():
-        table.add_row(name, f"{row['ndcg@10']:.4f}", f"{row['recall@100']:.4f}", f"{row['mrr@10']:.4f}")
+        table.add_row(
+            name, f"{row['ndcg@10']:.4f}", f"{row['recall@100']:.4f}", f"{row['mrr@10']:.4f}"
+        )
     out.print(table)

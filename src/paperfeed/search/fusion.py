@@ -19,10 +19,15 @@ Method = Literal["rrf", "convex"]
 
 @dataclass(frozen=True, slots=True)
 class FusionParams:
-    """How to fuse: the method, each retriever's weight, and RRF's rank constant ``k``."""
+    """How to fuse: the method, each retriever's weight, and RRF's rank constant ``k``.
 
-    method: Method = "rrf"
-    weights: Mapping[str, float] = field(default_factory=lambda: {"lexical": 1.0, "dense": 1.0})
+    The defaults were chosen on a dev split of SciFact's *training* claims by
+    `scripts/tune_fusion.py` (convex 0.4/0.6: dev nDCG@10 0.827; flat RRF k=60: 0.779); see
+    BENCHMARKS.md for the grid and the test figures reported once.
+    """
+
+    method: Method = "convex"
+    weights: Mapping[str, float] = field(default_factory=lambda: {"lexical": 0.4, "dense": 0.6})
     rrf_k: float = 60.0
 
     def weight(self, name: str) -> float:

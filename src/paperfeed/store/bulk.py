@@ -6,7 +6,7 @@ the database, is most of the time. These writers take plain tuples instead. Pape
 reserved up front (``reserve_pks``) so that children can be written without reading back the
 rows just inserted: on SQLite the writer holds the write lock (BEGIN IMMEDIATE), so the next
 keys are max(pk)+1..; on PostgreSQL they come from the column's sequence. Then SQLite takes the
-rows by ``executemany``, PostgreSQL by ``COPY``.
+rows by multi-row ``INSERT ... VALUES`` (see ``SqliteWriter.insert``), PostgreSQL by ``COPY``.
 """
 
 from __future__ import annotations

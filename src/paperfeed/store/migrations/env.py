@@ -7,8 +7,8 @@ from typing import Any
 from alembic import context
 
 from paperfeed.config import get_settings
-from paperfeed.store.engine import make_engine
 from paperfeed.store.embeddings_schema import HNSW_INDEX_PREFIX
+from paperfeed.store.engine import make_engine
 from paperfeed.store.schema import LEXICAL_OBJECTS, metadata
 
 
