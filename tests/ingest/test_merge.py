@@ -110,11 +110,6 @@ def test_a_title_only_paper_takes_its_arxiv_id_once(engine: Engine) -> None:
     assert paper(engine, SAME_TITLE_IDS[1]).featured_day is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="upsert.py: a title-only record whose title two stored arXiv papers share merges into "
-    "the first stored one across batches but into the last one seen within a batch",
-)
 def test_title_only_record_lands_on_the_same_paper_whatever_the_batch_size(
     database_url: str,
 ) -> None:

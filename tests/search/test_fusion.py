@@ -10,7 +10,13 @@ DENSE = [Hit(3, 0.9), Hit(4, 0.8)]
 
 
 def test_rrf_sums_weighted_reciprocal_ranks() -> None:
-    fused = {f.pk: f for f in fuse({"lexical": LEX, "dense": DENSE}, FusionParams("rrf", {"lexical": 1.0, "dense": 1.0}, rrf_k=10))}
+    fused = {
+        f.pk: f
+        for f in fuse(
+            {"lexical": LEX, "dense": DENSE},
+            FusionParams("rrf", {"lexical": 1.0, "dense": 1.0}, rrf_k=10),
+        )
+    }
     assert fused[3].score == pytest.approx(1 / 13 + 1 / 11)
     assert fused[1].score == pytest.approx(1 / 11)
     assert fused[3].stages["lexical"].rank == 3

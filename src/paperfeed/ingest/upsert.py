@@ -56,28 +56,36 @@ class _BatchMerger:
         if current is None:
             paper = new_paper(item.id, item.record)
             self.targets[item.id] = _Target(None, paper, item.title_key, None)
-            self.aliases[item.title_key] = item.id
+            # The first paper seen with a title keeps it: a later title-only record lands on the
+            # same paper whatever the batch boundaries (the store answers "first stored" too).
+            self.aliases.setdefault(item.title_key, item.id)
             return
-        final_id = item.id if is_synthetic(current.paper.id) and not item.synthetic else None
+        old_id = current.paper.id
+        final_id = item.id if is_synthetic(old_id) and not item.synthetic else None
         current.paper = merge(current.paper, item.record, final_id)
         current.title_key = item.title_key
         self.targets[current.paper.id] = current
-        self.aliases[item.title_key] = current.paper.id
+        if self.aliases.get(item.title_key, old_id) == old_id:
+            self.aliases[item.title_key] = current.paper.id
 
     def _take_target(self, item: Prepared) -> _Target | None:
-        """The work ``item`` belongs to (removed from targets while it is merged), if known."""
+        """The work ``item`` belongs to (removed from targets while it is merged), if known.
+
+        By id first; then by title, where a stored paper (stored earlier) wins over one first
+        seen in this batch.
+        """
         if item.id in self.targets:
             return self.targets.pop(item.id)
         if item.id in self.by_id:
             return _from_store(self.by_id.pop(item.id), item.title_key)
-        alias = self.aliases.get(item.title_key)
-        if alias is not None and _title_match_allowed(alias, item):
-            return self.targets.pop(alias)
         stored = self.by_title.get(item.title_key)
         if stored is not None and _title_match_allowed(stored.paper.id, item):
             del self.by_title[item.title_key]
             self.by_id.pop(stored.paper.id, None)
             return _from_store(stored, item.title_key)
+        alias = self.aliases.get(item.title_key)
+        if alias is not None and alias in self.targets and _title_match_allowed(alias, item):
+            return self.targets.pop(alias)
         return None
 
 

@@ -138,7 +138,9 @@ def _fused_encoder(model: Any) -> Any:
                 attn = layer.attention.self
                 qkv = nn.Linear(attn.query.in_features, 3 * attn.query.out_features)
                 with torch.no_grad():
-                    qkv.weight.copy_(torch.cat([attn.query.weight, attn.key.weight, attn.value.weight]))
+                    qkv.weight.copy_(
+                        torch.cat([attn.query.weight, attn.key.weight, attn.value.weight])
+                    )
                     qkv.bias.copy_(torch.cat([attn.query.bias, attn.key.bias, attn.value.bias]))
                 self.qkv.append(qkv)
                 self.layers.append(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
@@ -12,7 +14,7 @@ from starlette.exceptions import HTTPException
 
 from paperfeed import services
 from paperfeed.config import Settings, get_settings
-from paperfeed.web import routes
+from paperfeed.web import api, routes, search_page
 from paperfeed.web.security import SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates
 
@@ -31,11 +33,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = services.get_engine(settings)
     app.state.schema_ready = False
     app.state.templates = make_templates()
+    app.state.retriever = None  # made on the first search (deps.dense_retriever)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(routes.router)
+    app.include_router(search_page.router)
+    app.include_router(api.router)
     app.add_exception_handler(services.DatabaseNotReady, _not_migrated)
     app.add_exception_handler(OperationalError, _unavailable)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -70,8 +76,19 @@ async def _unavailable(request: Request, error: Exception) -> Response:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
-    message = "There is no page at this address." if error.status_code == 404 else error.detail
+    # A bare 404 (no route) gets the friendly text; a route's own 404 keeps its reason.
+    bare = error.status_code == 404 and error.detail == "Not Found"
+    message = "There is no page at this address." if bare else error.detail
     response = error_response(request, error.status_code, f"Error {error.status_code}", message)
     if error.headers:
         response.headers.update(error.headers)
     return response
+
+
+async def _invalid_request(request: Request, error: Exception) -> Response:
+    # API clients get FastAPI's 422 with the field errors; people get a page, not JSON.
+    assert isinstance(error, RequestValidationError)
+    if _wants_json(request):
+        return await request_validation_exception_handler(request, error)
+    message = "This address has a parameter the site cannot use. Try the search box again."
+    return error_response(request, 422, "Invalid request", message)

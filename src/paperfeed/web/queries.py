@@ -77,3 +77,12 @@ def _top_ids(conn: Connection, days: list[date], per_day: int) -> list[tuple[str
 def paper_count(engine: Engine) -> int:
     with engine.connect() as conn:
         return count_papers(conn)
+
+
+def abstracts(engine: Engine, ids: list[str]) -> dict[str, str]:
+    """The abstract of each of ``ids`` that is stored (callers pass a page: ≤ 100 ids)."""
+    if not ids:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(papers.c.id, papers.c.abstract).where(papers.c.id.in_(ids)))
+        return {row.id: row.abstract for row in rows}

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import Engine
-
-from paperfeed import services
 from paperfeed.web import queries
+from paperfeed.web.deps import EngineDep
 
 # The home page shows this many recent days, with each day's top papers.
 HOME_DAYS = 30
 HOME_PAPERS_PER_DAY = 5
 
 router = APIRouter()
-
-
-def ready_engine(request: Request) -> Engine:
-    """The app's engine, once its schema is current (else DatabaseNotReady, a 503 page)."""
-    state = request.app.state
-    if not state.schema_ready:
-        # Checked per request until it passes, so `paperfeed db upgrade` needs no restart.
-        services.require_current_schema(state.engine)
-        state.schema_ready = True
-    engine: Engine = state.engine
-    return engine
-
-
-EngineDep = Annotated[Engine, Depends(ready_engine)]
 
 
 @router.get("/", response_class=HTMLResponse)

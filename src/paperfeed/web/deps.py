@@ -1,0 +1,41 @@
+"""Request dependencies shared by pages and the API: the ready engine and the dense retriever."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+from paperfeed import services
+from paperfeed.search.indexer import DenseRetriever
+
+_retriever_lock = threading.Lock()
+
+
+def ready_engine(request: Request) -> Engine:
+    """The app's engine, once its schema is current (else DatabaseNotReady, a 503 page)."""
+    state = request.app.state
+    if not state.schema_ready:
+        # Checked per request until it passes, so `paperfeed db upgrade` needs no restart.
+        services.require_current_schema(state.engine)
+        state.schema_ready = True
+    engine: Engine = state.engine
+    return engine
+
+
+def dense_retriever(request: Request) -> DenseRetriever:
+    """The app's one DenseRetriever, made on first use: its model loads once, not per request."""
+    state = request.app.state
+    if state.retriever is None:
+        # Sync routes run in a thread pool; two first searches must not both build one.
+        with _retriever_lock:
+            if state.retriever is None:
+                state.retriever = DenseRetriever()
+    retriever: DenseRetriever = state.retriever
+    return retriever
+
+
+EngineDep = Annotated[Engine, Depends(ready_engine)]
+RetrieverDep = Annotated[DenseRetriever, Depends(dense_retriever)]
