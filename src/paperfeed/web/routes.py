@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+
 from paperfeed.web import queries
 from paperfeed.web.deps import EngineDep
 

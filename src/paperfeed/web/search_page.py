@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
 from paperfeed.search.indexer import DenseRetriever
-
 from paperfeed.search.service import SearchResult, search
 from paperfeed.web.deps import EngineDep, RetrieverDep
 
