@@ -20,6 +20,7 @@ _PREFIX_RE = re.compile(
     re.IGNORECASE,
 )
 SYNTHETIC_PREFIX = "pf-"
+_WORD = re.compile(r"\w+")
 
 
 class InvalidPaperId(ValueError):
@@ -61,9 +62,11 @@ def is_arxiv_id(raw: str) -> bool:
 
 def title_key(title: str) -> str:
     """Normalise a title so that spellings of the same title compare equal."""
+    if title.isascii():  # NFKD and combining marks change nothing; casefold is lower (fast path)
+        return " ".join(_WORD.findall(title.lower()))
     text = unicodedata.normalize("NFKD", title).casefold()
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(re.findall(r"\w+", text))
+    return " ".join(_WORD.findall(text))
 
 
 def synthetic_id(title: str) -> str:

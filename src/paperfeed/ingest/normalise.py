@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from paperfeed.domain import PaperRecord, RecordError, Version
@@ -12,7 +11,6 @@ MAX_TITLE = 1_000
 MAX_ABSTRACT = 100_000
 MAX_AUTHORS = 5_000
 MAX_CATEGORY = 64
-_SPACE = re.compile(r"\s+")
 
 
 @dataclass(slots=True)
@@ -30,13 +28,14 @@ class Prepared:
 
 def collapse(text: str) -> str:
     """Collapse runs of whitespace (arXiv wraps titles and abstracts at ~80 columns)."""
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def prepare(record: PaperRecord) -> Prepared | RecordError:
     record.title = collapse(record.title or "")
     record.abstract = collapse(record.abstract or "")
-    problem = _problem(record)
+    key = title_key(record.title)
+    problem = _problem(record, key)
     if problem:
         return RecordError(record.location, problem)
     try:
@@ -47,7 +46,7 @@ def prepare(record: PaperRecord) -> Prepared | RecordError:
         record.versions.append(Version(version))
     record.authors = [a for a in (collapse(name) for name in record.authors) if a]
     record.categories = list(dict.fromkeys(_categories(record.categories)))
-    return Prepared(paper_id, title_key(record.title), record)
+    return Prepared(paper_id, key, record)
 
 
 def _categories(raw: list[str]) -> list[str]:
@@ -56,10 +55,10 @@ def _categories(raw: list[str]) -> list[str]:
     return [c.strip() for c in raw if c.strip() and len(c.strip()) <= MAX_CATEGORY]
 
 
-def _problem(record: PaperRecord) -> str | None:
+def _problem(record: PaperRecord, key: str) -> str | None:
     if not record.title:
         return "missing title"
-    if not title_key(record.title):
+    if not key:
         return "title has no letters or digits"
     if len(record.title) > MAX_TITLE:
         return f"title longer than {MAX_TITLE} characters"

@@ -19,7 +19,12 @@ TEASER_CHARS = 320
 
 def arxiv_url(paper: Paper) -> str | None:
     """The arXiv abstract page of ``paper``, when its id is an arXiv id."""
-    return f"https://arxiv.org/abs/{paper.id}" if is_arxiv_id(paper.id) else None
+    return paper_url(paper.id)
+
+
+def paper_url(paper_id: str) -> str | None:
+    """The arXiv abstract page of the paper with ``paper_id``, when that is an arXiv id."""
+    return f"https://arxiv.org/abs/{paper_id}" if is_arxiv_id(paper_id) else None
 
 
 def teaser(text: str, limit: int = TEASER_CHARS) -> str:
@@ -55,5 +60,5 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(teaser=teaser, long_day=long_day, short_authors=short_authors)
-    env.globals.update(arxiv_url=arxiv_url, static_version=static_version())
+    env.globals.update(arxiv_url=arxiv_url, paper_url=paper_url, static_version=static_version())
     return Jinja2Templates(env=env)

@@ -1,0 +1,273 @@
+"""Search page and search API through FastAPI's TestClient over ~200 real papers, both backends."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from datetime import date
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from paperfeed.domain import PaperRecord
+from paperfeed.ingest.normalise import Prepared, prepare
+from paperfeed.ingest.upsert import upsert_batch
+from paperfeed.search.indexer import update_index
+from paperfeed.store.engine import write_transaction
+from paperfeed.web.app import create_app
+from tests.conftest import ARXIV_DAILY
+from tests.search.dense_helpers import CachedEmbedder
+from tests.web.test_home import HOSTILE
+
+CORPUS = 200
+OLD_STYLE_ID = "cs/0601001"  # an arXiv id with a slash: /api/papers/{id}/similar must route
+HOSTILE_QUERIES = [HOSTILE, '"><img src=x onerror=alert(1)>', "' onmouseover='alert(1)"]
+
+
+def real_papers(n: int = CORPUS) -> list[dict[str, Any]]:
+    rows = []
+    with gzip.open(ARXIV_DAILY, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            rows.append(json.loads(line))
+            if len(rows) == n:
+                break
+    return rows
+
+
+PAPERS = real_papers()
+
+
+def record(row: dict[str, Any]) -> PaperRecord:
+    return PaperRecord(
+        id=row["id"],
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=row["authors"],
+        categories=row["categories"],
+        published=date.fromisoformat(row["listed"]),
+    )
+
+
+def store(engine: Engine, records: list[PaperRecord]) -> None:
+    prepared = [prepare(r) for r in records]
+    assert all(isinstance(item, Prepared) for item in prepared)
+    with write_transaction(engine) as conn:
+        upsert_batch(conn, prepared)  # type: ignore[arg-type]
+
+
+class ResultsScan(HTMLParser):
+    """Script elements, on* attributes, links, and each result's title (with its <mark>s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.handlers: list[str] = []
+        self.links: dict[str, str] = {}  # rel -> href (prev/next)
+        self.titles: list[str] = []  # result titles as text, page order
+        self.marked: list[bool] = []  # whether each title holds a <mark>
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.handlers += [name for name, _ in attrs if name.startswith("on")]
+        found = dict(attrs)
+        if tag == "a" and found.get("rel"):
+            self.links[found["rel"] or ""] = found.get("href") or ""
+        if tag == "h2" and "paper-title" in (found.get("class") or ""):
+            self._in_title = True
+            self.titles.append("")
+            self.marked.append(False)
+        if tag == "mark" and self._in_title:
+            self.marked[-1] = True
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = self._in_title and tag != "h2"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.titles[-1] += data
+
+
+def scan(html: str) -> ResultsScan:
+    parser = ResultsScan()
+    parser.feed(html)
+    return parser
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app()) as client:
+        yield client
+
+
+@pytest.fixture
+def corpus(engine: Engine) -> list[dict[str, Any]]:
+    store(engine, [record(row) for row in PAPERS])
+    return PAPERS
+
+
+def pick(papers: list[dict[str, Any]]) -> dict[str, Any]:
+    """A paper whose title has enough long words to search for."""
+    return next(p for p in papers if len([w for w in p["title"].split() if len(w) > 7]) >= 3)
+
+
+def keywords(title: str) -> str:
+    words = [w.strip(":,.()") for w in title.split() if len(w) > 7]
+    return " ".join(words[:3])
+
+
+def test_the_page_finds_a_paper_by_keywords_and_marks_them(
+    client: TestClient, corpus: list[dict[str, Any]]
+) -> None:
+    paper = pick(corpus)
+    response = client.get("/search", params={"q": keywords(paper["title"])})
+    assert response.status_code == 200
+    page = scan(response.text)
+    assert paper["title"] in page.titles[:3]
+    assert page.marked[page.titles.index(paper["title"])]
+    assert f"https://arxiv.org/abs/{paper['id']}" in response.text
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+def test_a_hostile_query_is_escaped(
+    client: TestClient, corpus: list[dict[str, Any]], query: str
+) -> None:
+    # The query comes back in both search boxes, the title and the no-results message.
+    response = client.get("/search", params={"q": query})
+    assert response.status_code == 200
+    page = scan(response.text)
+    assert "script" not in page.tags and "img" not in page.tags
+    assert page.handlers == []
+    assert "&lt;script&gt;" in client.get("/search", params={"q": HOSTILE}).text
+
+
+def test_results_are_paged_with_links_both_ways(
+    client: TestClient, corpus: list[dict[str, Any]]
+) -> None:
+    first = scan(client.get("/search", params={"q": "model"}).text)
+    assert len(first.titles) == 20
+    assert "prev" not in first.links
+    assert first.links["next"] == "/search?q=model&page=2"
+    second = scan(client.get(first.links["next"]).text)
+    assert second.links["prev"] == "/search?q=model"
+    assert second.titles and not set(second.titles) & set(first.titles)
+
+
+def test_empty_and_unmatched_queries_say_what_to_do(client: TestClient, corpus: Any) -> None:
+    empty = client.get("/search")
+    assert empty.status_code == 200 and "Type a few words" in empty.text
+    assert scan(empty.text).titles == []
+    none = client.get("/search", params={"q": "zzqxjv"})
+    assert none.status_code == 200 and "No papers match" in none.text
+
+
+def test_a_bad_page_number_is_a_page_not_a_crash(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "model", "page": "0"})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_the_api_puts_an_exact_title_first_in_hugging_face_shape(
+    client: TestClient, corpus: list[dict[str, Any]]
+) -> None:
+    paper = corpus[42]
+    response = client.get("/api/papers/search", params={"q": paper["title"]})
+    assert response.status_code == 200
+    top = response.json()[0]
+    assert top["id"] == top["paper"]["id"] == paper["id"]
+    assert top["paper"]["summary"] == paper["abstract"]
+    assert [a["name"] for a in top["paper"]["authors"]] == paper["authors"]
+    assert top["publishedAt"].startswith(paper["listed"])
+    assert top["stages"]["pinned"] == "title" and top["stages"]["lexical"]["rank"] == 1
+    assert top["score"] > 0
+    assert "<mark>" in top["highlight"]["title"]
+
+
+def test_huggingface_hub_reads_the_api_answer(
+    client: TestClient, corpus: list[dict[str, Any]]
+) -> None:
+    hf_api = pytest.importorskip("huggingface_hub.hf_api")
+    paper = corpus[7]
+    items = client.get("/api/papers/search", params={"q": paper["title"], "limit": 3}).json()
+    info = hf_api.PaperInfo(**items[0])
+    assert (info.id, info.title, info.summary) == (paper["id"], paper["title"], paper["abstract"])
+    assert info.authors[0].name == paper["authors"][0]
+    assert info.published_at.date() == date.fromisoformat(paper["listed"])
+
+
+def test_an_arxiv_id_finds_that_paper(client: TestClient, corpus: list[dict[str, Any]]) -> None:
+    paper = corpus[99]
+    for query in (paper["id"], f"arXiv:{paper['id']}", f"https://arxiv.org/abs/{paper['id']}"):
+        found = client.get("/api/papers/search", params={"q": query}).json()
+        assert found[0]["id"] == paper["id"], query
+        assert found[0]["stages"]["pinned"] == "arxiv_id"
+
+
+@pytest.mark.parametrize("limit", [1, 7, 100])
+def test_the_api_returns_at_most_limit(client: TestClient, corpus: Any, limit: int) -> None:
+    found = client.get("/api/papers/search", params={"q": "learning", "limit": limit}).json()
+    assert 1 <= len(found) <= limit
+    if limit < 20:
+        assert len(found) == limit
+
+
+@pytest.mark.parametrize(
+    "params", [{"q": "x", "limit": "0"}, {"q": "x", "limit": "101"}, {"q": "x", "limit": "ten"}]
+)
+def test_bad_api_parameters_are_422(client: TestClient, params: dict[str, str]) -> None:
+    response = client.get("/api/papers/search", params=params)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "limit"]
+
+
+def test_an_empty_api_query_finds_nothing(client: TestClient, corpus: Any) -> None:
+    assert client.get("/api/papers/search", params={"q": "  "}).json() == []
+
+
+def test_similar_papers_are_neighbours_never_the_paper(
+    engine: Engine, client: TestClient, corpus: list[dict[str, Any]]
+) -> None:
+    old = PAPERS[3] | {"id": OLD_STYLE_ID, "title": "An old-style id: " + PAPERS[3]["title"]}
+    store(engine, [record(old)])
+    update_index(engine, CachedEmbedder())
+    paper = corpus[10]
+    response = client.get(f"/api/papers/{paper['id']}/similar", params={"limit": 5})
+    assert response.status_code == 200
+    rows = response.json()
+    assert len(rows) == 5 and paper["id"] not in [r["id"] for r in rows]
+    assert all(set(r) == {"id", "title", "score"} for r in rows)
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    # The old-style id routes through the path converter; its twin is its nearest neighbour.
+    twin = client.get(f"/api/papers/{OLD_STYLE_ID}/similar").json()
+    assert twin[0]["id"] == PAPERS[3]["id"] and OLD_STYLE_ID not in [r["id"] for r in twin]
+
+
+def test_similar_for_an_unknown_paper_is_a_json_404(client: TestClient) -> None:
+    response = client.get("/api/papers/2401.99999/similar")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "No paper with id '2401.99999'."
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/search",
+        "/search?q=attention",
+        "/search?page=-1",
+        "/api/papers/search?q=attention",
+        "/api/papers/search?limit=0",
+        "/api/papers/cs/0601001/similar",
+    ],
+)
+def test_every_search_response_sends_the_security_headers(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    csp = response.headers["content-security-policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert directive in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"]
+    assert "charset=utf-8" in response.headers["content-type"]
