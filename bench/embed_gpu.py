@@ -224,10 +224,18 @@ def timed(device: str, fn: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
-def record(variant: str, n: int, seconds: float, compile_s: float | None, err: float | None,
-           note: str = "") -> None:
-    row = {"variant": variant, "texts": n, "seconds": round(seconds, 3),
-           "per_s": round(n / seconds), "compile_s": compile_s, "max_cos_err": err, "note": note}
+def record(
+    variant: str, n: int, seconds: float, compile_s: float | None, err: float | None, note: str = ""
+) -> None:
+    row = {
+        "variant": variant,
+        "texts": n,
+        "seconds": round(seconds, 3),
+        "per_s": round(n / seconds),
+        "compile_s": compile_s,
+        "max_cos_err": err,
+        "note": note,
+    }
     ROWS.append(row)
     log("RESULT", json.dumps(row))
 
@@ -243,8 +251,12 @@ def main() -> None:
     p.add_argument("--weights", type=Path, help="real HF weights (default: random, seed 0)")
     p.add_argument("--variants", default="tokenizer,old,hf-bucket,fused-eager,fused-compiled,e2e")
     p.add_argument("--deadline", type=float, default=1e9, help="skip variants after this (s)")
-    p.add_argument("--e2e-seconds", type=float, default=30.0,
-                   help="cap the e2e texts at what the tokeniser pool does in this long")
+    p.add_argument(
+        "--e2e-seconds",
+        type=float,
+        default=30.0,
+        help="cap the e2e texts at what the tokeniser pool does in this long",
+    )
     p.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "bench/out")))
     args = p.parse_args()
     print("$ python " + " ".join(sys.argv), flush=True)
@@ -254,8 +266,14 @@ def main() -> None:
     gpu_texts = args.gpu_texts or args.texts
     old_texts = args.old_texts or min(args.texts, 131_072)
     variants = args.variants.split(",")
-    log("torch", torch.__version__, "cuda" if dev == "cuda" else "cpu",
-        torch.cuda.get_device_name() if dev == "cuda" else "", "cpus", os.cpu_count())
+    log(
+        "torch",
+        torch.__version__,
+        "cuda" if dev == "cuda" else "cpu",
+        torch.cuda.get_device_name() if dev == "cuda" else "",
+        "cpus",
+        os.cpu_count(),
+    )
     if dev == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False  # an fp32 reference that is fp32
     model_dir = make_model_dir(args.weights)
@@ -271,19 +289,34 @@ def main() -> None:
     sample = unique[:4000]
     _, t1 = timed("cpu", lambda: tokenise(tok, sample))
     with tokeniser_pool(model_dir) as pool:
-        pool_n = pool._max_workers  # noqa: SLF001
+        pool_n = pool._max_workers
         list(pool.map(abs, range(pool_n)))  # start the workers
         embed_gpu._collect(embed_gpu._submit(pool, unique[: 4096 * pool_n]))  # warm
-        (flat, lengths), tp = timed("cpu", lambda: embed_gpu._collect(
-            embed_gpu._submit(pool, unique)))
+        (flat, lengths), tp = timed(
+            "cpu", lambda: embed_gpu._collect(embed_gpu._submit(pool, unique))
+        )
     tokens_per_text = float(lengths.mean())
     pool_rate = len(unique) / tp
-    log(f"tokens/text {tokens_per_text:.1f}  at 256: {(lengths == 256).mean():.1%}  padding "
-        f"at width 32: {(-(-lengths // 32) * 32).sum() / lengths.sum() - 1:.1%}")
-    record("tokenizer-1proc", len(sample), t1, None, None,
-           f"{len(sample) / t1 * tokens_per_text:,.0f} tokens/s")
-    record(f"tokenizer-pool{pool_n}", len(unique), tp, None, None,
-           f"{pool_rate * tokens_per_text:,.0f} tokens/s")
+    log(
+        f"tokens/text {tokens_per_text:.1f}  at 256: {(lengths == 256).mean():.1%}  padding "
+        f"at width 32: {(-(-lengths // 32) * 32).sum() / lengths.sum() - 1:.1%}"
+    )
+    record(
+        "tokenizer-1proc",
+        len(sample),
+        t1,
+        None,
+        None,
+        f"{len(sample) / t1 * tokens_per_text:,.0f} tokens/s",
+    )
+    record(
+        f"tokenizer-pool{pool_n}",
+        len(unique),
+        tp,
+        None,
+        None,
+        f"{pool_rate * tokens_per_text:,.0f} tokens/s",
+    )
     chunks = token_chunks(flat, lengths, gpu_texts)
     n_batches = sum(1 for _ in bucketed_batches(np.sort(lengths[:CHUNK]), 262_144))
     log(f"gpu-only runs: {gpu_texts} texts in {len(chunks)} chunks, ~{n_batches} batches/chunk")
@@ -311,7 +344,7 @@ def main() -> None:
         compile_s = round(max(0.0, warm - steady_first), 1) if compiled else None
         record(name, gpu_texts, secs, compile_s, err, "pre-tokenised, GPU only")
 
-    for name in ("hf-bucket", "fused-eager", "fused-compiled"):
+    def gpu_variant(name: str) -> None:
         if name in variants and not over():
             try:
                 if name == "hf-bucket":
@@ -321,8 +354,11 @@ def main() -> None:
                     emb = TorchEmbedder(model_dir, name=name, device=dev, compile=compiled)
                 gpu_only(name, emb, name == "fused-compiled")
                 del emb
-            except Exception as e:  # noqa: BLE001 - one failing variant must not end the run
+            except Exception as e:
                 log("FAILED", name, repr(e)[:2000])
+
+    gpu_variant("fused-eager")
+    gpu_variant("fused-compiled")
 
     if "e2e" in variants and not over():
         compiled = dev == "cuda"
@@ -333,10 +369,17 @@ def main() -> None:
             _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
             err = cos_err(emb.embed_documents(ref_texts), ref)
             _, secs = timed(dev, lambda: emb.embed_documents(texts))
-            record("new TorchEmbedder (e2e)", n, secs, round(warm, 1) if compiled else None, err,
-                   "tokeniser pool + GPU; compile s = first chunk incl. compile")
-        except Exception as e:  # noqa: BLE001
+            record(
+                "new TorchEmbedder (e2e)",
+                n,
+                secs,
+                round(warm, 1) if compiled else None,
+                err,
+                "tokeniser pool + GPU; compile s = first chunk incl. compile",
+            )
+        except Exception as e:
             log("FAILED e2e", repr(e)[:2000])
+    gpu_variant("hf-bucket")  # least needed: last
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "embed_gpu.json").write_text(json.dumps(ROWS, indent=1))
@@ -345,8 +388,9 @@ def main() -> None:
     for r in ROWS:
         err = "" if r["max_cos_err"] is None else f"{r['max_cos_err']:.1e}"
         comp = "" if r["compile_s"] is None else f"{r['compile_s']}"
-        print(f"{r['variant']:28} {r['texts']:>9} {r['per_s']:>12,} {comp:>10} {err:>11}  "
-              f"{r['note']}")
+        print(
+            f"{r['variant']:28} {r['texts']:>9} {r['per_s']:>12,} {comp:>10} {err:>11}  {r['note']}"
+        )
     for r in ROWS:
         if not r["variant"].startswith("tokenizer"):
             print(f"  {r['variant']}: 2.7M abstracts in {2.7e6 / r['per_s']:.0f} s")
