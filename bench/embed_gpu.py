@@ -365,7 +365,7 @@ def main() -> None:
         n = min(args.texts, max(CHUNK, int(pool_rate * args.e2e_seconds) // CHUNK * CHUNK))
         texts = repeat(unique, n)
         try:
-            emb = TorchEmbedder(model_dir, name="e2e", device=dev)
+            emb = TorchEmbedder(model_dir, name="e2e", device=dev, compile=compiled)
             _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
             err = cos_err(emb.embed_documents(ref_texts), ref)
             _, secs = timed(dev, lambda: emb.embed_documents(texts))
