@@ -46,7 +46,7 @@ def writer_for(conn: Connection) -> BulkWriter:
         return SqliteWriter(conn)
     if conn.dialect.name == "postgresql":
         return PostgresWriter(conn)
-    raise NotImplementedError(f"no bulk writer for {conn.dialect.name}")
+    raise ValueError(f"unsupported database {conn.dialect.name!r}: use SQLite or PostgreSQL")
 
 
 class _DriverSqlWriter:
