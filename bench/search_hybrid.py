@@ -1,0 +1,69 @@
+"""Hybrid search latency at scale: `search()` exactly as `paperfeed search` runs it (query parsing,
+lexical + dense candidates, fusion, filters, snippets), including the query embedding.
+
+    .venv/bin/python bench/search_lexical.py --records 1000000 --rounds 1   # builds the corpus
+    .venv/bin/python bench/vectors.py --n 1000000 --kinds hnsw-f16          # builds the HNSW file
+    .venv/bin/python bench/search_hybrid.py --records 1000000
+
+The corpus is the 1M-paper SQLite store that `bench/search_lexical.py` builds from the real
+abstracts. The dense side is the shipped int8 ONNX embedder for the query and the HNSW file
+(usearch, f16, 1M vectors made from real embeddings with noise) that `bench/vectors.py` writes:
+the same index class the SQLite backend uses above 50k papers. Its keys 0..N-1 stand for papers
+1..N (embedding a million abstracts on this CPU would take days; the vectors' values do not
+change the latency). Baseline in the same run: lexical-only `search()`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Connection
+
+from paperfeed.search import hnsw
+from paperfeed.search.embed import get_embedder
+from paperfeed.search.service import search
+from paperfeed.search.types import Hit
+from paperfeed.store.engine import make_engine
+from search_lexical import OUT, QUERIES, summary, timed  # bench/ is on sys.path when run
+
+
+class HnswFileRetriever:
+    """The dense stage over a prebuilt HNSW file: embed the query, take the nearest keys."""
+
+    def __init__(self, path: Path) -> None:
+        self.embedder = get_embedder()
+        self.view = hnsw.open_view(path)
+        self.embed_ms: list[float] = []
+
+    def search(self, conn: Connection, query_text: str, k: int) -> list[Hit]:
+        started = time.perf_counter()
+        vector = self.embedder.embed_query(query_text)
+        self.embed_ms.append((time.perf_counter() - started) * 1000)
+        keys, scores = hnsw.search_view(self.view, np.asarray(vector).reshape(1, -1), k)
+        return [Hit(int(key) + 1, float(s)) for key, s in zip(keys, scores, strict=True)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--index", type=Path, default=OUT / "bench-f16.usearch")
+    args = parser.parse_args()
+    engine = make_engine(f"sqlite:///{OUT / f'search-{args.records}.db'}")
+    retriever = HnswFileRetriever(args.index)
+    print(f"{len(retriever.view):,} vectors in {args.index}; {len(QUERIES)} queries")
+    with engine.connect() as conn:
+        lexical = timed(lambda q: search(conn, q), args.rounds)
+        hybrid = timed(lambda q: search(conn, q, retriever=retriever), args.rounds)
+    summary("baseline: search(), lexical only", lexical)
+    summary("search(), hybrid incl. query embedding", hybrid)
+    print(f"query embedding alone: p50 {statistics.median(retriever.embed_ms):.2f} ms")
+    print(f"reproduce: .venv/bin/python bench/search_hybrid.py --records {args.records}")
+
+
+if __name__ == "__main__":
+    main()
