@@ -8,7 +8,7 @@ is its own. Variants of one invocation run back to back on the same machine: com
 ratios, not with figures from another run.
 
     .venv/bin/python bench/ingest.py --records 1000000 --backend sqlite
-    .venv/bin/python bench/ingest.py --records 100000 --variant baseline current current+prepare
+    .venv/bin/python bench/ingest.py --records 100000 --variant baseline current current+pipeline
     .venv/bin/python bench/ingest.py --records 1000000 --backend postgresql
 """
 
@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=["current"],
         help="WRITE_PATH[+PROPOSAL...]: write path `current` (the code as it is) or `baseline` "
         "(the first committed write path, bench/baseline/); proposals for files this benchmark "
-        "does not own (bench/proposals.py): prepare, pipeline, cache. E.g. current+prepare",
+        "does not own (bench/proposals.py): pipeline, cache, mmap. E.g. current+pipeline",
     )
     parser.add_argument(
         "--reingest", action="store_true", help="also time a second, idempotent pass"

@@ -70,15 +70,11 @@ def use_variant(variant: str) -> list[str]:
         service.upsert_batch = upsert_v0.upsert_batch  # type: ignore[assignment]
     elif write_path != "current":
         raise SystemExit(f"unknown write path {write_path!r}")
-    unknown = set(wanted) - {"prepare", "pipeline", "cache", "mmap", "gc"}
+    unknown = set(wanted) - {"pipeline", "cache", "mmap"}
     if unknown:
         raise SystemExit(f"unknown proposals {sorted(unknown)}")
-    if "prepare" in wanted:
-        proposals.use_prepare()
     if "pipeline" in wanted:
         proposals.use_pipeline()
-    if "gc" in wanted:
-        proposals.use_gc_tuning()
     return [p for p in wanted if p in ("cache", "mmap")]
 
 

@@ -53,13 +53,13 @@ class _DriverSqlWriter:
     """Statements through ``exec_driver_sql``: the same connection and transaction, no per-row
     SQLAlchemy work."""
 
-    placeholder = "?"
+    param_marker = "?"
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def _marks(self, count: int) -> str:
-        return ", ".join([self.placeholder] * count)
+        return ", ".join([self.param_marker] * count)
 
     def insert(self, table: Table, columns: Sequence[str], rows: Sequence[Row]) -> None:
         if rows:
@@ -69,8 +69,8 @@ class _DriverSqlWriter:
 
     def update(self, table: Table, columns: Sequence[str], key: str, rows: Sequence[Row]) -> None:
         if rows:
-            sets = ", ".join(f"{name} = {self.placeholder}" for name in columns)
-            sql = f"UPDATE {table.name} SET {sets} WHERE {key} = {self.placeholder}"
+            sets = ", ".join(f"{name} = {self.param_marker}" for name in columns)
+            sql = f"UPDATE {table.name} SET {sets} WHERE {key} = {self.param_marker}"
             self.conn.exec_driver_sql(sql, list(rows))
 
 
@@ -116,7 +116,7 @@ class SqliteWriter(_DriverSqlWriter):
 
 
 class PostgresWriter(_DriverSqlWriter):
-    placeholder = "%s"
+    param_marker = "%s"
 
     def day(self, value: date | None) -> date | None:
         return value  # psycopg adapts dates and aware datetimes itself
