@@ -7,6 +7,9 @@ session (per xdist worker), a fresh database per test module.
 
 from __future__ import annotations
 
+import functools
+import gzip
+import itertools
 import os
 import shutil
 import tempfile
@@ -14,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import Engine, text
 
@@ -30,6 +34,16 @@ SCIFACT = SHARED / "data" / "scifact"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 BACKENDS = ("sqlite", "postgresql")
+
+
+@functools.lru_cache(maxsize=8)
+def arxiv_rows(count: int, start: int = 0) -> list[dict[str, object]]:
+    """``count`` real arXiv listing records (id, title, abstract, authors, categories, listed).
+
+    Cached: callers must not change the rows they get.
+    """
+    with gzip.open(ARXIV_DAILY, "rb") as lines:
+        return [orjson.loads(line) for line in itertools.islice(lines, start, start + count)]
 
 
 @pytest.fixture(autouse=True)

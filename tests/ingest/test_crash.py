@@ -23,9 +23,8 @@ from paperfeed.ingest.sources import file_source
 from paperfeed.store import migrate
 from paperfeed.store.engine import make_engine
 from paperfeed.store.schema import ingest_checkpoints
-from tests.conftest import new_postgres_database
+from tests.conftest import arxiv_rows, new_postgres_database
 from tests.store.dbstate import (
-    arxiv_rows,
     counts,
     digest,
     ingest_process,

@@ -16,7 +16,7 @@ from paperfeed.ingest.ids import (
     synthetic_id,
     title_key,
 )
-from tests.store.dbstate import arxiv_rows
+from tests.conftest import arxiv_rows
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ from paperfeed.domain import Link, Paper, PaperRecord, Version
 from paperfeed.ingest.ids import synthetic_id
 from paperfeed.ingest.service import IngestReport, run_ingest
 from paperfeed.store.papers import count_papers, get_paper
-from tests.store.dbstate import ListSource, arxiv_rows, counts, digest, to_record
+from tests.conftest import arxiv_rows
+from tests.store.dbstate import ListSource, counts, digest, to_record
 
 # Two real arXiv papers (2505.17997 and 2506.03038) that carry the same title.
 SAME_TITLE_IDS = ("2505.17997", "2506.03038")

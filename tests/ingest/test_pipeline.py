@@ -18,8 +18,8 @@ from paperfeed.ingest.sources import PageMark
 from paperfeed.store import checkpoints, migrate
 from paperfeed.store.engine import make_engine
 from paperfeed.store.schema import papers
-from tests.conftest import new_postgres_database
-from tests.store.dbstate import ListSource, arxiv_rows, counts, digest, fresh_copy, to_record
+from tests.conftest import arxiv_rows, new_postgres_database
+from tests.store.dbstate import ListSource, counts, digest, fresh_copy, to_record
 
 TOTAL = 600
 BATCH = 200

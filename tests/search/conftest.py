@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -16,20 +14,14 @@ from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.store import migrate
 from paperfeed.store.engine import make_engine, write_transaction
-from tests.conftest import ARXIV_DAILY, BACKENDS, new_postgres_database
+from tests.conftest import BACKENDS, arxiv_rows, new_postgres_database
 
 SLICE = 3000
 CODE_EVERY = 7  # every 7th paper gets a code link, for has:code
 
 
 def real_papers(n: int = SLICE) -> list[dict[str, Any]]:
-    papers = []
-    with gzip.open(ARXIV_DAILY, "rt", encoding="utf-8") as stream:
-        for line in stream:
-            papers.append(json.loads(line))
-            if len(papers) == n:
-                break
-    return papers
+    return arxiv_rows(n)  # type: ignore[return-value]
 
 
 def to_prepared(raw: dict[str, Any], index: int) -> Prepared:

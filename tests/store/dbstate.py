@@ -6,10 +6,7 @@ before and after something) can be compared for "exactly the same content" in on
 
 from __future__ import annotations
 
-import functools
-import gzip
 import hashlib
-import itertools
 import os
 import subprocess
 import sys
@@ -24,20 +21,9 @@ from sqlalchemy import Engine, Table, func, select
 from paperfeed.domain import PaperRecord, RecordError
 from paperfeed.ingest.sources import PageMark
 from paperfeed.store.schema import CHILD_TABLES, ingest_checkpoints, papers
-from tests.conftest import ARXIV_DAILY
 
 # Columns that say *when* a row was written, not what it holds.
 _WRITE_TIMES = {"first_seen_at", "updated_at"}
-
-
-@functools.lru_cache(maxsize=8)
-def arxiv_rows(count: int, start: int = 0) -> list[dict[str, Any]]:
-    """``count`` real arXiv listing records (id, title, abstract, authors, categories, listed).
-
-    Cached: callers must not change the rows they get.
-    """
-    with gzip.open(ARXIV_DAILY, "rb") as lines:
-        return [orjson.loads(line) for line in itertools.islice(lines, start, start + count)]
 
 
 def write_jsonl(rows: list[dict[str, Any]], path: Path) -> Path:

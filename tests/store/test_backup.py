@@ -16,10 +16,9 @@ from paperfeed.store.backup import backup, find_pg_tool
 from paperfeed.store.engine import make_engine
 from paperfeed.store.papers import count_papers, get_paper
 from paperfeed.store.schema import ingest_checkpoints
-from tests.conftest import new_postgres_database
+from tests.conftest import arxiv_rows, new_postgres_database
 from tests.store.dbstate import (
     ListSource,
-    arxiv_rows,
     counts,
     digest,
     ingest_process,

@@ -14,7 +14,8 @@ from paperfeed import services
 from paperfeed.store import migrate
 from paperfeed.store.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from paperfeed.store.schema import ingest_checkpoints
-from tests.store.dbstate import arxiv_rows, ingest_process, write_jsonl
+from tests.conftest import arxiv_rows
+from tests.store.dbstate import ingest_process, write_jsonl
 
 PRAGMAS = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
 EXPECTED = ("wal", 2, 1, SQLITE_BUSY_TIMEOUT_MS)  # synchronous 2 = FULL

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine
 
 from paperfeed.domain import PaperRecord
@@ -21,6 +22,16 @@ from paperfeed.web.app import create_app
 
 SEED_TITLE = "Dense Object Grounding in 3D Scenes"
 HOSTILE = "<script>alert(1)</script>"
+
+
+def assert_security_headers(response: Response) -> None:
+    """The headers every response must carry (RELIABILITY.md 14)."""
+    csp = response.headers["content-security-policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert directive in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"]
+    assert "charset=utf-8" in response.headers["content-type"]
 
 
 class PageScan(HTMLParser):
@@ -137,13 +148,7 @@ def test_hostile_fields_are_escaped(engine: Engine, client: TestClient) -> None:
 
 @pytest.mark.parametrize("path", ["/", "/healthz", "/static/style.css", "/no-such-page"])
 def test_every_response_sends_the_security_headers(client: TestClient, path: str) -> None:
-    response = client.get(path)
-    csp = response.headers["content-security-policy"]
-    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
-        assert directive in csp
-    assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"]
-    assert "charset=utf-8" in response.headers["content-type"]
+    assert_security_headers(client.get(path))
 
 
 def test_empty_feed_says_how_to_load_papers(client: TestClient) -> None:

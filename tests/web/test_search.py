@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Iterator
 from datetime import date
 from html.parser import HTMLParser
@@ -19,26 +17,16 @@ from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.search.indexer import update_index
 from paperfeed.store.engine import write_transaction
 from paperfeed.web.app import create_app
-from tests.conftest import ARXIV_DAILY
+from tests.conftest import arxiv_rows
 from tests.search.dense_helpers import CachedEmbedder
-from tests.web.test_home import HOSTILE
+from tests.web.test_home import HOSTILE, assert_security_headers
 
 CORPUS = 200
 OLD_STYLE_ID = "cs/0601001"  # an arXiv id with a slash: /api/papers/{id}/similar must route
 HOSTILE_QUERIES = [HOSTILE, '"><img src=x onerror=alert(1)>', "' onmouseover='alert(1)"]
 
 
-def real_papers(n: int = CORPUS) -> list[dict[str, Any]]:
-    rows = []
-    with gzip.open(ARXIV_DAILY, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            rows.append(json.loads(line))
-            if len(rows) == n:
-                break
-    return rows
-
-
-PAPERS = real_papers()
+PAPERS: list[dict[str, Any]] = arxiv_rows(CORPUS)  # type: ignore[assignment]
 
 
 def record(row: dict[str, Any]) -> PaperRecord:
@@ -264,10 +252,4 @@ def test_similar_for_an_unknown_paper_is_a_json_404(client: TestClient) -> None:
     ],
 )
 def test_every_search_response_sends_the_security_headers(client: TestClient, path: str) -> None:
-    response = client.get(path)
-    csp = response.headers["content-security-policy"]
-    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
-        assert directive in csp
-    assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"]
-    assert "charset=utf-8" in response.headers["content-type"]
+    assert_security_headers(client.get(path))
