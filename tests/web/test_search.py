@@ -128,7 +128,7 @@ def test_a_hostile_query_is_escaped(
     response = client.get("/search", params={"q": query})
     assert response.status_code == 200
     page = scan(response.text)
-    assert "script" not in page.tags and "img" not in page.tags
+    assert page.tags.count("script") == 1 and "img" not in page.tags  # htmx only
     assert page.handlers == []
     assert "&lt;script&gt;" in client.get("/search", params={"q": HOSTILE}).text
 

@@ -67,6 +67,8 @@ papers = Table(
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("content_hash", String(32), nullable=False),
+    # Set when an admin hides the paper: it leaves every list, page and search.
+    Column("hidden_at", DateTime(timezone=True)),
 )
 
 paper_authors = Table(
@@ -118,6 +120,7 @@ ingest_checkpoints = Table(
 
 CHILD_TABLES = (paper_authors, paper_categories, paper_versions, paper_links)
 
-# The dense index's tables live in their own module; importing it registers them on `metadata`
-# (so Alembic compares them too).
+# The community's and the dense index's tables live in their own modules; importing them
+# registers them on `metadata` (so Alembic compares them too).
+import paperfeed.store.community_schema  # noqa: E402
 import paperfeed.store.embeddings_schema  # noqa: E402, F401

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from paperfeed import services
 from paperfeed.config import Settings, get_settings
 from paperfeed.web import api, routes, search_page
+from paperfeed.web.csrf import CrossSiteGuard
 from paperfeed.web.security import SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The interactive /docs page loads scripts from a CDN, which our CSP forbids; the API
     # issue brings it back with locally served assets.
     app = FastAPI(title="paperfeed", docs_url=None, redoc_url=None)
+    app.state.settings = settings
     app.state.engine = services.get_engine(settings)
     app.state.schema_ready = False
     app.state.templates = make_templates()
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(OperationalError, _unavailable)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_middleware(CrossSiteGuard, base_url=settings.base_url)
     app.add_middleware(SecurityHeaders)
     return app
 

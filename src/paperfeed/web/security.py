@@ -5,10 +5,13 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Pages are server-rendered with one same-origin stylesheet and no scripts: allow nothing else.
+# Pages are server-rendered with one same-origin stylesheet and one same-origin script (htmx):
+# allow nothing else, and no inline code.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
         "form-action 'self'",

@@ -7,10 +7,13 @@ from datetime import date
 from pathlib import Path
 
 import jinja2
+from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from paperfeed.community.users import User
 from paperfeed.domain import Paper
 from paperfeed.ingest.ids import is_arxiv_id
+from paperfeed.web.auth_deps import csrf_token, current_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -50,6 +53,14 @@ def static_version() -> str:
     return hashlib.sha256((STATIC_DIR / "style.css").read_bytes()).hexdigest()[:10]
 
 
+def viewer(request: Request) -> User | None:
+    """The signed-in user for the page header; None when it cannot be known (an error page)."""
+    try:
+        return current_user(request)
+    except Exception:  # the header must never turn a page into another error
+        return None
+
+
 def make_templates() -> Jinja2Templates:
     # Autoescape every template whatever its file name: data from ingest is untrusted.
     env = jinja2.Environment(
@@ -60,5 +71,11 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(teaser=teaser, long_day=long_day, short_authors=short_authors)
-    env.globals.update(arxiv_url=arxiv_url, paper_url=paper_url, static_version=static_version())
+    env.globals.update(
+        arxiv_url=arxiv_url,
+        paper_url=paper_url,
+        static_version=static_version(),
+        viewer=viewer,
+        csrf_token=csrf_token,
+    )
     return Jinja2Templates(env=env)

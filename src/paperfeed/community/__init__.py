@@ -1,0 +1,1 @@
+"""The community: accounts, sessions, votes, comments, submissions, libraries, moderation."""

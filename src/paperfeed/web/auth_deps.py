@@ -1,0 +1,93 @@
+"""Who is asking: the signed-in user (session cookie or API token) and the CSRF form token.
+
+Pages and API routes take ``CurrentUserDep`` (``User | None``), ``UserDep`` (must be signed in)
+or ``AdminDep``. Forms that change state carry ``csrf_token(request)`` in a hidden field named
+``csrf_token``; handlers call ``check_csrf(request, value)``. The Origin / Sec-Fetch-Site check
+for every unsafe request is the ``CrossSiteGuard`` middleware in ``csrf.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from paperfeed.community.sessions import api_token_user, session_user
+from paperfeed.community.users import User
+from paperfeed.web.deps import ready_engine
+
+# `__Host-`: the browser only accepts it Secure, with Path=/ and no Domain (RELIABILITY 15).
+SESSION_COOKIE = "__Host-paperfeed_session"
+
+
+def session_token(request: Request) -> str | None:
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def current_user(request: Request) -> User | None:
+    """The signed-in user of this request, once per request (cached on request.state)."""
+    if hasattr(request.state, "user"):
+        cached: User | None = request.state.user
+        return cached
+    engine = ready_engine(request)
+    user = None
+    if bearer := _bearer_token(request):
+        user = api_token_user(engine, bearer)
+        if user is None:
+            raise HTTPException(401, "The API token is not valid.")
+        request.state.via_token = True
+    elif token := session_token(request):
+        user = session_user(engine, token)
+    request.state.user = user
+    return user
+
+
+def require_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        if request.url.path.startswith("/api/"):
+            raise HTTPException(401, "Sign in or send an API token.")
+        # A page: send the visitor to the login form, then back here.
+        raise HTTPException(303, "Sign in first.", headers={"Location": _login_url(request)})
+    return user
+
+
+def require_admin(request: Request) -> User:
+    user = require_user(request)
+    if not user.is_admin:
+        raise HTTPException(403, "Only administrators can do this.")
+    return user
+
+
+def _login_url(request: Request) -> str:
+    from urllib.parse import quote
+
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/login?next={quote(target, safe='')}"
+
+
+def csrf_token(request: Request) -> str:
+    """The form token for this browser: bound to its session, so another user's is useless."""
+    secret = request.app.state.settings.resolved_secret_key().encode()
+    binding = session_token(request) or "anonymous"
+    return hmac.new(secret, f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """403 unless ``submitted`` is this browser's form token (API-token requests are exempt)."""
+    if getattr(request.state, "via_token", False):
+        return
+    if not submitted or not hmac.compare_digest(submitted, csrf_token(request)):
+        raise HTTPException(403, "The form expired or came from another site. Reload and retry.")
+
+
+CurrentUserDep = Annotated[User | None, Depends(current_user)]
+UserDep = Annotated[User, Depends(require_user)]
+AdminDep = Annotated[User, Depends(require_admin)]
