@@ -8,13 +8,14 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from paperfeed import services
+from paperfeed import __version__, services
 from paperfeed.config import Settings, get_settings
-from paperfeed.web import api, routes, search_page
+from paperfeed.web import api, docs_page, routes, search_page
 from paperfeed.web.csrf import CrossSiteGuard
 from paperfeed.web.security import SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates
@@ -28,9 +29,8 @@ UNAVAILABLE = "The database is not answering right now. Please try again in a mo
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    # The interactive /docs page loads scripts from a CDN, which our CSP forbids; the API
-    # issue brings it back with locally served assets.
-    app = FastAPI(title="paperfeed", docs_url=None, redoc_url=None)
+    # /docs is our own page (docs_page.py): FastAPI's loads Swagger UI from a CDN.
+    app = FastAPI(title="paperfeed", version=__version__, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = services.get_engine(settings)
     app.state.schema_ready = False
@@ -40,13 +40,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(search_page.router)
     app.include_router(api.router)
+    app.include_router(docs_page.router)
     app.add_exception_handler(services.DatabaseNotReady, _not_migrated)
     app.add_exception_handler(OperationalError, _unavailable)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    _document_api_routes_only(app)
     app.add_middleware(CrossSiteGuard, base_url=settings.base_url)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _document_api_routes_only(app: FastAPI) -> None:
+    """OpenAPI (/docs, schemathesis) describes the JSON API, not the HTML pages and forms."""
+    for route in app.routes:
+        if isinstance(route, APIRoute) and not _is_api_path(route.path):
+            route.include_in_schema = False
+
+
+def _is_api_path(path: str) -> bool:
+    return path.startswith("/api/") or path == "/healthz" or path.endswith(".md")
 
 
 def _wants_json(request: Request) -> bool:

@@ -5,21 +5,26 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Pages are server-rendered with one same-origin stylesheet and one same-origin script (htmx):
-# allow nothing else, and no inline code.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "connect-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "form-action 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
+
+def content_security_policy(style_src: str = "'self'") -> str:
+    """The site's CSP. Pages use same-origin stylesheets and one same-origin script (htmx):
+    nothing else, and no inline code. Only /docs (Swagger UI) widens ``style_src``."""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "connect-src 'self'",
+            f"style-src {style_src}",
+            "img-src 'self' data:",
+            "form-action 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 SECURITY_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
