@@ -56,6 +56,46 @@ class Settings(BaseSettings):
         description="Outgoing mail server, e.g. `smtp://user:pass@host:587?starttls=1`. Empty: "
         "mail is printed to the console.",
     )
+    smtp_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds to wait for the mail server to connect or answer.",
+    )
+    mail_from: str = Field(
+        default="",
+        description="From header of digests, e.g. `paperfeed <digest@example.org>`. Empty: "
+        "`digest@` the host of BASE_URL.",
+    )
+    mail_transactional_from: str = Field(
+        default="",
+        description="From header of one-to-one mail (confirmations, password resets). Empty: "
+        "`noreply@` the host of BASE_URL.",
+    )
+    digest_hour: int = Field(
+        default=7,
+        ge=0,
+        le=23,
+        description="Hour (UTC) at which `paperfeed worker` sends the day's digests; weekly "
+        "digests go out on Mondays at that hour.",
+    )
+    digest_max_papers: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Most papers in one digest.",
+    )
+    soft_bounce_limit: int = Field(
+        default=3,
+        ge=1,
+        description="Soft bounces in a row (with no delivery between) after which an address "
+        "is suppressed.",
+    )
+    subscribe_daily_cap: int = Field(
+        default=5,
+        ge=1,
+        description="Subscription requests accepted per IP address, and per email address, "
+        "per day (each sends a confirmation email).",
+    )
     embedding_model: str = Field(
         default="paperfeed-minilm-sci",
         description="Sentence-embedding model for semantic search: the name of a shipped model "
@@ -114,6 +154,50 @@ class Settings(BaseSettings):
     hf_api_url: str = Field(
         default="https://huggingface.co",
         description="Hugging Face endpoint used by `hf-daily:` sources.",
+    )
+    trending_half_life_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Trending: hours after which a unit of activity (an upvote, comment, view, "
+        "star or imported upvote) counts half as much.",
+    )
+    trending_window_days: int = Field(
+        default=14,
+        ge=1,
+        description="Trending: days of activity that count at all (older activity has decayed "
+        "to almost nothing and is ignored).",
+    )
+    trending_weight_upvote: float = Field(
+        default=1.0,
+        ge=0,
+        description="Trending: points per (decayed) upvote on this site.",
+    )
+    trending_weight_comment: float = Field(
+        default=2.0,
+        ge=0,
+        description="Trending: points per (decayed) comment.",
+    )
+    trending_weight_view: float = Field(
+        default=0.05,
+        ge=0,
+        description="Trending: points per (decayed) paper-page view.",
+    )
+    trending_weight_stars: float = Field(
+        default=1.0,
+        ge=0,
+        description="Trending: points per doubling of the (decayed) GitHub-star growth of the "
+        "paper's code repository: weight x log2(1 + growth).",
+    )
+    trending_weight_external: float = Field(
+        default=0.5,
+        ge=0,
+        description="Trending: points per upvote imported from Hugging Face, decayed from the "
+        "day the paper was featured.",
+    )
+    count_views: bool = Field(
+        default=True,
+        description="Count paper-page views for trending (only browser navigations, at most once "
+        "per browser, paper and day). Off: GET requests never write to the database.",
     )
     log_level: str = Field(
         default="WARNING",

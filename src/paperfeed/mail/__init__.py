@@ -1,0 +1,1 @@
+"""Email: transport (SMTP / console), subscriptions, signed links, digests, outbox and bounces."""
