@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
@@ -53,9 +53,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _document_api_routes_only(app: FastAPI) -> None:
     """OpenAPI (/docs, schemathesis) describes the JSON API, not the HTML pages and forms."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and not _is_api_path(route.path):
-            route.include_in_schema = False
+    full_schema = app.openapi
+
+    def api_schema() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = full_schema()
+            schema["paths"] = {p: ops for p, ops in schema["paths"].items() if _is_api_path(p)}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = api_schema  # type: ignore[method-assign]
 
 
 def _is_api_path(path: str) -> bool:
