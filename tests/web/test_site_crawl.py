@@ -1,0 +1,174 @@
+"""Whole-site checks by crawling every page a visitor or an admin can reach from ``/``.
+
+RELIABILITY.md 12 (cross-site POSTs to every form's action get 403, and GETs change nothing),
+13 (hostile titles, authors, abstracts, links and comments never become markup, handlers or
+script links) and 14 (security headers on every response). The crawl follows same-site links,
+so pages added later are covered without touching this file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, insert, select, text
+
+from paperfeed.community.sessions import start_session
+from paperfeed.domain import Link, PaperRecord
+from paperfeed.ingest.normalise import Prepared, prepare
+from paperfeed.ingest.upsert import upsert_batch
+from paperfeed.store.community_schema import comments, users
+from paperfeed.store.engine import write_transaction
+from paperfeed.store.schema import metadata, papers
+from paperfeed.web.app import create_app
+from paperfeed.web.auth_deps import SESSION_COOKIE
+from tests.web.test_home import assert_security_headers
+
+MAX_PAGES = 150
+HOSTILE_TITLE = '<script>alert(1)</script> Attention "><img src=x onerror=alert(2)>'
+HOSTILE_ABSTRACT = 'Text <a href="javascript:alert(3)">x</a> <svg onload=alert(4)> more.'
+HOSTILE_COMMENT = (
+    "<script>alert(5)</script> [click](javascript:alert(6)) "
+    '<img src=x onerror="alert(7)"> "><iframe src=//evil.test></iframe>'
+)
+# Links a page may carry: same-site paths, fragments, and http(s) / mailto URLs.
+SAFE_HREF = ("/", "#", "?", "http://", "https://", "mailto:")
+EMPTY_FAVICON = "data:,"  # base.html's own <link rel="icon">: stops a /favicon.ico request
+
+
+@dataclass
+class Crawl:
+    pages: dict[str, str] = field(default_factory=dict)  # path -> HTML
+    forms: set[tuple[str, str]] = field(default_factory=set)  # (action, page it is on)
+
+
+def _store_hostile_data(engine: Engine) -> None:
+    record = PaperRecord(
+        id="2401.00001",
+        title=HOSTILE_TITLE,
+        abstract=HOSTILE_ABSTRACT,
+        authors=['"><svg onload=alert(8)>', "Ada <b>Lovelace</b>"],
+        categories=["cs.CL"],
+        featured_day=date.today(),
+        links=[Link("code", "javascript:alert(9)"), Link("project", "https://example.org/p")],
+    )
+    prepared = prepare(record)
+    assert isinstance(prepared, Prepared)
+    now = datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        upsert_batch(conn, [prepared])
+        admin = {
+            "username": "admin",
+            "email": "admin@example.org",
+            "password_hash": "x",
+            "is_admin": True,
+            "created_at": now,
+        }
+        user_pk = conn.execute(insert(users).values(admin).returning(users.c.pk)).scalar_one()
+        paper_pk = conn.execute(select(papers.c.pk).where(papers.c.id == "2401.00001")).scalar()
+        comment = {"paper_pk": paper_pk, "user_pk": user_pk, "body": HOSTILE_COMMENT}
+        conn.execute(insert(comments).values(**comment, created_at=now))
+
+
+def _same_site_path(base: str, href: str) -> str | None:
+    url = urlsplit(urljoin(base, href))
+    if url.netloc not in ("", "testserver") or url.path.startswith("/static/"):
+        return None
+    return url.path + (f"?{url.query}" if url.query else "")
+
+
+def crawl(client: TestClient) -> Crawl:
+    found = Crawl()
+    queue = deque(["/"])
+    while queue and len(found.pages) < MAX_PAGES:
+        path = queue.popleft()
+        if path in found.pages:
+            continue
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code < 500, f"{path} answered {response.status_code}"
+        assert_security_headers(response)
+        found.pages[path] = response.text
+        if "html" not in response.headers["content-type"]:
+            continue
+        soup = BeautifulSoup(response.text, "html.parser")
+        for anchor in soup.find_all("a", href=True):
+            target = _same_site_path(path, str(anchor["href"]))
+            if target and target not in found.pages and target != "/logout":
+                queue.append(target)
+        for form in soup.find_all("form"):
+            if str(form.get("method", "get")).lower() == "post":
+                found.forms.add((str(form.get("action") or path), path))
+    return found
+
+
+def assert_no_injected_markup(path: str, html: str) -> None:
+    soup = BeautifulSoup(html, "html.parser")
+    for script in soup.find_all("script"):
+        assert str(script.get("src", "")).startswith("/static/"), f"{path}: {script}"
+        assert not script.string, f"{path}: inline script {script}"
+    for tag in soup.find_all(True):
+        handlers = [name for name in tag.attrs if name.lower().startswith("on")]
+        assert not handlers, f"{path}: {tag.name} has {handlers}"
+        assert tag.name not in ("iframe", "svg", "object", "embed"), f"{path}: {tag}"
+        for attribute in ("href", "src", "action", "formaction"):
+            value = str(tag.get(attribute, "")).strip()
+            if value and value != EMPTY_FAVICON:
+                assert value.startswith(SAFE_HREF), f"{path}: {tag.name} {attribute}={value!r}"
+    assert "alert(" not in " ".join(str(tag) for tag in soup.find_all("img")), path
+
+
+def database_fingerprint(engine: Engine) -> str:
+    """A hash of every row of every table: equal before and after means nothing changed."""
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            rows = conn.execute(text(f'SELECT * FROM "{table.name}" ORDER BY 1')).all()
+            digest.update(f"{table.name}:{sorted(map(repr, rows))}".encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def clients(engine: Engine) -> Iterator[dict[str, TestClient]]:
+    _store_hostile_data(engine)
+    with engine.connect() as conn:
+        admin_pk = conn.execute(select(users.c.pk).where(users.c.username == "admin")).scalar_one()
+    token = start_session(engine, admin_pk)
+    with (
+        TestClient(create_app(), base_url="https://testserver") as visitor,
+        TestClient(create_app(), base_url="https://testserver") as admin,
+    ):
+        admin.cookies.set(SESSION_COOKIE, token)
+        yield {"visitor": visitor, "admin": admin}
+
+
+@pytest.mark.parametrize("who", ["visitor", "admin"])
+def test_every_page_is_safe_and_get_changes_nothing(
+    engine: Engine, clients: dict[str, TestClient], who: str
+) -> None:
+    before = database_fingerprint(engine)
+    site = crawl(clients[who])
+    assert database_fingerprint(engine) == before, "a GET changed the database"
+    assert "/papers/2401.00001" in site.pages or len(site.pages) >= 3
+    for path, html in site.pages.items():
+        assert_no_injected_markup(path, html)
+
+
+def test_every_form_refuses_cross_site_posts(
+    engine: Engine, clients: dict[str, TestClient]
+) -> None:
+    admin = clients["admin"]
+    site = crawl(admin)
+    assert site.forms, "the site has forms (subscribe, log out...)"
+    before = database_fingerprint(engine)
+    for action, page in sorted(site.forms):
+        for headers in ({"origin": "http://evil.test"}, {"sec-fetch-site": "cross-site"}):
+            response = admin.post(urljoin(page, action), data={"x": "1"}, headers=headers)
+            assert response.status_code == 403, f"{action} (form on {page}) with {headers}"
+    assert database_fingerprint(engine) == before
