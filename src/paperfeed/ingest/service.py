@@ -57,6 +57,8 @@ class _Run:
     report: IngestReport
     checkpoint: Checkpoint
     batch: list[Prepared] = field(default_factory=list)
+    # Whether a record brought upvotes or GitHub stars: trending is recomputed at the end.
+    brought_activity: bool = False
 
     def flush(self, finished: bool = False) -> None:
         with write_transaction(self.engine) as conn:
@@ -99,6 +101,10 @@ def run_ingest(
         if progress is not None and seen % 256 == 0:
             progress(seen, source.position())
     run.flush(finished=True)
+    if run.brought_activity:
+        from paperfeed.rank.trending import recompute_trending
+
+        recompute_trending(engine)
     if progress is not None:
         progress(seen, source.position())
     run.report.read = seen
@@ -115,3 +121,6 @@ def _take(run: _Run, item: object, on_error: OnError) -> None:
             raise IngestFailed(prepared, run.report)
         return
     run.batch.append(prepared)
+    record = prepared.record
+    if record.upvotes or any(link.stars is not None for link in record.links):
+        run.brought_activity = True

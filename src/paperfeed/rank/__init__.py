@@ -1,0 +1,1 @@
+"""Ranking: the trending score (``paperfeed.rank.trending``)."""

@@ -1,0 +1,195 @@
+"""The trending score: its formula, record_activity, star growth and recompute, both backends."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from paperfeed.domain import Link, PaperRecord
+from paperfeed.ingest.normalise import Prepared, prepare
+from paperfeed.ingest.service import run_ingest
+from paperfeed.ingest.upsert import upsert_batch
+from paperfeed.rank.trending import (
+    Activity,
+    TrendingParams,
+    recompute_trending,
+    record_activity,
+    score_terms,
+    why_trending,
+)
+from paperfeed.store.community_schema import paper_activity, paper_stats
+from paperfeed.store.engine import write_transaction
+from paperfeed.store.schema import papers
+
+# Noon today: papers stored by the tests are first seen "now".
+NOW = datetime.combine(datetime.now(UTC).date(), time(12), tzinfo=UTC)
+PARAMS = TrendingParams(half_life_hours=24.0, window_days=14)
+
+
+def store(engine: Engine, *records: PaperRecord) -> dict[str, int]:
+    prepared = [prepare(r) for r in records]
+    assert all(isinstance(p, Prepared) for p in prepared)
+    with write_transaction(engine) as conn:
+        upsert_batch(conn, prepared)  # type: ignore[arg-type]
+        return {row.id: row.pk for row in conn.execute(select(papers.c.id, papers.c.pk))}
+
+
+def stats(engine: Engine, pk: int) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(select(paper_stats).where(paper_stats.c.paper_pk == pk)).mappings()
+        return dict(row.one())
+
+
+def test_formula_decays_by_half_life_and_weights_each_kind() -> None:
+    today, yesterday = NOW.date(), NOW.date() - timedelta(days=1)
+    activity = [
+        Activity(today, "upvote", 4),
+        Activity(yesterday, "upvote", 2),
+        Activity(today, "comment", 1),
+        Activity(today, "view", 20),
+        Activity(today, "stars", 7),
+        Activity(today - timedelta(days=30), "upvote", 1000),  # outside the window
+    ]
+    score, terms = score_terms(activity, 10, yesterday, NOW, PARAMS)
+    t = terms["terms"]
+    # Noon today has age 0; noon yesterday is one half-life old.
+    assert t["upvotes"] == {"count": 6, "points": 5.0}
+    assert t["comments"] == {"count": 1, "points": 2.0}
+    assert t["views"] == {"count": 20, "points": 1.0}
+    assert t["stars"] == {"count": 7, "points": 3.0}  # log2(1 + 7)
+    assert t["hf_upvotes"] == {"count": 10, "points": 2.5}  # 0.5 * 10 * 0.5
+    assert score == pytest.approx(5 + 2 + 1 + 3 + 2.5)
+    assert [label for label, _, _ in why_trending(terms)][:2] == ["upvotes", "new GitHub stars"]
+    later, _ = score_terms(activity, 10, yesterday, NOW + timedelta(hours=24), PARAMS)
+    assert later < score, "time decay lowers a score when nothing new happens"
+
+
+def test_record_activity_counts_and_rescores_inside_the_callers_transaction(
+    engine: Engine,
+) -> None:
+    pks = store(engine, PaperRecord(id="2401.00001", title="A", abstract="a."))
+    pk = pks["2401.00001"]
+    with write_transaction(engine) as conn:
+        record_activity(conn, pk, "upvote", now=NOW)
+        record_activity(conn, pk, "upvote", now=NOW)
+        record_activity(conn, pk, "comment", now=NOW)
+    with write_transaction(engine) as conn:
+        record_activity(conn, pk, "upvote", -1, now=NOW)  # a vote withdrawn
+        record_activity(conn, pk, "view", now=NOW)
+    row = stats(engine, pk)
+    assert (row["upvotes"], row["comments"], row["views"]) == (1, 1, 1)
+    terms = json.loads(str(row["trending_terms"]))["terms"]
+    assert terms["upvotes"]["count"] == 1 and terms["comments"]["count"] == 1
+    assert row["trending_score"] == pytest.approx(1.0 + 2.0 + 0.05)
+    with engine.connect() as conn:
+        day_rows = conn.execute(select(paper_activity).where(paper_activity.c.paper_pk == pk))
+        found = {(r.kind, r._mapping["count"]) for r in day_rows}
+    assert found == {("upvote", 1), ("comment", 1), ("view", 1)}
+    with (
+        pytest.raises(ValueError, match="unknown activity kind"),
+        write_transaction(engine) as conn,
+    ):
+        record_activity(conn, pk, "stars")
+
+
+def test_a_rolled_back_transaction_leaves_no_activity(engine: Engine) -> None:
+    pk = store(engine, PaperRecord(id="2401.00002", title="B", abstract="b."))["2401.00002"]
+    with pytest.raises(RuntimeError), write_transaction(engine) as conn:
+        record_activity(conn, pk, "upvote", now=NOW)
+        raise RuntimeError("the vote failed")
+    with engine.connect() as conn:
+        assert conn.execute(select(paper_stats)).all() == []
+
+
+def test_recompute_snapshots_star_growth_and_decays_scores(engine: Engine) -> None:
+    day = NOW.date()
+    code = "https://github.com/example/repo"
+    record = PaperRecord(
+        id="2401.00003",
+        title="C",
+        abstract="c.",
+        featured_day=day,
+        upvotes=40,
+        links=[Link("code", code, 100)],
+    )
+    pk = store(engine, record)["2401.00003"]
+    assert recompute_trending(engine, now=NOW) == 1
+    first = stats(engine, pk)
+    terms = json.loads(str(first["trending_terms"]))["terms"]
+    assert terms["hf_upvotes"] == {"count": 40, "points": 20.0}
+    assert terms["stars"]["count"] == 100  # a new paper: its stars so far are its growth
+    # The repository gains 28 stars by the next ingest: growth is recorded once, not again.
+    record.links = [Link("code", code, 128)]
+    store(engine, record)
+    later = NOW + timedelta(hours=1)
+    recompute_trending(engine, now=later)
+    recompute_trending(engine, now=later)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(paper_activity.c["count"]).where(paper_activity.c.kind == "stars")
+        ).all()
+    assert sum(r[0] for r in rows) == 128
+    second = stats(engine, pk)
+    assert json.loads(str(second["trending_terms"]))["terms"]["stars"]["count"] == 128
+    # A week on, nothing new: the score decays towards zero.
+    week = NOW + timedelta(days=7)
+    recompute_trending(engine, now=week)
+    assert float(stats(engine, pk)["trending_score"]) < float(first["trending_score"]) / 20
+    # Out of the window the score is zero, and recompute still visits it once to clear it.
+    gone = NOW + timedelta(days=20)
+    recompute_trending(engine, now=gone)
+    assert stats(engine, pk)["trending_score"] == 0
+    assert recompute_trending(engine, now=gone) == 0
+
+
+def test_old_papers_first_star_snapshot_is_not_growth(engine: Engine) -> None:
+    record = PaperRecord(
+        id="2401.00004",
+        title="D",
+        abstract="d.",
+        links=[Link("code", "https://github.com/a/b", 5000)],
+    )
+    pk = store(engine, record)["2401.00004"]
+    # Seen long before "now": its 5,000 stars are a baseline, not a jump today.
+    recompute_trending(engine, now=datetime.now(UTC) + timedelta(days=60))
+    with engine.connect() as conn:
+        score = conn.execute(
+            select(paper_stats.c.trending_score).where(paper_stats.c.paper_pk == pk)
+        ).scalar()
+    assert not score
+
+
+def test_ingest_with_upvotes_computes_trending(engine: Engine, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from paperfeed.config import get_settings
+    from paperfeed.ingest.resolve import resolve_source
+
+    today = datetime.now(UTC).date().isoformat()
+    items = [
+        {
+            "paper": {
+                "id": "2405.00001",
+                "title": "Upvoted paper",
+                "summary": "Text.",
+                "authors": [{"name": "A B"}],
+                "publishedAt": f"{today}T00:00:00.000Z",
+                "upvotes": 12,
+            },
+            "publishedAt": f"{today}T00:00:00.000Z",
+        }
+    ]
+    path = Path(str(tmp_path)) / "hf.json"
+    path.write_text(json.dumps(items))
+    run_ingest(engine, resolve_source(str(path), get_settings()))
+    with engine.connect() as conn:
+        row = conn.execute(select(paper_stats.c.trending_score, paper_stats.c.trending_terms)).one()
+    assert row.trending_score > 0
+    assert json.loads(row.trending_terms)["terms"]["hf_upvotes"]["count"] == 12
+    assert math.isfinite(row.trending_score)
+    assert date.fromisoformat(today)
