@@ -123,5 +123,6 @@ CHILD_TABLES = (paper_authors, paper_categories, paper_versions, paper_links)
 # The community's and the dense index's tables live in their own modules; importing them
 # registers them on `metadata` (so Alembic compares them too).
 import paperfeed.store.community_schema  # noqa: E402
-import paperfeed.store.embeddings_schema  # noqa: E402, F401
-import paperfeed.store.mail_schema  # noqa: E402, F401
+import paperfeed.store.embeddings_schema  # noqa: E402
+import paperfeed.store.mail_schema  # noqa: E402
+import paperfeed.store.recommend_schema  # noqa: E402, F401
