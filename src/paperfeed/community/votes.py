@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Insert, Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from paperfeed.store.community_schema import votes
+from paperfeed.rank.trending import record_activity
+from paperfeed.store.community_schema import paper_stats, votes
+from paperfeed.store.engine import write_transaction
+from paperfeed.store.schema import papers
 
 
 def voted_paper_pks(engine: Engine, user_pk: int | None, paper_pks: Sequence[int]) -> set[int]:
@@ -27,3 +33,54 @@ def voted_in(conn: Connection, user_pk: int, paper_pks: Sequence[int]) -> set[in
         )
         found.update(conn.execute(query).scalars())
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class VoteState:
+    """After a vote: whether the user now upvotes the paper, and its displayed upvotes."""
+
+    voted: bool
+    upvotes: int
+
+
+def set_vote(engine: Engine, user_pk: int, paper_pk: int, want: bool | None = None) -> VoteState:
+    """Upvote (``want=True``), take the upvote back (``False``) or toggle (``None``).
+
+    One write transaction: the vote row, and trending's inputs through ``record_activity``.
+    The row's primary key makes a second vote impossible; each step counts only the rows it
+    really changed, so two requests at once (two tabs, two servers) never count a vote twice.
+    """
+    with write_transaction(engine) as conn:
+        change = 0
+        if want is not True:
+            mine = (votes.c.user_pk == user_pk) & (votes.c.paper_pk == paper_pk)
+            removed = conn.execute(delete(votes).where(mine).returning(votes.c.paper_pk)).first()
+            change = -1 if removed else 0
+        if want is True or (want is None and change == 0):
+            row = {"user_pk": user_pk, "paper_pk": paper_pk, "created_at": datetime.now(UTC)}
+            insert = insert_ignoring_duplicates(conn, votes).values(row)
+            added = conn.execute(insert.returning(votes.c.paper_pk)).first()
+            change = 1 if added else 0
+        if change:
+            record_activity(conn, paper_pk, "upvote", change)
+        voted = bool(voted_in(conn, user_pk, [paper_pk]))
+        return VoteState(voted, displayed_upvotes(conn, paper_pk))
+
+
+def displayed_upvotes(conn: Connection, paper_pk: int) -> int:
+    """Upvotes imported from Hugging Face plus this site's own."""
+    external = conn.execute(
+        select(papers.c.external_upvotes).where(papers.c.pk == paper_pk)
+    ).scalar()
+    own = conn.execute(
+        select(paper_stats.c.upvotes).where(paper_stats.c.paper_pk == paper_pk)
+    ).scalar()
+    return int(external or 0) + int(own or 0)
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING on either backend. Add RETURNING to learn whether it
+    wrote: PostgreSQL's driver here reports no rowcount."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

@@ -15,7 +15,15 @@ from starlette.exceptions import HTTPException
 
 from paperfeed import __version__, services
 from paperfeed.config import Settings, get_settings
-from paperfeed.web import api, docs_page, routes, search_page
+from paperfeed.web import (
+    admin_pages,
+    api,
+    community_api,
+    community_routes,
+    docs_page,
+    routes,
+    search_page,
+)
 from paperfeed.web.csrf import CrossSiteGuard
 from paperfeed.web.security import SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates
@@ -37,6 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_templates()
     app.state.retriever = None  # made on the first search (deps.dense_retriever)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Community routes first: their /api/papers/{id}/comments and /papers/{id}/upvote must
+    # match before the catch-all {paper_id:path} routes of the paper pages and API.
+    app.include_router(community_routes.router)
+    app.include_router(community_api.router)
+    app.include_router(admin_pages.router)
     app.include_router(routes.router)
     app.include_router(search_page.router)
     app.include_router(api.router)

@@ -1,0 +1,112 @@
+"""Each user's library: papers saved for later, with optional tags."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, delete, insert, select
+
+from paperfeed.community.votes import insert_ignoring_duplicates
+from paperfeed.domain import Paper
+from paperfeed.store.community_schema import library_items, library_tags
+from paperfeed.store.engine import write_transaction
+from paperfeed.store.papers import find_by_ids
+from paperfeed.store.schema import papers
+
+MAX_TAGS = 10
+MAX_TAG_CHARS = 64
+_TAG_SPLIT = re.compile(r"[,\s]+")
+
+
+class TagError(ValueError):
+    """Tags that cannot be stored; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryEntry:
+    paper: Paper
+    saved_at: datetime
+    tags: list[str]
+
+
+def set_saved(engine: Engine, user_pk: int, paper_pk: int, want: bool | None = None) -> bool:
+    """Save (``True``), unsave (``False``) or toggle (``None``); returns whether it is saved."""
+    with write_transaction(engine) as conn:
+        mine = (library_items.c.user_pk == user_pk) & (library_items.c.paper_pk == paper_pk)
+        removal = delete(library_items).where(mine).returning(library_items.c.paper_pk)
+        if want is not True and conn.execute(removal).first():
+            tags = (library_tags.c.user_pk == user_pk) & (library_tags.c.paper_pk == paper_pk)
+            conn.execute(delete(library_tags).where(tags))
+            return False
+        if want is False:
+            return False
+        row = {"user_pk": user_pk, "paper_pk": paper_pk, "created_at": datetime.now(UTC)}
+        conn.execute(insert_ignoring_duplicates(conn, library_items).values(row))
+        return True
+
+
+def parse_tags(text: str) -> list[str]:
+    """Tags from a comma- or space-separated field: lower-cased, unique, in order."""
+    tags = list(dict.fromkeys(t.lower() for t in _TAG_SPLIT.split(text.strip()) if t))
+    if len(tags) > MAX_TAGS:
+        raise TagError(f"At most {MAX_TAGS} tags per paper.")
+    for tag in tags:
+        if len(tag) > MAX_TAG_CHARS:
+            raise TagError(f"A tag is at most {MAX_TAG_CHARS} characters.")
+    return tags
+
+
+def set_tags(engine: Engine, user_pk: int, paper_pk: int, tags: list[str]) -> None:
+    """Replace the tags of a saved paper (saving it if it was not)."""
+    with write_transaction(engine) as conn:
+        row = {"user_pk": user_pk, "paper_pk": paper_pk, "created_at": datetime.now(UTC)}
+        conn.execute(insert_ignoring_duplicates(conn, library_items).values(row))
+        mine = (library_tags.c.user_pk == user_pk) & (library_tags.c.paper_pk == paper_pk)
+        conn.execute(delete(library_tags).where(mine))
+        if tags:
+            rows = [{"user_pk": user_pk, "paper_pk": paper_pk, "tag": tag} for tag in tags]
+            conn.execute(insert(library_tags), rows)
+
+
+def library(engine: Engine, user_pk: int, tag: str | None = None) -> list[LibraryEntry]:
+    """The user's saved papers, most recently saved first (only those tagged ``tag`` if given)."""
+    query = (
+        select(papers.c.pk, papers.c.id, library_items.c.created_at)
+        .join(library_items, library_items.c.paper_pk == papers.c.pk)
+        .where(library_items.c.user_pk == user_pk, papers.c.hidden_at.is_(None))
+        .order_by(library_items.c.created_at.desc(), papers.c.pk.desc())
+    )
+    if tag:
+        tagged = select(library_tags.c.paper_pk).where(
+            library_tags.c.user_pk == user_pk, library_tags.c.tag == tag.lower()
+        )
+        query = query.where(papers.c.pk.in_(tagged))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+        stored = find_by_ids(conn, [row.id for row in rows])
+        tag_rows = conn.execute(
+            select(library_tags.c.paper_pk, library_tags.c.tag)
+            .where(library_tags.c.user_pk == user_pk)
+            .order_by(library_tags.c.tag)
+        ).all()
+    tags: dict[int, list[str]] = {}
+    for paper_pk, name in tag_rows:
+        tags.setdefault(paper_pk, []).append(name)
+    return [
+        LibraryEntry(stored[row.id].paper, row.created_at, tags.get(row.pk, []))
+        for row in rows
+        if row.id in stored
+    ]
+
+
+def user_tags(engine: Engine, user_pk: int) -> list[str]:
+    query = (
+        select(library_tags.c.tag)
+        .where(library_tags.c.user_pk == user_pk)
+        .distinct()
+        .order_by(library_tags.c.tag)
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())

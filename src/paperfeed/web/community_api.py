@@ -1,0 +1,218 @@
+"""Authenticated JSON write endpoints: upvote, comment and submit, for scripts and apps.
+
+Authenticate with ``Authorization: Bearer <API token>`` (create one on your account page) or a
+signed-in session. Token requests need no CSRF token; session requests must send this browser's
+form token in an ``X-CSRF-Token`` header. Errors are JSON: ``{"status": "error", "detail": ...}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+from paperfeed.community import comments as comment_store
+from paperfeed.community.comments import MAX_COMMENT_CHARS, CommentView
+from paperfeed.community.paper_context import PaperRef, find_paper
+from paperfeed.community.submit import SubmitError, SubmitRateLimited, submit_arxiv, submit_manual
+from paperfeed.community.users import User
+from paperfeed.community.votes import set_vote
+from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_csrf
+from paperfeed.web.deps import EngineDep
+
+router = APIRouter(prefix="/api", tags=["community"])
+
+Responses = dict[int | str, dict[str, Any]]
+ERRORS: Responses = {401: {"description": "Not signed in, or the API token is not valid."}}
+NOT_FOUND: Responses = {404: {"description": "No such paper."}}
+
+
+class ErrorOut(BaseModel):
+    status: str = "error"
+    detail: str
+
+
+class UpvoteIn(BaseModel):
+    upvoted: bool = Field(description="true to upvote, false to take the upvote back.")
+
+
+class UpvoteOut(BaseModel):
+    paper_id: str
+    upvoted: bool = Field(description="Whether you now upvote the paper.")
+    upvotes: int = Field(description="The paper's upvotes after the change.")
+
+
+class CommentIn(BaseModel):
+    body: str = Field(
+        min_length=1, max_length=MAX_COMMENT_CHARS, description="The comment, in Markdown."
+    )
+
+
+class CommentOut(BaseModel):
+    id: int
+    paper_id: str
+    author: str
+    body: str = Field(description="Markdown source; empty when deleted or hidden.")
+    html: str = Field(description="The comment as the site shows it (sanitised HTML).")
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    hidden: bool
+
+
+class SubmitIn(BaseModel):
+    arxiv_id: str | None = Field(
+        default=None, max_length=2000, description="An arXiv id or arXiv URL."
+    )
+    title: str | None = Field(default=None, max_length=5000)
+    abstract: str | None = Field(default=None, max_length=50_000)
+    authors: list[str] = Field(default_factory=list, max_length=1000)
+    url: str | None = Field(default=None, max_length=2000)
+
+
+class SubmitOut(BaseModel):
+    paper_id: str
+    created: bool = Field(description="false when the paper was already here.")
+    url: str = Field(description="The paper's page on this site.")
+
+
+def _session_csrf(request: Request) -> None:
+    # A browser session must prove it is this site's page (token requests are exempt).
+    check_csrf(request, request.headers.get("x-csrf-token"))
+
+
+def _paper(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
+    with engine.connect() as conn:
+        paper = find_paper(conn, paper_id, include_hidden=bool(viewer and viewer.is_admin))
+    if paper is None:
+        raise HTTPException(404, f"There is no paper {paper_id[:100]!r} here.")
+    return paper
+
+
+def _vote(
+    request: Request, engine: Engine, user: User, paper_id: str, want: bool | None
+) -> UpvoteOut:
+    _session_csrf(request)
+    paper = _paper(engine, paper_id, user)
+    state = set_vote(engine, user.pk, paper.pk, want)
+    return UpvoteOut(paper_id=paper.id, upvoted=state.voted, upvotes=state.upvotes)
+
+
+@router.post(
+    "/papers/{paper_id:path}/upvote",
+    responses={**ERRORS, **NOT_FOUND},
+    summary="Upvote a paper (toggle, or set with upvoted)",
+)
+def api_upvote(
+    request: Request,
+    engine: EngineDep,
+    user: UserDep,
+    paper_id: str,
+    body: Annotated[UpvoteIn | None, Body()] = None,
+) -> UpvoteOut:
+    """Without a body, toggles your upvote; with ``{"upvoted": true|false}``, sets it."""
+    return _vote(request, engine, user, paper_id, None if body is None else body.upvoted)
+
+
+@router.delete(
+    "/papers/{paper_id:path}/upvote",
+    responses={**ERRORS, **NOT_FOUND},
+    summary="Take your upvote back",
+)
+def api_unvote(request: Request, engine: EngineDep, user: UserDep, paper_id: str) -> UpvoteOut:
+    return _vote(request, engine, user, paper_id, False)
+
+
+@router.post(
+    "/papers/{paper_id:path}/unvote",
+    responses={**ERRORS, **NOT_FOUND},
+    summary="Take your upvote back (POST form of DELETE .../upvote)",
+)
+def api_unvote_post(request: Request, engine: EngineDep, user: UserDep, paper_id: str) -> UpvoteOut:
+    return _vote(request, engine, user, paper_id, False)
+
+
+def _comment_out(paper_id: str, view: CommentView) -> CommentOut:
+    return CommentOut(
+        id=view.pk,
+        paper_id=paper_id,
+        author=view.author,
+        body=view.body,
+        html=str(view.html),
+        created_at=view.created_at,
+        edited_at=view.edited_at,
+        deleted=view.deleted,
+        hidden=view.hidden,
+    )
+
+
+@router.get(
+    "/papers/{paper_id:path}/comments",
+    responses=NOT_FOUND,
+    summary="A paper's comments, oldest first",
+)
+def api_comments(engine: EngineDep, viewer: CurrentUserDep, paper_id: str) -> list[CommentOut]:
+    paper = _paper(engine, paper_id, viewer)
+    views = comment_store.list_comments(engine, paper.pk, viewer)
+    return [_comment_out(paper.id, view) for view in views]
+
+
+@router.post(
+    "/papers/{paper_id:path}/comments",
+    status_code=201,
+    responses={**ERRORS, **NOT_FOUND, 400: {"model": ErrorOut, "description": "Bad comment."}},
+    summary="Comment on a paper",
+)
+def api_add_comment(
+    request: Request, engine: EngineDep, user: UserDep, paper_id: str, comment: CommentIn
+) -> CommentOut:
+    _session_csrf(request)
+    paper = _paper(engine, paper_id, user)
+    try:
+        pk = comment_store.add_comment(engine, user, paper.pk, comment.body)
+    except comment_store.CommentError as error:
+        raise HTTPException(400, str(error)) from None
+    return _comment_out(paper.id, comment_store.get_comment(engine, pk, user))
+
+
+@router.post(
+    "/submit",
+    status_code=201,
+    responses={
+        **ERRORS,
+        422: {"model": ErrorOut, "description": "The submission was refused; detail says why."},
+        429: {"model": ErrorOut, "description": "New accounts' daily limit reached."},
+    },
+    summary="Submit a paper by arXiv id, or by title and abstract",
+)
+def api_submit(
+    request: Request, engine: EngineDep, user: UserDep, submission: SubmitIn
+) -> SubmitOut:
+    """Give ``arxiv_id`` (metadata comes from arXiv) or ``title`` and ``abstract`` (with
+    optional ``authors`` and ``url``). A paper already here is found, not copied."""
+    _session_csrf(request)
+    settings = request.app.state.settings
+    try:
+        if submission.arxiv_id:
+            done = submit_arxiv(engine, settings, user, submission.arxiv_id)
+        elif submission.title or submission.abstract:
+            done = submit_manual(
+                engine,
+                user,
+                submission.title or "",
+                submission.abstract or "",
+                submission.authors,
+                submission.url or "",
+            )
+        else:
+            raise SubmitError("Give arxiv_id, or title and abstract.")
+    except SubmitRateLimited as error:
+        raise HTTPException(
+            429, str(error), headers={"Retry-After": str(error.retry_after)}
+        ) from None
+    except SubmitError as error:
+        raise HTTPException(422, str(error)) from None
+    return SubmitOut(paper_id=done.paper_id, created=done.created, url=f"/papers/{done.paper_id}")

@@ -1,0 +1,325 @@
+"""Community page routes: upvote, save, comment, flag, the library and the submit page.
+
+Every state change is a form POST with the ``csrf_token`` field; without JavaScript each answers
+303 back to the page it came from (a same-site path only). The upvote button also works through
+htmx: a request with ``HX-Request`` gets the re-rendered ``_vote.html`` fragment.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine
+
+from paperfeed.community import comments as comment_store
+from paperfeed.community.library import (
+    TagError,
+    library,
+    parse_tags,
+    set_saved,
+    set_tags,
+    user_tags,
+)
+from paperfeed.community.paper_context import PaperRef, find_paper
+from paperfeed.community.submit import (
+    NEW_ACCOUNT_DAILY_LIMIT,
+    SubmitError,
+    SubmitRateLimited,
+    submit_arxiv,
+    submit_manual,
+)
+from paperfeed.community.users import User
+from paperfeed.community.votes import set_vote
+from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_csrf
+from paperfeed.web.deps import EngineDep
+
+router = APIRouter(include_in_schema=False)
+
+
+def paper_path(paper_id: str) -> str:
+    return "/papers/" + quote(paper_id, safe="/.-_")
+
+
+def safe_next(target: str | None) -> str:
+    """``target`` if it is a path on this site, else ``/`` (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+        return "/"  # browsers read "/\\evil.test" as "//evil.test"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
+
+
+def back_target(request: Request, next_field: str | None, fallback: str) -> str:
+    """Where a form sends the browser back to: the ``next`` field, else the Referer when it is
+    this site, else ``fallback``; always a path on this site (no open redirect)."""
+    if next_field and safe_next(next_field) == next_field:
+        return next_field
+    referer = request.headers.get("referer", "")
+    if referer:
+        parts = urlsplit(referer)
+        own = {request.url.netloc, urlsplit(request.app.state.settings.base_url).netloc}
+        if parts.scheme in ("http", "https") and parts.netloc in own:
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            if safe_next(path) == path:
+                return path
+    return fallback
+
+
+def login_redirect(request: Request, target: str) -> Response:
+    """Send an anonymous visitor to the login form, then back to ``target``."""
+    login = "/login?next=" + quote(safe_next(target), safe="")
+    if request.headers.get("hx-request"):
+        # htmx follows HX-Redirect with a full page load.
+        return Response("Sign in first.", status_code=401, headers={"HX-Redirect": login})
+    return RedirectResponse(login, status_code=303)
+
+
+def _paper(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
+    with engine.connect() as conn:
+        paper = find_paper(conn, paper_id, include_hidden=bool(viewer and viewer.is_admin))
+    if paper is None:
+        raise HTTPException(404, f"There is no paper {paper_id[:100]!r} here.")
+    return paper
+
+
+def _render(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request, template, context, status_code=status
+    )
+    return response
+
+
+# --- upvotes and the library ---------------------------------------------------------------
+
+
+@router.post("/papers/{paper_id:path}/upvote")
+def upvote(
+    request: Request,
+    engine: EngineDep,
+    viewer: CurrentUserDep,
+    paper_id: str,
+    csrf_token: Annotated[str | None, Form()] = None,
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    paper = _paper(engine, paper_id, viewer)
+    target = back_target(request, next, paper_path(paper.id))
+    if viewer is None:
+        return login_redirect(request, target)
+    check_csrf(request, csrf_token)
+    state = set_vote(engine, viewer.pk, paper.pk)
+    if request.headers.get("hx-request"):
+        context = {
+            "paper_id": paper.id,
+            "upvotes": state.upvotes,
+            "voted": state.voted,
+            "vote_next": target,
+        }
+        return _render(request, "_vote.html", context)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/papers/{paper_id:path}/save")
+def save(
+    request: Request,
+    engine: EngineDep,
+    viewer: CurrentUserDep,
+    paper_id: str,
+    csrf_token: Annotated[str | None, Form()] = None,
+    next: Annotated[str | None, Form()] = None,
+    saved: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Save or unsave (``saved`` = "1" or "0"; toggles when absent)."""
+    paper = _paper(engine, paper_id, viewer)
+    target = back_target(request, next, paper_path(paper.id))
+    if viewer is None:
+        return login_redirect(request, target)
+    check_csrf(request, csrf_token)
+    want = None if saved is None else saved == "1"
+    set_saved(engine, viewer.pk, paper.pk, want)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/papers/{paper_id:path}/tags")
+def tag_paper(
+    request: Request,
+    engine: EngineDep,
+    viewer: UserDep,
+    paper_id: str,
+    csrf_token: Annotated[str | None, Form()] = None,
+    tags: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    check_csrf(request, csrf_token)
+    paper = _paper(engine, paper_id, viewer)
+    try:
+        set_tags(engine, viewer.pk, paper.pk, parse_tags(tags))
+    except TagError as error:
+        raise HTTPException(400, str(error)) from None
+    return RedirectResponse(back_target(request, next, "/library"), status_code=303)
+
+
+@router.get("/library", response_class=HTMLResponse)
+def library_page(
+    request: Request, engine: EngineDep, viewer: UserDep, tag: str | None = None
+) -> HTMLResponse:
+    tag = (tag or "").strip().lower()[:64] or None
+    context = {
+        "entries": library(engine, viewer.pk, tag),
+        "tags": user_tags(engine, viewer.pk),
+        "tag": tag,
+    }
+    return _render(request, "library.html", context)
+
+
+# --- comments ------------------------------------------------------------------------------
+
+
+def _comment_anchor(paper_id: str, comment_pk: int | None = None) -> str:
+    return paper_path(paper_id) + (f"#comment-{comment_pk}" if comment_pk else "#comments")
+
+
+@router.post("/papers/{paper_id:path}/comments")
+def post_comment(
+    request: Request,
+    engine: EngineDep,
+    viewer: CurrentUserDep,
+    paper_id: str,
+    csrf_token: Annotated[str | None, Form()] = None,
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    paper = _paper(engine, paper_id, viewer)
+    if viewer is None:
+        return login_redirect(request, _comment_anchor(paper.id))
+    check_csrf(request, csrf_token)
+    try:
+        pk = comment_store.add_comment(engine, viewer, paper.pk, body)
+    except comment_store.CommentError as error:
+        raise HTTPException(400, str(error)) from None
+    return RedirectResponse(_comment_anchor(paper.id, pk), status_code=303)
+
+
+def _comment_form(
+    request: Request, engine: Engine, viewer: User, comment_pk: int, csrf: str | None
+) -> str:
+    """Check the form's token and return the id of the comment's paper, for the redirect."""
+    check_csrf(request, csrf)
+    try:
+        paper_pk = comment_store.comment_paper_pk(engine, comment_pk)
+    except comment_store.CommentNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    with engine.connect() as conn:
+        from sqlalchemy import select
+
+        from paperfeed.store.schema import papers
+
+        paper_id = conn.execute(select(papers.c.id).where(papers.c.pk == paper_pk)).scalar_one()
+    return str(paper_id)
+
+
+@router.post("/comments/{comment_pk}/edit")
+def edit_comment(
+    request: Request,
+    engine: EngineDep,
+    viewer: UserDep,
+    comment_pk: int,
+    csrf_token: Annotated[str | None, Form()] = None,
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
+    _comment_change(lambda: comment_store.edit_comment(engine, viewer, comment_pk, body))
+    return RedirectResponse(_comment_anchor(paper_id, comment_pk), status_code=303)
+
+
+@router.post("/comments/{comment_pk}/delete")
+def delete_comment(
+    request: Request,
+    engine: EngineDep,
+    viewer: UserDep,
+    comment_pk: int,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
+    _comment_change(lambda: comment_store.delete_comment(engine, viewer, comment_pk))
+    return RedirectResponse(_comment_anchor(paper_id, comment_pk), status_code=303)
+
+
+@router.post("/comments/{comment_pk}/flag")
+def flag_comment(
+    request: Request,
+    engine: EngineDep,
+    viewer: UserDep,
+    comment_pk: int,
+    csrf_token: Annotated[str | None, Form()] = None,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
+    _comment_change(lambda: comment_store.flag_comment(engine, viewer, comment_pk, reason))
+    return RedirectResponse(_comment_anchor(paper_id, comment_pk), status_code=303)
+
+
+def _comment_change(action: Any) -> None:
+    try:
+        action()
+    except comment_store.NotYourComment as error:
+        raise HTTPException(403, str(error)) from None
+    except comment_store.CommentNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except comment_store.CommentError as error:
+        raise HTTPException(400, str(error)) from None
+
+
+# --- submissions ---------------------------------------------------------------------------
+
+
+def _submit_context(error: str | None = None, **values: str) -> dict[str, Any]:
+    fields = ("arxiv_id", "title", "abstract", "authors", "url", "mode")
+    form = {name: values.get(name, "") for name in fields}
+    return {"error": error, "form": form, "daily_limit": NEW_ACCOUNT_DAILY_LIMIT}
+
+
+@router.get("/submit", response_class=HTMLResponse)
+def submit_form(request: Request, viewer: CurrentUserDep) -> Response:
+    if viewer is None:
+        return login_redirect(request, "/submit")
+    return _render(request, "submit.html", _submit_context())
+
+
+@router.post("/submit")
+def submit(
+    request: Request,
+    engine: EngineDep,
+    viewer: UserDep,
+    csrf_token: Annotated[str | None, Form()] = None,
+    mode: Annotated[str, Form(max_length=16)] = "arxiv",
+    arxiv_id: Annotated[str, Form(max_length=2000)] = "",
+    title: Annotated[str, Form(max_length=5000)] = "",
+    abstract: Annotated[str, Form(max_length=50_000)] = "",
+    authors: Annotated[str, Form(max_length=50_000)] = "",
+    url: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    values = {"arxiv_id": arxiv_id, "title": title, "abstract": abstract}
+    values |= {"authors": authors, "url": url, "mode": mode}
+    settings = request.app.state.settings
+    try:
+        if mode == "manual":
+            done = submit_manual(engine, viewer, title, abstract, authors, url)
+        else:
+            done = submit_arxiv(engine, settings, viewer, arxiv_id)
+    except SubmitError as error:
+        status = 429 if isinstance(error, SubmitRateLimited) else 422
+        response = _render(request, "submit.html", _submit_context(str(error), **values), status)
+        if isinstance(error, SubmitRateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    if done.hidden and not viewer.is_admin:
+        message = "This paper is already here but was hidden by the moderators."
+        return _render(request, "submit.html", _submit_context(message, **values), 409)
+    return RedirectResponse(paper_path(done.paper_id), status_code=303)
