@@ -6,13 +6,14 @@ documented in the README, so adding a setting here without documenting it fails 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -84,6 +85,17 @@ class Settings(BaseSettings):
         le=100,
         description="Most papers in one digest.",
     )
+    mail_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a sender holds queued digests it is sending; after a crash, "
+        "another sender takes them over once this has passed. Keep it above SMTP_TIMEOUT.",
+    )
+    harvest_sets: str = Field(
+        default="cs",
+        description="arXiv OAI-PMH sets (comma-separated) that `paperfeed worker` harvests "
+        "incrementally once a day. Empty: no harvest.",
+    )
     soft_bounce_limit: int = Field(
         default=3,
         ge=1,
@@ -107,6 +119,13 @@ class Settings(BaseSettings):
         pattern="^(auto|cpu|cuda)$",
         description="Where to embed: `auto` (a CUDA GPU when PyTorch sees one, else the CPU), "
         "`cpu` (ONNX Runtime, int8) or `cuda`.",
+    )
+    for_you_window_days: int = Field(
+        default=7,
+        ge=1,
+        le=366,
+        description="\"For you\" ranks the papers of this many most recent days (counted back "
+        "from the newest day in the store).",
     )
     index_on_ingest: bool = Field(
         default=True,
@@ -199,10 +218,24 @@ class Settings(BaseSettings):
         description="Count paper-page views for trending (only browser navigations, at most once "
         "per browser, paper and day). Off: GET requests never write to the database.",
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IP addresses or CIDR ranges of reverse proxies whose "
+        "`X-Forwarded-For` header is believed (for rate limits per client address). Empty: "
+        "the header is ignored and the TCP peer is the client.",
+    )
     log_level: str = Field(
         default="WARNING",
         description="Log level of paperfeed's structured (JSON lines) logs on stderr.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        for item in value.replace(" ", ",").split(","):
+            if item:
+                ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
 
     @classmethod
     def settings_customise_sources(

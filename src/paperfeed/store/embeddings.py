@@ -48,7 +48,7 @@ def _to_db(conn: Connection, vectors: Vectors) -> list[Any]:
     return encode_vectors(vectors)
 
 
-def _from_db(conn: Connection, values: Sequence[Any], dim: int) -> Vectors:
+def vectors_from_db(conn: Connection, values: Sequence[Any], dim: int) -> Vectors:
     if _is_pg(conn):
         if not values:
             return np.zeros((0, dim), dtype=np.float32)
@@ -146,7 +146,22 @@ def load_vectors(
     for pk, value in conn.execute(query.order_by(emb.c.paper_pk)):
         pks.append(pk)
         values.append(value)
-    return np.asarray(pks, dtype=np.int64), _from_db(conn, values, dim)
+    return np.asarray(pks, dtype=np.int64), vectors_from_db(conn, values, dim)
+
+
+def vectors_for(conn: Connection, model: str, dim: int, pks: Sequence[int]) -> dict[int, Vectors]:
+    """The stored vector of each of ``pks`` that has one, as (dim,) arrays."""
+    found: dict[int, Vectors] = {}
+    emb = paper_embeddings
+    for start in range(0, len(pks), 900):  # stay under SQLite's bound-parameter limit
+        chunk = [int(pk) for pk in pks[start : start + 900]]
+        query = select(emb.c.paper_pk, emb.c.vector).where(
+            emb.c.model == model, emb.c.paper_pk.in_(chunk)
+        )
+        rows = conn.execute(query).all()
+        vectors = vectors_from_db(conn, [row.vector for row in rows], dim)
+        found.update({row.paper_pk: vectors[i] for i, row in enumerate(rows)})
+    return found
 
 
 def get_vector(conn: Connection, model: str, pk: int, dim: int) -> Vectors | None:
@@ -155,7 +170,7 @@ def get_vector(conn: Connection, model: str, pk: int, dim: int) -> Vectors | Non
         paper_embeddings.c.paper_pk == pk, paper_embeddings.c.model == model
     )
     value = conn.execute(query).scalar()
-    return None if value is None else _from_db(conn, [value], dim)
+    return None if value is None else vectors_from_db(conn, [value], dim)
 
 
 def count_embeddings(conn: Connection, model: str) -> int:

@@ -18,9 +18,16 @@ from paperfeed.config import Settings, get_settings
 from paperfeed.web import (
     admin_pages,
     api,
+    auth_pages,
     community_api,
     community_routes,
     docs_page,
+    feed_pages,
+    feeds,
+    for_you_pages,
+    hf_api,
+    mail_routes,
+    paper_page,
     routes,
     search_page,
 )
@@ -54,6 +61,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_page.router)
     app.include_router(api.router)
     app.include_router(docs_page.router)
+    app.include_router(for_you_pages.router)
+    app.include_router(for_you_pages.pages)
+    app.include_router(auth_pages.router)
+    app.include_router(feed_pages.router)
+    app.include_router(feeds.router)
+    # Last: their `{paper_id:path}` routes would swallow /papers/<id>/... and /api/papers/....
+    app.include_router(hf_api.router)
+    app.include_router(paper_page.router)
+    app.include_router(mail_routes.router)
     app.add_exception_handler(services.DatabaseNotReady, _not_migrated)
     app.add_exception_handler(OperationalError, _unavailable)
     app.add_exception_handler(HTTPException, _http_error)

@@ -1,0 +1,452 @@
+""" "For you": recent papers ranked for one user, per tag and merged, each with its reason.
+
+A user's tags are their library's tags (untagged saved papers form the tag ``saved``), plus one
+``cat:<category>`` tag per category picked at cold start. Each tag has a linear classifier over
+paper embeddings (``tag_classifier``), cached in ``tag_models`` and retrained only when the
+tag's papers or the user's 👍/👎 feedback change. A request then scores the recent-paper pool
+(``candidate_pool``) with every tag's classifier at once; the merged list takes, for each
+paper, its best tag after putting the tags' scores on one scale (z-scores over the pool).
+
+Every recommendation says why: the paper of that tag it is closest to, and the words it
+shares with the tag's papers that weigh most (frequent in the tag, rare in the pool).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine, select
+
+from paperfeed.config import Settings, get_settings
+from paperfeed.rank import tag_classifier
+from paperfeed.rank.candidate_pool import Pool, PoolCache, terms_of
+from paperfeed.rank.tag_classifier import TagModel
+from paperfeed.store import embeddings as store
+from paperfeed.store.community_schema import library_items, library_tags
+from paperfeed.store.engine import write_transaction
+from paperfeed.store.recommend_schema import recommendation_feedback, tag_models, user_categories
+from paperfeed.store.schema import paper_authors, papers
+
+SAVED_TAG = "saved"
+CATEGORY_PREFIX = "cat:"
+# A category tag learns from up to this many of the pool's papers in that category.
+CATEGORY_EXAMPLES = 200
+EXPLAIN_TERMS = 3
+
+POOLS = PoolCache()
+_models: dict[tuple[int, str, str], TagModel] = {}
+_models_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    tag: str
+    nearest_id: str | None
+    nearest_title: str | None
+    similarity: float
+    terms: list[str]
+
+    def as_text(self) -> str:
+        parts = []
+        if self.nearest_title:
+            parts.append(f"close to “{self.nearest_title}” in tag {self.tag}")
+        else:
+            parts.append(f"matches tag {self.tag}")
+        if self.terms:
+            parts.append("shares " + ", ".join(self.terms))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    paper_id: str
+    title: str
+    authors: list[str]
+    abstract: str
+    score: float
+    tag: str
+    reason: Reason
+
+    def as_json(self) -> dict[str, Any]:
+        reason = self.reason
+        return {
+            "id": self.paper_id,
+            "title": self.title,
+            "authors": self.authors,
+            "score": round(self.score, 4),
+            "tag": self.tag,
+            "why": {
+                "text": reason.as_text(),
+                "tag": reason.tag,
+                "nearest": (
+                    {"id": reason.nearest_id, "title": reason.nearest_title}
+                    if reason.nearest_id
+                    else None
+                ),
+                "similarity": round(reason.similarity, 4),
+                "terms": reason.terms,
+            },
+        }
+
+
+@dataclass
+class ForYou:
+    tags: dict[str, list[Recommendation]] = field(default_factory=dict)
+    merged: list[Recommendation] = field(default_factory=list)
+    tag_sizes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def cold_start(self) -> bool:
+        """True while the user has nothing to learn from (no tag, no category)."""
+        return not self.tag_sizes
+
+
+@dataclass
+class Profile:
+    """What a user's recommendations learn from."""
+
+    tags: dict[str, list[int]]  # tag -> paper pks (library tags, saved, 👍)
+    categories: list[str]
+    disliked: list[int]
+    seen: set[int]  # in the library or already rated: never recommended again
+
+
+def load_profile(conn: Connection, user_pk: int) -> Profile:
+    tags: dict[str, list[int]] = defaultdict(list)
+    tagged: set[int] = set()
+    rows = conn.execute(
+        select(library_tags.c.tag, library_tags.c.paper_pk).where(library_tags.c.user_pk == user_pk)
+    )
+    for tag, pk in rows:
+        tags[tag].append(pk)
+        tagged.add(pk)
+    saved = conn.execute(
+        select(library_items.c.paper_pk).where(library_items.c.user_pk == user_pk)
+    ).scalars()
+    seen = set(saved) | tagged
+    tags[SAVED_TAG].extend(sorted(pk for pk in seen if pk not in tagged))
+    disliked: list[int] = []
+    feedback = select(
+        recommendation_feedback.c.paper_pk,
+        recommendation_feedback.c.tag,
+        recommendation_feedback.c.value,
+    ).where(recommendation_feedback.c.user_pk == user_pk)
+    for pk, tag, value in conn.execute(feedback):
+        seen.add(pk)
+        if value > 0:
+            tags[tag or SAVED_TAG].append(pk)
+        else:
+            disliked.append(pk)
+    categories = list(
+        conn.execute(
+            select(user_categories.c.category).where(user_categories.c.user_pk == user_pk)
+        ).scalars()
+    )
+    return Profile({t: pks for t, pks in tags.items() if pks}, categories, disliked, seen)
+
+
+def recommend(
+    engine: Engine, user_pk: int, *, limit: int = 20, settings: Settings | None = None
+) -> ForYou:
+    settings = settings or get_settings()
+    model = settings.embedding_model
+    with engine.connect() as conn:
+        profile = load_profile(conn, user_pk)
+        pool = POOLS.get(conn, model, settings.for_you_window_days)
+        state = store.model_state(conn, model)
+        if state is None or not len(pool) or not (profile.tags or profile.categories):
+            return ForYou(tag_sizes={t: len(p) for t, p in profile.tags.items()})
+        training = _training_sets(conn, pool, profile, model, state.dim)
+        models = _tag_models(engine, conn, user_pk, model, state.version, pool, training)
+        return _rank(conn, pool, profile, training, models, limit)
+
+
+@dataclass
+class TrainingSet:
+    positives: dict[int, npt.NDArray[np.float32]]  # paper pk -> vector
+    pool_rows: npt.NDArray[np.int64]  # pool rows of the positives (excluded from background)
+
+
+def _training_sets(
+    conn: Connection, pool: Pool, profile: Profile, model: str, dim: int
+) -> dict[str, TrainingSet]:
+    row_of = {int(pk): i for i, pk in enumerate(pool.pks.tolist())}
+    wanted = sorted({pk for pks in profile.tags.values() for pk in pks if pk not in row_of})
+    stored = store.vectors_for(conn, model, dim, wanted)
+    sets: dict[str, TrainingSet] = {}
+    for tag, pks in profile.tags.items():
+        vectors = {}
+        for pk in pks:
+            if pk in row_of:
+                vectors[pk] = pool.vectors[row_of[pk]]
+            elif pk in stored:
+                vectors[pk] = stored[pk]
+        if vectors:
+            rows = np.asarray([row_of[pk] for pk in vectors if pk in row_of], dtype=np.int64)
+            sets[tag] = TrainingSet(vectors, rows)
+    categories = np.asarray(pool.categories)
+    for category in profile.categories:
+        rows = np.flatnonzero(categories == category)[:CATEGORY_EXAMPLES]
+        if len(rows):
+            vectors = {int(pool.pks[r]): pool.vectors[r] for r in rows}
+            sets[CATEGORY_PREFIX + category] = TrainingSet(vectors, rows)
+    return sets
+
+
+def _tag_models(
+    engine: Engine,
+    conn: Connection,
+    user_pk: int,
+    model: str,
+    version: int,
+    pool: Pool,
+    training: dict[str, TrainingSet],
+) -> dict[str, TagModel]:
+    """Each tag's classifier: from memory, else from tag_models, else trained and stored."""
+    stored = {
+        row.tag: row
+        for row in conn.execute(
+            select(tag_models).where(tag_models.c.user_pk == user_pk, tag_models.c.model == model)
+        )
+    }
+    dislikes = _dislike_vectors(conn, pool, user_pk, model)
+    models: dict[str, TagModel] = {}
+    fresh: list[tuple[str, TagModel]] = []
+    for tag, examples in training.items():
+        # Category tags learn from the pool itself, so they are fingerprinted by its version.
+        pool_part = list(pool.key) if tag.startswith(CATEGORY_PREFIX) else []
+        fp = tag_classifier.fingerprint(
+            version, [*examples.positives, *pool_part], sorted(dislikes[0])
+        )
+        memo = _models.get((user_pk, tag, model))
+        if memo is not None and memo.fingerprint == fp:
+            models[tag] = memo
+            continue
+        row = stored.get(tag)
+        if row is not None and row.fingerprint == fp:
+            found = TagModel(np.frombuffer(row.weights, dtype=np.float32), row.bias, fp)
+        else:
+            found = _train(pool, tag, user_pk, examples, dislikes[1], fp)
+            fresh.append((tag, found))
+        models[tag] = found
+        with _models_lock:
+            _models[(user_pk, tag, model)] = found
+    if fresh:
+        _store_models(engine, user_pk, model, fresh)
+    return models
+
+
+def _dislike_vectors(
+    conn: Connection, pool: Pool, user_pk: int, model: str
+) -> tuple[list[int], npt.NDArray[np.float32]]:
+    query = select(recommendation_feedback.c.paper_pk).where(
+        recommendation_feedback.c.user_pk == user_pk, recommendation_feedback.c.value < 0
+    )
+    pks = sorted(conn.execute(query).scalars())
+    dim = pool.vectors.shape[1]
+    found = store.vectors_for(conn, model, dim, pks)
+    matrix = np.asarray([found[pk] for pk in pks if pk in found], dtype=np.float32)
+    return pks, matrix.reshape(-1, dim)
+
+
+def _train(
+    pool: Pool,
+    tag: str,
+    user_pk: int,
+    examples: TrainingSet,
+    dislikes: npt.NDArray[np.float32],
+    fp: str,
+) -> TagModel:
+    exclude = np.zeros(len(pool), dtype=bool)
+    exclude[examples.pool_rows] = True
+    rows = tag_classifier.background_rows(len(pool), f"{user_pk}:{tag}", exclude)
+    positives = np.asarray(list(examples.positives.values()), dtype=np.float32)
+    return tag_classifier.train(positives, dislikes, pool.vectors[rows], fp)
+
+
+def _store_models(
+    engine: Engine, user_pk: int, model: str, fresh: list[tuple[str, TagModel]]
+) -> None:
+    now = datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        for tag, trained in fresh:
+            conn.execute(
+                tag_models.delete().where(
+                    tag_models.c.user_pk == user_pk,
+                    tag_models.c.tag == tag,
+                    tag_models.c.model == model,
+                )
+            )
+            conn.execute(
+                tag_models.insert().values(
+                    user_pk=user_pk,
+                    tag=tag,
+                    model=model,
+                    fingerprint=trained.fingerprint,
+                    weights=trained.weights.astype(np.float32).tobytes(),
+                    bias=trained.bias,
+                    trained_at=now,
+                )
+            )
+
+
+def _rank(
+    conn: Connection,
+    pool: Pool,
+    profile: Profile,
+    training: dict[str, TrainingSet],
+    models: dict[str, TagModel],
+    limit: int,
+) -> ForYou:
+    tags = sorted(models)
+    weights = np.stack([models[t].weights for t in tags], axis=1)
+    biases = np.asarray([models[t].bias for t in tags], dtype=np.float32)
+    scores = pool.vectors @ weights + biases  # (papers, tags)
+    blocked = np.isin(pool.pks, np.fromiter(profile.seen, dtype=np.int64, count=len(profile.seen)))
+    scores[blocked] = -np.inf
+    z = (scores - np.nanmean(np.where(blocked[:, None], np.nan, scores), axis=0)) / (
+        np.nanstd(np.where(blocked[:, None], np.nan, scores), axis=0) + 1e-6
+    )
+    # Ask for a few more than shown: hidden papers are dropped when read.
+    spare = limit + 10
+    per_tag = {t: _top(scores[:, j], spare) for j, t in enumerate(tags)}
+    best_tag = np.argmax(z, axis=1)
+    merged_rows = _top(z[np.arange(len(z)), best_tag], spare)
+    wanted = {int(r) for rows in per_tag.values() for r in rows} | {int(r) for r in merged_rows}
+    papers_by_row = _paper_rows(conn, pool, sorted(wanted))
+    explain = _Explainer(conn, pool, training)
+    result = ForYou(tag_sizes={t: len(training[t].positives) for t in tags})
+    for j, tag in enumerate(tags):
+        result.tags[tag] = _items(
+            per_tag[tag], scores[:, j], [tag] * len(pool), papers_by_row, explain, limit
+        )
+    merged_tags = [tags[k] for k in best_tag]
+    result.merged = _items(merged_rows, z.max(axis=1), merged_tags, papers_by_row, explain, limit)
+    return result
+
+
+def _top(values: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
+    finite = np.flatnonzero(np.isfinite(values))
+    if not len(finite):
+        return finite
+    k = min(k, len(finite))
+    best = finite[np.argpartition(-values[finite], k - 1)[:k]]
+    return best[np.argsort(-values[best], kind="stable")]
+
+
+def _items(
+    rows: Sequence[int] | npt.NDArray[np.int64],
+    values: npt.NDArray[np.float32],
+    row_tags: Sequence[str],
+    papers_by_row: dict[int, dict[str, Any]],
+    explain: _Explainer,
+    limit: int,
+) -> list[Recommendation]:
+    items = []
+    for row in rows:
+        paper = papers_by_row.get(int(row))
+        if paper is None:  # hidden since the pool was loaded
+            continue
+        tag = row_tags[int(row)]
+        items.append(
+            Recommendation(
+                paper_id=paper["id"],
+                title=paper["title"],
+                authors=paper["authors"],
+                abstract=paper["abstract"],
+                score=float(values[int(row)]),
+                tag=tag,
+                reason=explain.reason(int(row), tag),
+            )
+        )
+        if len(items) == limit:
+            break
+    return items
+
+
+def _paper_rows(conn: Connection, pool: Pool, rows: list[int]) -> dict[int, dict[str, Any]]:
+    """Id, title, abstract and authors of the visible papers at pool ``rows``."""
+    row_of_pk = {int(pool.pks[r]): r for r in rows}
+    if not row_of_pk:
+        return {}
+    query = select(papers.c.pk, papers.c.id, papers.c.title, papers.c.abstract).where(
+        papers.c.pk.in_(list(row_of_pk)), papers.c.hidden_at.is_(None)
+    )
+    found = {
+        row_of_pk[r.pk]: {"id": r.id, "title": r.title, "abstract": r.abstract, "authors": []}
+        for r in conn.execute(query)
+    }
+    authors = select(paper_authors.c.paper_pk, paper_authors.c.name).where(
+        paper_authors.c.paper_pk.in_(list(row_of_pk))
+    )
+    for pk, name in conn.execute(
+        authors.order_by(paper_authors.c.paper_pk, paper_authors.c.position)
+    ):
+        if row_of_pk[pk] in found:
+            found[row_of_pk[pk]]["authors"].append(name)
+    return found
+
+
+class _Explainer:
+    """Why a pool paper is recommended for a tag: nearest tag paper and shared weighty words."""
+
+    def __init__(self, conn: Connection, pool: Pool, training: dict[str, TrainingSet]) -> None:
+        self.conn, self.pool, self.training = conn, pool, training
+        self._tag_terms: dict[str, dict[str, float]] = {}
+        self._titles: dict[int, tuple[str, str]] = {}
+
+    def reason(self, row: int, tag: str) -> Reason:
+        examples = self.training[tag]
+        pks = list(examples.positives)
+        matrix = np.asarray(list(examples.positives.values()), dtype=np.float32)
+        similarities = matrix @ self.pool.vectors[row]
+        best = int(np.argmax(similarities))
+        nearest = self._title(pks[best]) if not tag.startswith(CATEGORY_PREFIX) else None
+        title, abstract = self.pool.texts[int(self.pool.pks[row])]
+        own = set(terms_of(f"{title} {abstract}"))
+        weights = self._weights(tag)
+        terms = sorted((t for t in own if t in weights), key=lambda t: (-weights[t], t))
+        return Reason(
+            tag=tag,
+            nearest_id=nearest[0] if nearest else None,
+            nearest_title=nearest[1] if nearest else None,
+            similarity=float(similarities[best]),
+            terms=terms[:EXPLAIN_TERMS],
+        )
+
+    def _weights(self, tag: str) -> dict[str, float]:
+        """tf (in the tag's papers) × idf (in the pool) of each word of the tag's papers."""
+        if tag not in self._tag_terms:
+            pks = list(self.training[tag].positives)
+            texts = {pk: self.pool.texts[pk] for pk in pks if pk in self.pool.texts}
+            missing = [pk for pk in pks if pk not in texts]
+            texts.update(store.paper_texts(self.conn, missing) if missing else {})
+            tf: Counter[str] = Counter()
+            for title, abstract in texts.values():
+                tf.update(set(terms_of(f"{title} {abstract}")))
+            df = self.pool.document_frequency()
+            n = len(self.pool) + 1
+            weights: dict[str, float] = {}
+            for term, count in tf.items():
+                if count >= 2 or len(texts) < 3:  # one paper's quirk is not the tag's theme
+                    weights[term] = count * math.log(n / (1 + df.get(term, 0)))
+            self._tag_terms[tag] = weights
+        return self._tag_terms[tag]
+
+    def _title(self, pk: int) -> tuple[str, str] | None:
+        if pk not in self._titles:
+            row = self.conn.execute(
+                select(papers.c.id, papers.c.title).where(papers.c.pk == pk)
+            ).first()
+            if row is None:
+                return None
+            self._titles[pk] = (row.id, row.title)
+        return self._titles[pk]
