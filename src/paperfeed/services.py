@@ -67,12 +67,14 @@ class Stats:
 
 
 def stats(engine: Engine) -> Stats:
+    from paperfeed.mail.subscriptions import active_subscription_count
+
     with engine.connect() as conn:
         return Stats(
             papers=papers.count_papers(conn),
             authors=papers.count_authors(conn),
-            # Subscriptions arrive with the email feature; until then nobody is subscribed.
-            subscribers=0,
+            # Confirmed, active subscriptions of addresses that are not suppressed.
+            subscribers=active_subscription_count(conn),
             schema_revision=migrate.current_revision(engine),
         )
 

@@ -5,7 +5,14 @@ Each group of commands lives in its own module; importing them registers them on
 
 from __future__ import annotations
 
-from paperfeed.cli import admin_cmd, db_cmd, ingest_cmd, search_cmd  # noqa: F401
+from paperfeed.cli import (  # noqa: F401
+    admin_cmd,
+    db_cmd,
+    ingest_cmd,
+    mail_cmd,
+    search_cmd,
+    users_cmd,
+)
 from paperfeed.cli.app import app
 
 

@@ -1,0 +1,231 @@
+"""`paperfeed subscribers`, `paperfeed digest`, `paperfeed worker` and `paperfeed bounces`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from paperfeed.cli.app import app, console, fail, out, ready_engine
+from paperfeed.config import get_settings
+
+subscribers_app = typer.Typer(
+    help="Email subscribers: add (sends the confirmation), list, remove.", no_args_is_help=True
+)
+digest_app = typer.Typer(help="Email digests: preview and send.", no_args_is_help=True)
+app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(digest_app, name="digest")
+
+FrequencyOption = Annotated[str, typer.Option(help="`daily` or `weekly`.")]
+
+
+def _check_frequency(frequency: str) -> None:
+    if frequency not in ("daily", "weekly"):
+        raise fail("--frequency must be daily or weekly", 2)
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+    email: Annotated[str, typer.Argument(help="The address.", show_default=False)],
+    frequency: FrequencyOption = "daily",
+    topic: Annotated[
+        str | None,
+        typer.Option(help="A search query: a topic digest instead of trending papers."),
+    ] = None,
+) -> None:
+    """Subscribe EMAIL and send it the confirmation link (nothing else is sent before)."""
+    from paperfeed.mail.subscriptions import SubscriptionError, send_confirmation, subscribe
+    from paperfeed.mail.transport import MailConfigError, MailError, make_sender
+
+    _check_frequency(frequency)
+    settings = get_settings()
+    engine = ready_engine()
+    kind = "topic" if topic is not None else "trending"
+    try:
+        sender = make_sender(settings)
+        sub, needs_confirmation = subscribe(engine, email, frequency, kind, topic or "")
+    except (SubscriptionError, MailConfigError) as error:
+        raise fail(str(error), 2) from None
+    if not needs_confirmation:
+        console.print(f"{sub.email} is already subscribed ({sub.label.lower()}).")
+        return
+    try:
+        send_confirmation(settings, sender, sub)
+    except MailError as error:
+        raise fail(
+            f"the subscription is stored but the confirmation was not sent: {error}"
+        ) from None
+    finally:
+        sender.close()
+    console.print(f"Confirmation sent to {sub.email} ({sub.label.lower()}).", highlight=False)
+
+
+@subscribers_app.command("list")
+def subscribers_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every subscription with its state (pending, active, unsubscribed)."""
+    from paperfeed.mail.subscriptions import list_subscriptions
+
+    subs = list_subscriptions(ready_engine())
+    if as_json:
+        sys.stdout.write(orjson.dumps([s.as_dict() for s in subs]).decode() + "\n")
+        return
+    if not subs:
+        out.print("No subscribers yet.")
+        return
+    for s in subs:
+        topic = f" {s.query!r}" if s.query else ""
+        out.print(f"{s.email}  {s.kind}{topic}  {s.frequency}  {s.status}", highlight=False)
+
+
+@subscribers_app.command("remove")
+def subscribers_remove(
+    email: Annotated[str, typer.Argument(help="The address.", show_default=False)],
+) -> None:
+    """Delete EMAIL with all its subscriptions and digest history."""
+    from paperfeed.mail.subscriptions import SubscriptionError, remove_subscriber
+
+    try:
+        count = remove_subscriber(ready_engine(), email)
+    except SubscriptionError as error:
+        raise fail(str(error), 2) from None
+    if count == 0:
+        raise fail(f"no subscriber {email}")
+    console.print(f"Removed {email} ({count} subscription{'s' if count != 1 else ''}).")
+
+
+@subscribers_app.command("unsuppress")
+def subscribers_unsuppress(
+    email: Annotated[str, typer.Argument(help="The address.", show_default=False)],
+) -> None:
+    """Allow mail to EMAIL again after a bounce, complaint or 5xx suppressed it."""
+    from paperfeed.mail.bounces import unsuppress
+    from paperfeed.mail.subscriptions import SubscriptionError
+
+    try:
+        found = unsuppress(ready_engine(), email)
+    except SubscriptionError as error:
+        raise fail(str(error), 2) from None
+    console.print(f"{email} {'can receive mail again' if found else 'was not suppressed'}.")
+
+
+@digest_app.command("preview")
+def digest_preview(
+    frequency: FrequencyOption = "daily",
+    email: Annotated[
+        str | None, typer.Option(help="Preview what this subscriber would get now.")
+    ] = None,
+    html: Annotated[bool, typer.Option("--html", help="Print the HTML part.")] = False,
+) -> None:
+    """Print the digest that would be sent now (a trending one, or EMAIL's), sending nothing."""
+    from paperfeed.mail.preview import PreviewError, preview_message
+
+    _check_frequency(frequency)
+    try:
+        message = preview_message(ready_engine(), get_settings(), frequency, email)
+    except PreviewError as error:
+        raise fail(str(error)) from None
+    part = message.get_body(("html",) if html else ("plain",))
+    out.print(f"Subject: {message['Subject']}", highlight=False, markup=False)
+    sys.stdout.write("\n" + (part.get_content() if part is not None else "") + "\n")
+
+
+@digest_app.command("send")
+def digest_send(
+    frequency: Annotated[str, typer.Option(help="`daily` or `weekly`.", show_default=False)],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be sent; change nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create this period's digests (at most one per subscription) and send what is due."""
+    from paperfeed.mail import outbox
+    from paperfeed.mail.transport import MailConfigError, make_sender
+
+    _check_frequency(frequency)
+    settings = get_settings()
+    engine = ready_engine()
+    if dry_run:
+        due = outbox.due_digests(engine, settings, frequency)
+        rows = [{"email": s.email, "kind": s.kind, "papers": len(p)} for s, p in due]
+        if as_json:
+            sys.stdout.write(orjson.dumps(rows).decode() + "\n")
+            return
+        for row in rows:
+            out.print(f"{row['email']}  {row['kind']}  {row['papers']} papers", highlight=False)
+        out.print(f"{sum(1 for r in rows if r['papers'])} digest(s) would be sent.")
+        return
+    try:
+        sender = make_sender(settings)
+    except MailConfigError as error:
+        raise fail(str(error), 2) from None
+    created = outbox.enqueue(engine, settings, frequency)
+    sent = outbox.send_due(engine, settings, sender)
+    result = {**created.as_dict(), **sent.as_dict()}
+    if as_json:
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    else:
+        out.print(
+            f"{created.period}: {created.created} new digest(s); sent {sent.sent}, "
+            f"retry later {sent.retried}, failed {sent.failed}, skipped {sent.skipped}.",
+            highlight=False,
+        )
+    for problem in sent.errors[:20]:
+        console.print(f"not sent: {problem}", highlight=False, markup=False)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run one tick and exit.")] = False,
+) -> None:
+    """Run the schedules: digests at DIGEST_HOUR (UTC), a daily arXiv harvest (HARVEST_SETS)."""
+    from paperfeed.jobs.worker import TickReport, run
+    from paperfeed.mail.transport import MailConfigError, make_sender
+
+    settings = get_settings()
+    engine = ready_engine()
+    try:
+        make_sender(settings).close()
+    except MailConfigError as error:
+        raise fail(str(error), 2) from None
+
+    def report(result: TickReport) -> None:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        sys.stdout.write(orjson.dumps({"at": stamp, **result.as_dict()}).decode() + "\n")
+        sys.stdout.flush()
+
+    if not once:
+        console.print(f"paperfeed worker: digests at {settings.digest_hour:02d}:00 UTC")
+    run(engine, settings, lambda: make_sender(settings), once=once, on_tick=report)
+
+
+@app.command()
+def bounces(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="DSN / ARF report files (multipart/report), or - for stdin."),
+    ],
+) -> None:
+    """Feed bounce and complaint reports: hard bounces and complaints suppress the address."""
+    from paperfeed.mail.bounces import BounceReportError, feed_report
+
+    settings = get_settings()
+    engine = ready_engine()
+    problems = 0
+    for path in files:
+        try:
+            data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+            results = feed_report(engine, data, settings.soft_bounce_limit)
+        except (OSError, BounceReportError) as error:
+            console.print(f"[bold red]error:[/] {path}: {error}", highlight=False)
+            problems += 1
+            continue
+        for event, state in results:
+            out.print(f"{event.email}: {event.kind} -> {state}", highlight=False)
+    if problems:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Scheduled jobs: the worker that sends digests and harvests arXiv."""

@@ -1,0 +1,144 @@
+"""``paperfeed worker``: digests at ``PAPERFEED_DIGEST_HOUR`` (UTC), and a daily arXiv harvest.
+
+Each tick (every minute):
+
+- from the digest hour on, make today's daily digests (and this week's on Mondays) and send
+  what is due; creating is idempotent per period, so a tick after a restart or a second
+  worker sends nothing twice, and retries (4xx backoff) go out on later ticks;
+- once a day, harvest each of ``PAPERFEED_HARVEST_SETS`` through the ``oai:`` ingest source,
+  from the day of the previous successful harvest (kept in ``DATA_DIR/worker-state.json``).
+
+One worker per site is enough; more are safe (the outbox leases rows; on PostgreSQL digest
+creation uses ``FOR UPDATE SKIP LOCKED``), but they add nothing on SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from paperfeed.config import Settings
+from paperfeed.mail import outbox
+from paperfeed.mail.transport import MailSender
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60.0
+FIRST_HARVEST_DAYS = 2
+
+
+@dataclass
+class TickReport:
+    digests: dict[str, dict[str, object]] = field(default_factory=dict)
+    sent: dict[str, object] = field(default_factory=dict)
+    harvested: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"digests": self.digests, "sent": self.sent, "harvested": self.harvested}
+
+
+def due_frequencies(now: datetime, hour: int) -> list[str]:
+    """Which digests are due at ``now``: daily from the hour on, weekly also on Mondays."""
+    now = now.astimezone(UTC)
+    if now.hour < hour:
+        return []
+    return ["daily", "weekly"] if now.weekday() == 0 else ["daily"]
+
+
+def _state_path(settings: Settings) -> Path:
+    return settings.data_dir / "worker-state.json"
+
+
+def load_state(settings: Settings) -> dict[str, Any]:
+    try:
+        data = json.loads(_state_path(settings).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_state(settings: Settings, state: dict[str, Any]) -> None:
+    path = _state_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(state, sort_keys=True))
+    temporary.replace(path)  # atomic: a crash leaves the old state or the new one
+
+
+Harvester = Callable[[Engine, Settings, str, date], str]
+
+
+def harvest_set(engine: Engine, settings: Settings, spec: str, since: date) -> str:
+    """Incremental OAI-PMH harvest of one arXiv set through the ingest pipeline."""
+    from paperfeed.ingest.resolve import resolve_source
+    from paperfeed.ingest.service import run_ingest
+
+    source = resolve_source(f"oai:{spec}", settings, since=since)
+    report = run_ingest(engine, source, on_error="skip", batch_size=settings.ingest_batch_size)
+    return f"read {report.read}, written {report.written}, errors {len(report.errors)}"
+
+
+def tick(
+    engine: Engine,
+    settings: Settings,
+    make_sender: Callable[[], MailSender],
+    now: datetime | None = None,
+    harvester: Harvester = harvest_set,
+) -> TickReport:
+    fixed = now
+    clock: Callable[[], datetime] = outbox.utcnow if fixed is None else (lambda: fixed)
+    now = clock()
+    report = TickReport()
+    for frequency in due_frequencies(now, settings.digest_hour):
+        report.digests[frequency] = outbox.enqueue(engine, settings, frequency, now).as_dict()
+    # Retries and anything left by a crashed sender go out whatever the hour.
+    report.sent = outbox.send_due(engine, settings, make_sender(), clock).as_dict()
+    sets = [s.strip() for s in settings.harvest_sets.split(",") if s.strip()]
+    if sets:
+        state = load_state(settings)
+        today = now.astimezone(UTC).date()
+        for spec in sets:
+            key = f"harvest:{spec}"
+            last = state.get(key)
+            if last == today.isoformat():
+                continue
+            since = date.fromisoformat(last) if last else today - timedelta(FIRST_HARVEST_DAYS)
+            try:
+                report.harvested[spec] = harvester(engine, settings, spec, since)
+            except Exception as error:  # a failed harvest is retried on the next tick
+                log.error("harvest failed", extra={"set": spec, "error": str(error)})
+                report.harvested[spec] = f"failed: {error}"
+                continue
+            state[key] = today.isoformat()
+            save_state(settings, state)
+    return report
+
+
+def run(
+    engine: Engine,
+    settings: Settings,
+    make_sender: Callable[[], MailSender],
+    once: bool = False,
+    on_tick: Callable[[TickReport], None] | None = None,
+) -> None:
+    while True:
+        try:
+            result = tick(engine, settings, make_sender)
+        except Exception:
+            if once:
+                raise
+            log.exception("worker tick failed; retrying at the next tick")
+        else:
+            if on_tick is not None:
+                on_tick(result)
+        if once:
+            return
+        time.sleep(TICK_SECONDS)

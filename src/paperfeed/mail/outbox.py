@@ -1,0 +1,406 @@
+"""The outbox: due digests become rows (one per subscription and period), then get sent.
+
+Creating: each batch of due subscriptions is read, composed and written in ONE transaction —
+the outbox rows (``UNIQUE (subscription_pk, period)``, ``ON CONFLICT DO NOTHING``), the papers
+each got (``digest_history``), and the subscriptions' ``last_period``. PostgreSQL workers take
+the batch with ``FOR UPDATE SKIP LOCKED``; SQLite serialises writers (``BEGIN IMMEDIATE``). Two
+``digest send`` started together therefore make one row per subscription (RELIABILITY 1).
+
+Sending: a worker leases a few rows (``status='sending'``, ``lease_until``), checks the
+address is still subscribed and not suppressed, sends, and commits ``sent`` per message. A
+crash between the server's 250 and that commit is the one window in which a digest can go out
+twice (with the same Message-ID); a crash anywhere else loses nothing: the lease expires and
+the row is sent again. 4xx answers and dropped connections are retried with exponential
+backoff (``next_attempt_at``); a 5xx fails the row and suppresses the address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from paperfeed.config import Settings
+from paperfeed.mail.digest import Composer, PaperCache, build_message, message_id, period_of
+from paperfeed.mail.subscriptions import KINDS, Subscription, _row, _select, get_subscription
+from paperfeed.mail.transport import MailError, MailSender
+from paperfeed.store.engine import is_sqlite, write_transaction
+from paperfeed.store.mail_schema import digest_history, outbox, subscriptions, suppressions
+
+log = logging.getLogger(__name__)
+
+ENQUEUE_BATCH = 500
+CLAIM_BATCH = 20
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=6)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before retry number ``attempts`` (1, 2, 4, 8 … minutes, at most 6 hours)."""
+    return min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_MAX)
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (sqlite.insert if is_sqlite_conn(conn) else postgresql.insert)(table)
+
+
+def is_sqlite_conn(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def not_suppressed() -> Any:
+    from paperfeed.store.mail_schema import subscribers
+
+    return ~exists().where(suppressions.c.email == subscribers.c.email)
+
+
+def due_query(frequency: str, period: str, limit: int) -> Any:
+    return (
+        _select()
+        .where(
+            subscriptions.c.confirmed_at.is_not(None),
+            subscriptions.c.unsubscribed_at.is_(None),
+            subscriptions.c.frequency == frequency,
+            subscriptions.c.kind.in_(KINDS),
+            or_(subscriptions.c.last_period.is_(None), subscriptions.c.last_period != period),
+            not_suppressed(),
+        )
+        .order_by(subscriptions.c.pk)
+        .limit(limit)
+    )
+
+
+@dataclass
+class EnqueueReport:
+    period: str
+    created: int = 0
+    empty: int = 0  # due, but no new paper for them: nothing to send this period
+
+    def as_dict(self) -> dict[str, object]:
+        return {"period": self.period, "created": self.created, "empty": self.empty}
+
+
+def due_digests(
+    engine: Engine, settings: Settings, frequency: str, now: datetime | None = None
+) -> list[tuple[Subscription, list[int]]]:
+    """What ``enqueue`` would create now (for --dry-run and previews), without writing."""
+    now = now or utcnow()
+    period = period_of(frequency, now)
+    found: list[tuple[Subscription, list[int]]] = []
+    with engine.connect() as conn:
+        composer = Composer(conn, settings.digest_max_papers)
+        last_pk = 0
+        while True:
+            query = due_query(frequency, period, ENQUEUE_BATCH).where(subscriptions.c.pk > last_pk)
+            subs = [_row(r) for r in conn.execute(query)]
+            if not subs:
+                return found
+            picks = composer.pick(subs, now)
+            found.extend((sub, picks[sub.pk]) for sub in subs)
+            last_pk = subs[-1].pk
+
+
+def enqueue(
+    engine: Engine,
+    settings: Settings,
+    frequency: str,
+    now: datetime | None = None,
+    batch: int = ENQUEUE_BATCH,
+) -> EnqueueReport:
+    """Create this period's outbox rows for every due subscription (safe to run concurrently)."""
+    now = now or utcnow()
+    period = period_of(frequency, now)
+    report = EnqueueReport(period)
+    while True:
+        with write_transaction(engine) as conn:
+            query = due_query(frequency, period, batch)
+            if not is_sqlite(engine):
+                query = query.with_for_update(of=subscriptions, skip_locked=True)
+            subs = [_row(r) for r in conn.execute(query)]
+            if not subs:
+                return report
+            picks = Composer(conn, settings.digest_max_papers).pick(subs, now)
+            for sub in subs:
+                _enqueue_one(conn, settings, sub, period, picks[sub.pk], now, report)
+
+
+def _enqueue_one(
+    conn: Connection,
+    settings: Settings,
+    sub: Subscription,
+    period: str,
+    paper_pks: list[int],
+    now: datetime,
+    report: EnqueueReport,
+) -> None:
+    done = update(subscriptions).where(subscriptions.c.pk == sub.pk)
+    if not paper_pks:
+        # Nothing new: mark the period done, keep the window open so papers accumulate.
+        conn.execute(done.values(last_period=period))
+        report.empty += 1
+        return
+    from paperfeed.mail.digest import window_start
+
+    inserted = conn.execute(
+        _insert(conn, outbox)
+        .values(
+            subscription_pk=sub.pk,
+            period=period,
+            email=sub.email,
+            paper_pks=json.dumps(paper_pks),
+            window_start=window_start(sub, now),
+            window_end=now,
+            message_id=message_id(settings, sub.pk, period),
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(outbox.c.pk)
+    ).scalar()
+    if inserted is None:
+        return  # another process made this period's digest first
+    conn.execute(
+        _insert(conn, digest_history).on_conflict_do_nothing(),
+        [{"subscription_pk": sub.pk, "paper_pk": pk, "outbox_pk": inserted} for pk in paper_pks],
+    )
+    conn.execute(done.values(last_period=period, last_window_end=now))
+    report.created += 1
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sent": self.sent,
+            "retried": self.retried,
+            "failed": self.failed,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    pk: int
+    subscription_pk: int
+    period: str
+    email: str
+    paper_pks: list[int]
+    message_id: str
+    attempts: int
+    lease_until: datetime
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def claim(engine: Engine, now: datetime, lease: timedelta, limit: int) -> list[OutboxRow]:
+    """Lease up to ``limit`` rows: queued and due, or left by a sender whose lease ran out."""
+    with write_transaction(engine) as conn:
+        query = (
+            select(outbox.c.pk)
+            .where(
+                or_(
+                    and_(outbox.c.status == "queued", outbox.c.next_attempt_at <= now),
+                    and_(outbox.c.status == "sending", outbox.c.lease_until < now),
+                )
+            )
+            .order_by(outbox.c.pk)
+            .limit(limit)
+        )
+        if not is_sqlite(engine):
+            query = query.with_for_update(skip_locked=True)
+        pks = list(conn.execute(query).scalars())
+        if not pks:
+            return []
+        until = now + lease
+        conn.execute(
+            update(outbox).where(outbox.c.pk.in_(pks)).values(status="sending", lease_until=until)
+        )
+        rows = conn.execute(
+            select(
+                outbox.c.pk,
+                outbox.c.subscription_pk,
+                outbox.c.period,
+                outbox.c.email,
+                outbox.c.paper_pks,
+                outbox.c.message_id,
+                outbox.c.attempts,
+            )
+            .where(outbox.c.pk.in_(pks))
+            .order_by(outbox.c.pk)
+        ).all()
+    return [
+        OutboxRow(
+            r.pk,
+            r.subscription_pk,
+            r.period,
+            r.email,
+            json.loads(r.paper_pks),
+            r.message_id,
+            r.attempts,
+            until,
+        )
+        for r in rows
+    ]
+
+
+def _finish(engine: Engine, pk: int, **values: Any) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.pk == pk, outbox.c.status == "sending")
+            .values(lease_until=None, **values)
+        )
+
+
+def suppress(conn: Connection, email: str, reason: str, detail: str, now: datetime) -> None:
+    conn.execute(
+        _insert(conn, suppressions)
+        .values(email=email, reason=reason, detail=detail[:2000], created_at=now)
+        .on_conflict_do_nothing()
+    )
+
+
+def is_suppressed(conn: Connection, email: str) -> bool:
+    found = conn.execute(select(suppressions.c.email).where(suppressions.c.email == email))
+    return found.first() is not None
+
+
+def send_due(
+    engine: Engine,
+    settings: Settings,
+    sender: MailSender,
+    clock: Clock = utcnow,
+    *,
+    batch: int = CLAIM_BATCH,
+    on_sent: Callable[[OutboxRow], None] | None = None,
+) -> SendReport:
+    """Send every row that is due now; returns what happened to them."""
+    report = SendReport()
+    lease = timedelta(seconds=settings.mail_lease_seconds)
+    # Never start a send this close to the lease's end: another worker may take the row then.
+    margin = lease / 4
+    cache = PaperCache()
+    try:
+        while True:
+            rows = claim(engine, clock(), lease, batch)
+            if not rows:
+                return report
+            for index, row in enumerate(rows):
+                if clock() >= row.lease_until - margin:
+                    _release(engine, [r.pk for r in rows[index:]])
+                    break
+                _send_one(engine, settings, sender, row, cache, clock, report)
+                if on_sent is not None:
+                    on_sent(row)
+    finally:
+        sender.close()
+
+
+def _release(engine: Engine, pks: Sequence[int]) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.pk.in_(pks), outbox.c.status == "sending")
+            .values(status="queued", lease_until=None)
+        )
+
+
+def _send_one(
+    engine: Engine,
+    settings: Settings,
+    sender: MailSender,
+    row: OutboxRow,
+    cache: PaperCache,
+    clock: Clock,
+    report: SendReport,
+) -> None:
+    now = clock()
+    with engine.connect() as conn:
+        sub = get_subscription(conn, row.subscription_pk)
+        # Checked at send time: an unsubscribe or a suppression after queueing wins.
+        reason = None
+        if sub is None or not sub.active:
+            reason = "unsubscribed"
+        elif sub.email != row.email or is_suppressed(conn, row.email):
+            reason = "suppressed"
+        digest_papers = cache.get(conn, row.paper_pks) if reason is None else []
+    if reason is None and not digest_papers:
+        reason = "no papers left (removed)"
+    if reason is not None or sub is None:
+        _finish(engine, row.pk, status="skipped", last_error=reason)
+        report.skipped += 1
+        return
+    message = build_message(settings, sub, row.period, digest_papers, now, row.message_id)
+    try:
+        sender.send(message)
+    except MailError as error:
+        _failed(engine, row, error, clock(), report)
+        return
+    _finish(engine, row.pk, status="sent", sent_at=clock())
+    report.sent += 1
+
+
+def _failed(
+    engine: Engine, row: OutboxRow, error: MailError, now: datetime, report: SendReport
+) -> None:
+    attempts = row.attempts + 1
+    text = str(error)[:2000]
+    report.errors.append(f"{row.email}: {text}")
+    log.warning("digest not sent", extra={"to": row.email, "error": text, "attempt": attempts})
+    if error.permanent:
+        with write_transaction(engine) as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.pk == row.pk, outbox.c.status == "sending")
+                .values(status="failed", attempts=attempts, last_error=text, lease_until=None)
+            )
+            suppress(conn, row.email, "smtp_5xx", text, now)
+        report.failed += 1
+    elif attempts >= MAX_ATTEMPTS:
+        _finish(engine, row.pk, status="failed", attempts=attempts, last_error=text)
+        report.failed += 1
+    else:
+        _finish(
+            engine,
+            row.pk,
+            status="queued",
+            attempts=attempts,
+            last_error=text,
+            next_attempt_at=now + backoff(attempts),
+        )
+        report.retried += 1
+
+
+def outbox_counts(engine: Engine) -> dict[str, int]:
+    from sqlalchemy import func
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
+        return {status: int(count) for status, count in rows}
+
+
+def subscription_of(conn: Connection, pk: int) -> Subscription | None:
+    return get_subscription(conn, pk)

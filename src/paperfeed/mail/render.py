@@ -1,0 +1,39 @@
+"""Jinja templates of the emails (templates/mail/*): HTML autoescaped, plain text as written."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from paperfeed.web.templating import TEMPLATES_DIR
+
+if TYPE_CHECKING:
+    from paperfeed.mail.subscriptions import Subscription
+
+
+@lru_cache(maxsize=1)
+def mail_env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        # HTML parts are escaped (titles and authors come from ingest: untrusted); text is not.
+        autoescape=lambda name: bool(name and name.endswith(".html")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+
+
+def render_pair(name: str, context: dict[str, Any]) -> tuple[str, str]:
+    """The text and HTML versions of ``mail/<name>``."""
+    env = mail_env()
+    text = env.get_template(f"mail/{name}.txt").render(context)
+    html = env.get_template(f"mail/{name}.html").render(context)
+    return text, html
+
+
+def render_confirmation(sub: Subscription, url: str, days: int, site: str) -> tuple[str, str]:
+    context = {"label": sub.label.lower(), "site": site, "email": sub.email}
+    return render_pair("confirm_email", {**context, "confirm_url": url, "days": days})

@@ -1,0 +1,398 @@
+"""Subscriptions with double opt-in: subscribe, confirm, unsubscribe, preferences, operators' list.
+
+Nothing is sent to an address before it confirms (RELIABILITY 10): ``subscribe`` stores a
+pending subscription and sends only the confirmation, as transactional mail (no List-Id).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, Select, and_, delete, func, insert, select, update
+
+from paperfeed.config import Settings
+from paperfeed.mail import tokens
+from paperfeed.mail.transport import MailSender, mail_domain, transactional_from
+from paperfeed.store.engine import write_transaction
+from paperfeed.store.mail_schema import subscribers, subscriptions, suppressions
+
+Frequency = Literal["daily", "weekly"]
+FREQUENCIES = ("daily", "weekly")
+# "for_you" needs recommendations, which do not exist yet: it is not offered.
+KINDS = ("trending", "topic")
+MAX_QUERY = 500
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+class SubscriptionError(ValueError):
+    """Bad input or a link that cannot be used; the message is for the person."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    pk: int
+    email: str
+    kind: str
+    query: str
+    frequency: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    unsubscribed_at: datetime | None
+    confirm_version: int
+    last_period: str | None
+    last_window_end: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None
+
+    @property
+    def status(self) -> str:
+        if self.unsubscribed_at is not None:
+            return "unsubscribed"
+        return "active" if self.confirmed_at is not None else "pending"
+
+    @property
+    def label(self) -> str:
+        what = "Trending papers" if self.kind == "trending" else f"Papers about “{self.query}”"
+        return f"{what}, {self.frequency}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "email": self.email,
+            "kind": self.kind,
+            "query": self.query,
+            "frequency": self.frequency,
+            "status": self.status,
+            "created_at": self.created_at.isoformat(),
+            "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
+            "unsubscribed_at": self.unsubscribed_at.isoformat() if self.unsubscribed_at else None,
+            "last_period": self.last_period,
+        }
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def normalise_email(email: str) -> str:
+    """The address in the form it is stored (lower-case), or a clear error."""
+    email = email.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise SubscriptionError(f"“{email[:80]}” is not an email address.")
+    return email
+
+
+def check_frequency(frequency: str) -> str:
+    if frequency not in FREQUENCIES:
+        raise SubscriptionError("Frequency must be daily or weekly.")
+    return frequency
+
+
+def check_query(query: str) -> str:
+    query = " ".join(query.split())
+    if not query:
+        raise SubscriptionError("A topic digest needs a search query.")
+    if len(query) > MAX_QUERY:
+        raise SubscriptionError(f"The topic query is longer than {MAX_QUERY} characters.")
+    return query
+
+
+_COLUMNS = (
+    subscriptions.c.pk,
+    subscribers.c.email,
+    subscriptions.c.kind,
+    subscriptions.c.query,
+    subscriptions.c.frequency,
+    subscriptions.c.created_at,
+    subscriptions.c.confirmed_at,
+    subscriptions.c.unsubscribed_at,
+    subscriptions.c.confirm_version,
+    subscriptions.c.last_period,
+    subscriptions.c.last_window_end,
+)
+
+
+def _select() -> Select[Any]:
+    return select(*_COLUMNS).join_from(
+        subscriptions, subscribers, subscribers.c.pk == subscriptions.c.subscriber_pk
+    )
+
+
+def _row(row: object) -> Subscription:
+    m = row._mapping  # type: ignore[attr-defined]
+    return Subscription(
+        pk=m["pk"],
+        email=m["email"],
+        kind=m["kind"],
+        query=m["query"],
+        frequency=m["frequency"],
+        created_at=_utc(m["created_at"]) or datetime.now(UTC),
+        confirmed_at=_utc(m["confirmed_at"]),
+        unsubscribed_at=_utc(m["unsubscribed_at"]),
+        confirm_version=m["confirm_version"],
+        last_period=m["last_period"],
+        last_window_end=_utc(m["last_window_end"]),
+    )
+
+
+def get_subscription(conn: Connection, pk: int) -> Subscription | None:
+    row = conn.execute(_select().where(subscriptions.c.pk == pk)).first()
+    return _row(row) if row else None
+
+
+def subscribe(
+    engine: Engine,
+    email: str,
+    frequency: str = "daily",
+    kind: str = "trending",
+    query: str = "",
+    now: datetime | None = None,
+) -> tuple[Subscription, bool]:
+    """Store a pending subscription; returns it and whether a confirmation should be sent.
+
+    Subscribing again to the same digest changes its frequency; a pending or cancelled one
+    gets a new confirmation (older confirm links stop working). An active one needs none.
+    """
+    now = now or datetime.now(UTC)
+    email = normalise_email(email)
+    check_frequency(frequency)
+    if kind not in KINDS:
+        raise SubscriptionError("Digest kind must be trending or topic.")
+    query = check_query(query) if kind == "topic" else ""
+    with write_transaction(engine) as conn:
+        subscriber_pk = conn.execute(
+            select(subscribers.c.pk).where(subscribers.c.email == email)
+        ).scalar()
+        if subscriber_pk is None:
+            subscriber_pk = conn.execute(
+                insert(subscribers)
+                .values(email=email, created_at=now, soft_bounces=0)
+                .returning(subscribers.c.pk)
+            ).scalar_one()
+        existing = conn.execute(
+            _select().where(
+                and_(
+                    subscriptions.c.subscriber_pk == subscriber_pk,
+                    subscriptions.c.kind == kind,
+                    subscriptions.c.query == query,
+                )
+            )
+        ).first()
+        if existing is None:
+            pk = conn.execute(
+                insert(subscriptions)
+                .values(
+                    subscriber_pk=subscriber_pk,
+                    kind=kind,
+                    query=query,
+                    frequency=frequency,
+                    created_at=now,
+                    confirm_version=1,
+                )
+                .returning(subscriptions.c.pk)
+            ).scalar_one()
+        else:
+            current = _row(existing)
+            pk = current.pk
+            if current.active:
+                conn.execute(
+                    update(subscriptions)
+                    .where(subscriptions.c.pk == pk)
+                    .values(frequency=frequency)
+                )
+                found = get_subscription(conn, pk)
+                assert found is not None
+                return found, False
+            conn.execute(
+                update(subscriptions)
+                .where(subscriptions.c.pk == pk)
+                .values(
+                    frequency=frequency,
+                    confirmed_at=None,
+                    unsubscribed_at=None,
+                    confirm_version=subscriptions.c.confirm_version + 1,
+                )
+            )
+        found = get_subscription(conn, pk)
+        assert found is not None
+        return found, True
+
+
+def link(settings: Settings, path: str) -> str:
+    return settings.base_url.rstrip("/") + path
+
+
+def confirm_url(settings: Settings, sub: Subscription, now: datetime | None = None) -> str:
+    token = tokens.make_token(
+        settings.resolved_secret_key(), "confirm", sub.pk, sub.confirm_version, now
+    )
+    return link(settings, f"/confirm/{token}")
+
+
+def unsubscribe_url(settings: Settings, sub_pk: int, now: datetime | None = None) -> str:
+    token = tokens.make_token(settings.resolved_secret_key(), "unsubscribe", sub_pk, 0, now)
+    return link(settings, f"/unsubscribe/{token}")
+
+
+def preferences_url(settings: Settings, sub_pk: int, now: datetime | None = None) -> str:
+    token = tokens.make_token(settings.resolved_secret_key(), "preferences", sub_pk, 0, now)
+    return link(settings, f"/preferences/{token}")
+
+
+def confirmation_message(
+    settings: Settings, sub: Subscription, now: datetime | None = None
+) -> EmailMessage:
+    """The opt-in mail: transactional (its own From, no List-Id / List-Unsubscribe)."""
+    from paperfeed.mail.render import render_confirmation
+
+    now = now or datetime.now(UTC)
+    url = confirm_url(settings, sub, now)
+    text, html = render_confirmation(sub, url, tokens.LIFETIMES["confirm"].days, settings.base_url)
+    message = EmailMessage()
+    message["From"] = transactional_from(settings)
+    message["To"] = sub.email
+    message["Subject"] = "Confirm your paperfeed subscription"
+    message["Date"] = formatdate(now.timestamp(), usegmt=True)
+    message["Message-ID"] = make_msgid("confirm", domain=mail_domain(settings))
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def send_confirmation(
+    settings: Settings, sender: MailSender, sub: Subscription, now: datetime | None = None
+) -> None:
+    sender.send(confirmation_message(settings, sub, now))
+
+
+def confirm(
+    engine: Engine, settings: Settings, token: str, now: datetime | None = None
+) -> Subscription:
+    """Turn the subscription on; a confirm link works once, and not after it expires."""
+    now = now or datetime.now(UTC)
+    try:
+        data = tokens.read_token(settings.resolved_secret_key(), token, "confirm", now)
+    except tokens.TokenError as error:
+        raise SubscriptionError(str(error)) from None
+    with write_transaction(engine) as conn:
+        done = conn.execute(
+            update(subscriptions)
+            .where(
+                subscriptions.c.pk == data.subscription_pk,
+                subscriptions.c.confirm_version == data.version,
+                subscriptions.c.confirmed_at.is_(None),
+                subscriptions.c.unsubscribed_at.is_(None),
+            )
+            .values(confirmed_at=now)
+        )
+        if done.rowcount != 1:
+            raise SubscriptionError("This confirmation link was already used or replaced.")
+        sub = get_subscription(conn, data.subscription_pk)
+    assert sub is not None
+    return sub
+
+
+def subscription_for(
+    engine: Engine,
+    settings: Settings,
+    token: str,
+    purpose: tokens.Purpose,
+    now: datetime | None = None,
+) -> Subscription:
+    """The subscription a link points at (for the confirm / unsubscribe / preferences pages)."""
+    try:
+        data = tokens.read_token(settings.resolved_secret_key(), token, purpose, now)
+    except tokens.TokenError as error:
+        raise SubscriptionError(str(error)) from None
+    with engine.connect() as conn:
+        sub = get_subscription(conn, data.subscription_pk)
+    if sub is None:
+        raise SubscriptionError("This subscription no longer exists.")
+    return sub
+
+
+def unsubscribe(
+    engine: Engine, settings: Settings, token: str, now: datetime | None = None
+) -> Subscription:
+    """Turn the subscription off (idempotent: a repeat is not an error)."""
+    now = now or datetime.now(UTC)
+    sub = subscription_for(engine, settings, token, "unsubscribe", now)
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.pk == sub.pk, subscriptions.c.unsubscribed_at.is_(None))
+            .values(unsubscribed_at=now)
+        )
+        changed = get_subscription(conn, sub.pk)
+    assert changed is not None
+    return changed
+
+
+def update_preferences(
+    engine: Engine,
+    settings: Settings,
+    token: str,
+    frequency: str,
+    query: str | None = None,
+    now: datetime | None = None,
+) -> Subscription:
+    sub = subscription_for(engine, settings, token, "preferences", now)
+    values: dict[str, object] = {"frequency": check_frequency(frequency)}
+    if sub.kind == "topic" and query is not None:
+        values["query"] = check_query(query)
+    with write_transaction(engine) as conn:
+        conn.execute(update(subscriptions).where(subscriptions.c.pk == sub.pk).values(**values))
+        changed = get_subscription(conn, sub.pk)
+    assert changed is not None
+    return changed
+
+
+def list_subscriptions(engine: Engine, email: str | None = None) -> list[Subscription]:
+    query = _select().order_by(subscribers.c.email, subscriptions.c.pk)
+    if email is not None:
+        query = query.where(subscribers.c.email == normalise_email(email))
+    with engine.connect() as conn:
+        return [_row(row) for row in conn.execute(query)]
+
+
+def remove_subscriber(engine: Engine, email: str) -> int:
+    """Delete an address with all its subscriptions and history; returns subscriptions removed."""
+    email = normalise_email(email)
+    with write_transaction(engine) as conn:
+        pk = conn.execute(select(subscribers.c.pk).where(subscribers.c.email == email)).scalar()
+        if pk is None:
+            return 0
+        count = conn.execute(
+            select(func.count()).where(subscriptions.c.subscriber_pk == pk)
+        ).scalar_one()
+        conn.execute(delete(subscribers).where(subscribers.c.pk == pk))
+    return int(count)
+
+
+def active_subscription_count(conn: Connection) -> int:
+    """Confirmed, not unsubscribed subscriptions of addresses that are not suppressed."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(
+                subscriptions.join(subscribers, subscribers.c.pk == subscriptions.c.subscriber_pk)
+            )
+            .where(
+                subscriptions.c.confirmed_at.is_not(None),
+                subscriptions.c.unsubscribed_at.is_(None),
+                subscribers.c.email.not_in(select(suppressions.c.email)),
+            )
+        ).scalar_one()
+    )
