@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -89,3 +90,31 @@ def api_token_user(engine: Engine, token: str) -> User | None:
         stamp = update(api_tokens).where(api_tokens.c.token_hash == digest)
         conn.execute(stamp.values(last_used_at=_now()))
     return user
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An API token as the account page lists it (the token itself is never kept)."""
+
+    pk: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def list_api_tokens(engine: Engine, user_pk: int) -> list[ApiToken]:
+    columns = (api_tokens.c.pk, api_tokens.c.name, api_tokens.c.created_at)
+    query = (
+        select(*columns, api_tokens.c.last_used_at)
+        .where(api_tokens.c.user_pk == user_pk)
+        .order_by(api_tokens.c.created_at.desc(), api_tokens.c.pk.desc())
+    )
+    with engine.connect() as conn:
+        return [ApiToken(*row) for row in conn.execute(query)]
+
+
+def revoke_api_token(engine: Engine, user_pk: int, token_pk: int) -> bool:
+    """Delete one of ``user_pk``'s tokens; False when it has no token ``token_pk``."""
+    with write_transaction(engine) as conn:
+        owned = (api_tokens.c.pk == token_pk) & (api_tokens.c.user_pk == user_pk)
+        return conn.execute(delete(api_tokens).where(owned)).rowcount == 1

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from paperfeed.community.ratelimit import Network, client_address, parse_trusted_proxies
 from paperfeed.community.sessions import api_token_user, session_user
 from paperfeed.community.users import User
 from paperfeed.web.deps import ready_engine
@@ -71,6 +73,18 @@ def _login_url(request: Request) -> str:
 
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return f"/login?next={quote(target, safe='')}"
+
+
+def client_ip(request: Request) -> str:
+    """The client's address for rate limits: the TCP peer, or what a trusted proxy forwarded."""
+    peer = request.client.host if request.client else None
+    trusted = _trusted_networks(request.app.state.settings.trusted_proxies)
+    return client_address(peer, request.headers.get("x-forwarded-for"), trusted)
+
+
+@lru_cache(maxsize=8)
+def _trusted_networks(setting: str) -> list[Network]:
+    return parse_trusted_proxies(setting)
 
 
 def csrf_token(request: Request) -> str:
