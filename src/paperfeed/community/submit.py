@@ -20,6 +20,7 @@ from paperfeed.domain import Link, PaperRecord, RecordError
 from paperfeed.ingest.formats import IngestError
 from paperfeed.ingest.ids import InvalidPaperId, is_synthetic, parse_arxiv_id
 from paperfeed.ingest.net.arxiv_api import fetch_arxiv_records
+from paperfeed.ingest.net.http import FetchError
 from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.store.community_schema import submissions
@@ -34,6 +35,10 @@ MAX_URL_CHARS = 2000
 
 class SubmitError(ValueError):
     """A submission that was refused; the message is shown on the form."""
+
+
+class ArxivUnavailable(SubmitError):
+    """arXiv could not be asked (network, server error); trying later may work."""
 
 
 class SubmitRateLimited(SubmitError):
@@ -97,6 +102,8 @@ def submit_arxiv(engine: Engine, settings: Settings, user: User, raw: str) -> Su
     _precheck_limit(engine, user, now)
     try:
         (record,) = fetch_arxiv_records([arxiv_id], settings)
+    except FetchError as error:
+        raise ArxivUnavailable(f"Could not get {arxiv_id} from arXiv: {error}") from None
     except IngestError as error:
         raise SubmitError(f"Could not get {arxiv_id} from arXiv: {error}") from None
     return _store(engine, user, record, "arxiv", now)

@@ -17,7 +17,13 @@ from sqlalchemy import Engine
 from paperfeed.community import comments as comment_store
 from paperfeed.community.comments import MAX_COMMENT_CHARS, CommentView
 from paperfeed.community.paper_context import PaperRef, find_paper
-from paperfeed.community.submit import SubmitError, SubmitRateLimited, submit_arxiv, submit_manual
+from paperfeed.community.submit import (
+    ArxivUnavailable,
+    SubmitError,
+    SubmitRateLimited,
+    submit_arxiv,
+    submit_manual,
+)
 from paperfeed.community.users import User
 from paperfeed.community.votes import set_vote
 from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_csrf
@@ -26,13 +32,23 @@ from paperfeed.web.deps import EngineDep
 router = APIRouter(prefix="/api", tags=["community"])
 
 Responses = dict[int | str, dict[str, Any]]
-ERRORS: Responses = {401: {"description": "Not signed in, or the API token is not valid."}}
-NOT_FOUND: Responses = {404: {"description": "No such paper."}}
 
 
 class ErrorOut(BaseModel):
     status: str = "error"
     detail: str
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+AUTH: Responses = {
+    401: _error("Not signed in, or the API token is not valid."),
+    403: _error("A session request without its X-CSRF-Token header, or a cross-site request."),
+}
+NOT_FOUND: Responses = {404: _error("No such paper.")}
+ERRORS = AUTH
 
 
 class UpvoteIn(BaseModel):
@@ -151,7 +167,7 @@ def _comment_out(paper_id: str, view: CommentView) -> CommentOut:
 
 @router.get(
     "/papers/{paper_id:path}/comments",
-    responses=NOT_FOUND,
+    responses={**ERRORS, **NOT_FOUND},
     summary="A paper's comments, oldest first",
 )
 def api_comments(engine: EngineDep, viewer: CurrentUserDep, paper_id: str) -> list[CommentOut]:
@@ -163,7 +179,11 @@ def api_comments(engine: EngineDep, viewer: CurrentUserDep, paper_id: str) -> li
 @router.post(
     "/papers/{paper_id:path}/comments",
     status_code=201,
-    responses={**ERRORS, **NOT_FOUND, 400: {"model": ErrorOut, "description": "Bad comment."}},
+    responses={
+        **ERRORS,
+        **NOT_FOUND,
+        400: _error("The comment cannot be stored; detail says why."),
+    },
     summary="Comment on a paper",
 )
 def api_add_comment(
@@ -183,8 +203,9 @@ def api_add_comment(
     status_code=201,
     responses={
         **ERRORS,
-        422: {"model": ErrorOut, "description": "The submission was refused; detail says why."},
-        429: {"model": ErrorOut, "description": "New accounts' daily limit reached."},
+        400: _error("The submission was refused (bad id, unknown to arXiv, missing fields)."),
+        429: _error("New accounts' daily limit reached; see Retry-After."),
+        502: _error("arXiv could not be reached; try again later."),
     },
     summary="Submit a paper by arXiv id, or by title and abstract",
 )
@@ -213,6 +234,8 @@ def api_submit(
         raise HTTPException(
             429, str(error), headers={"Retry-After": str(error.retry_after)}
         ) from None
+    except ArxivUnavailable as error:
+        raise HTTPException(502, str(error)) from None
     except SubmitError as error:
-        raise HTTPException(422, str(error)) from None
+        raise HTTPException(400, str(error)) from None
     return SubmitOut(paper_id=done.paper_id, created=done.created, url=f"/papers/{done.paper_id}")

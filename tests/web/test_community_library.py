@@ -1,0 +1,62 @@
+"""The library: save and unsave papers, tags, and the /library page."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from paperfeed.community.library import TagError, library, parse_tags, set_saved, set_tags
+from paperfeed.community.paper_context import community_context
+from paperfeed.web.app import create_app
+from tests.web.test_community_helpers import BASE, add_paper, add_user, form_token, signed_in
+
+
+def test_save_unsave_toggle_and_tags(engine: Engine) -> None:
+    alice, bob = add_user(engine), add_user(engine)
+    first, second = add_paper(engine, "2401.00001"), add_paper(engine, "2401.00002")
+    assert set_saved(engine, alice, first) is True
+    assert set_saved(engine, alice, first, True) is True  # saving twice keeps one entry
+    assert set_saved(engine, alice, second) is True
+    assert [entry.paper.id for entry in library(engine, alice)] == ["2401.00002", "2401.00001"]
+    assert library(engine, bob) == []
+    assert community_context(engine, first, None)["saved"] is False
+    set_tags(engine, alice, first, parse_tags("Survey, reading  survey"))
+    assert [e.tags for e in library(engine, alice) if e.paper.id == "2401.00001"] == [
+        ["reading", "survey"]
+    ]
+    assert [e.paper.id for e in library(engine, alice, "survey")] == ["2401.00001"]
+    assert set_saved(engine, alice, first) is False  # toggle off drops its tags too
+    assert library(engine, alice, "survey") == []
+    assert set_saved(engine, alice, first, False) is False
+    with pytest.raises(TagError):
+        parse_tags(" ".join(f"t{n}" for n in range(20)))
+
+
+def test_library_page_and_save_route(engine: Engine) -> None:
+    add_paper(engine, "2401.12345", title="A <i>Saved</i> Paper")
+    with signed_in(engine, add_user(engine)) as client:
+        empty = client.get("/library")
+        assert empty.status_code == 200 and "Nothing saved yet" in empty.text
+        token = form_token(client)
+        assert client.post("/papers/2401.12345/save", data={}).status_code == 403
+        saved = client.post(
+            "/papers/2401.12345/save",
+            data={"csrf_token": token, "saved": "1", "next": "/library"},
+            follow_redirects=False,
+        )
+        assert saved.status_code == 303 and saved.headers["location"] == "/library"
+        page = client.get("/library").text
+        assert "A &lt;i&gt;Saved&lt;/i&gt; Paper" in page
+        tagged = client.post(
+            "/papers/2401.12345/tags",
+            data={"csrf_token": token, "tags": "to-read"},
+            follow_redirects=False,
+        )
+        assert tagged.status_code == 303
+        assert "to-read" in client.get("/library?tag=to-read").text
+        client.post("/papers/2401.12345/save", data={"csrf_token": token, "saved": "0"})
+        assert "Nothing saved yet" in client.get("/library").text
+    with TestClient(create_app(), base_url=BASE) as anon:
+        response = anon.get("/library", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
