@@ -113,7 +113,9 @@ def test_a_paper_shows_title_link_authors_teaser_day_and_categories(
         ),
     )
     html = client.get("/").text
-    assert '<a href="https://arxiv.org/abs/2401.12345">Landmark Attention</a>' in html
+    # The title opens the paper page; the arXiv page is one more link.
+    assert '<a href="/papers/2401.12345">Landmark Attention</a>' in html
+    assert 'href="https://arxiv.org/abs/2401.12345"' in html
     assert "Ada Lovelace, Alan Turing" in html
     assert "cs.CL" in html and "cs.LG" in html
     assert "Long words Long words" in html and "…" in html  # a teaser, not the whole abstract

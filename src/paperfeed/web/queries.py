@@ -1,22 +1,261 @@
-"""Read-only queries the pages need beyond ``paperfeed.services`` (no writes, ever).
+"""Read-only queries the pages, feeds and APIs need beyond ``paperfeed.services`` (no writes).
 
-Routes call these, never SQL. When another front end (API, feeds) needs the same reads they
-move into ``paperfeed.services``.
+Routes call these, never SQL. Hidden papers (``papers.hidden_at``) never leave this module.
+A paper's day is the day it was featured (listed), else the day it was published; its upvotes
+are the imported ones plus this site's (``paper_stats.upvotes``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
 
 from paperfeed.domain import Paper
+from paperfeed.rank.trending import load_terms, why_trending
+from paperfeed.store.community_schema import paper_stats, submissions, users
 from paperfeed.store.papers import count_papers, find_by_ids
 from paperfeed.store.schema import papers
 
 # A paper's day: the day it was featured (listed), else the day it was published.
 _DAY = func.coalesce(papers.c.featured_day, papers.c.published)
+_VISIBLE = papers.c.hidden_at.is_(None)
+_UPVOTES = papers.c.external_upvotes + func.coalesce(paper_stats.c.upvotes, 0)
+_COMMENTS = func.coalesce(paper_stats.c.comments, 0)
+_SCORE = func.coalesce(paper_stats.c.trending_score, 0.0)
+_FROM = papers.outerjoin(paper_stats, paper_stats.c.paper_pk == papers.c.pk)
+NEW_FOR = timedelta(hours=24)
+
+
+def on_day(day: date) -> ColumnElement[bool]:
+    """Papers whose day is ``day``, written so each branch can use its column's index."""
+    return or_(
+        papers.c.featured_day == day,
+        and_(papers.c.featured_day.is_(None), papers.c.published == day),
+    )
+
+
+def in_days(first: date, last: date) -> ColumnElement[bool]:
+    """Papers whose day lies in ``first`` .. ``last`` (both included)."""
+    return or_(
+        papers.c.featured_day.between(first, last),
+        and_(papers.c.featured_day.is_(None), papers.c.published.between(first, last)),
+    )
+
+
+@dataclass(slots=True)
+class ListedPaper:
+    """One paper in a list: the paper and what the list shows beside it."""
+
+    pk: int
+    paper: Paper
+    day: date | None
+    upvotes: int
+    comments: int
+    score: float
+    terms: dict[str, Any]
+    is_new: bool
+    voted: bool = False
+
+    @property
+    def code_url(self) -> str | None:
+        """The code repository's address (web addresses only: data never becomes a script)."""
+        url = next((link.url for link in self.paper.links if link.kind == "code"), None)
+        return url if url and url.startswith(("https://", "http://")) else None
+
+    @property
+    def stars(self) -> int | None:
+        return next((link.stars for link in self.paper.links if link.kind == "code"), None)
+
+    @property
+    def why(self) -> list[tuple[str, int, float]]:
+        return why_trending(self.terms)
+
+
+@dataclass(slots=True)
+class PaperList:
+    """One page of a list and how many items the whole list has."""
+
+    items: list[ListedPaper]
+    total: int
+    page: int
+    per_page: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _listed(
+    conn: Connection,
+    where: ColumnElement[bool],
+    order: list[Any],
+    offset: int,
+    limit: int,
+) -> list[ListedPaper]:
+    query = (
+        select(
+            papers.c.pk,
+            papers.c.id,
+            _DAY.label("day"),
+            _UPVOTES.label("upvotes"),
+            _COMMENTS.label("comments"),
+            _SCORE.label("score"),
+            paper_stats.c.trending_terms,
+            papers.c.first_seen_at,
+        )
+        .select_from(_FROM)
+        .where(_VISIBLE, where)
+        .order_by(*order)
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = conn.execute(query).all()
+    found = find_by_ids(conn, [row.id for row in rows])
+    now = _now()
+    items = []
+    for row in rows:
+        stored = found.get(row.id)
+        if stored is None:  # renamed between the two reads: leave it out of this page
+            continue
+        seen = row.first_seen_at
+        if seen is not None and seen.tzinfo is None:
+            seen = seen.replace(tzinfo=UTC)
+        items.append(
+            ListedPaper(
+                pk=row.pk,
+                paper=stored.paper,
+                day=row.day,
+                upvotes=int(row.upvotes or 0),
+                comments=int(row.comments or 0),
+                score=float(row.score or 0.0),
+                terms=load_terms(row.trending_terms),
+                is_new=seen is not None and now - seen < NEW_FOR,
+            )
+        )
+    return items
+
+
+def _count(conn: Connection, where: ColumnElement[bool]) -> int:
+    query = select(func.count()).select_from(_FROM).where(_VISIBLE, where)
+    return int(conn.execute(query).scalar_one())
+
+
+def _page(
+    engine: Engine, where: ColumnElement[bool], order: list[Any], page: int, per_page: int
+) -> PaperList:
+    with engine.connect() as conn:
+        total = _count(conn, where)
+        items = _listed(conn, where, order, (page - 1) * per_page, per_page)
+    return PaperList(items, total, page, per_page)
+
+
+# Most upvoted first; ties by newest day, then in the order papers came.
+_BY_UPVOTES = [_UPVOTES.desc(), _DAY.desc(), papers.c.pk]
+_BY_DAY = [_DAY.desc(), _UPVOTES.desc(), papers.c.pk]
+_BY_TRENDING = [_SCORE.desc(), papers.c.pk]
+
+
+def day_papers(engine: Engine, day: date, page: int = 1, per_page: int = 50) -> PaperList:
+    """The papers of one day, most upvoted first."""
+    return _page(engine, on_day(day), _BY_UPVOTES, page, per_page)
+
+
+def range_papers(
+    engine: Engine, first: date, last: date, page: int = 1, per_page: int = 50
+) -> PaperList:
+    """The papers of the days ``first`` .. ``last``, most upvoted first."""
+    return _page(engine, in_days(first, last), _BY_UPVOTES, page, per_page)
+
+
+def trending_page(engine: Engine, page: int = 1, per_page: int = 30) -> PaperList:
+    """Papers by their stored trending score (only those that have one)."""
+    return _page(engine, paper_stats.c.trending_score > 0, _BY_TRENDING, page, per_page)
+
+
+def recent_papers(engine: Engine, days: int, limit: int) -> list[ListedPaper]:
+    """Papers of the ``days`` latest days that have papers, newest day first (for feeds)."""
+    last = latest_day(engine)
+    if last is None:
+        return []
+    with engine.connect() as conn:
+        where = in_days(last - timedelta(days=days - 1), last)
+        return _listed(conn, where, _BY_DAY, 0, limit)
+
+
+def daily_api_papers(
+    engine: Engine,
+    *,
+    first: date | None,
+    last: date | None,
+    submitter: str | None,
+    trending: bool,
+    offset: int,
+    limit: int,
+) -> list[ListedPaper]:
+    """The Hugging Face-style daily papers list: a day range (or all days), a submitter."""
+    conditions: list[ColumnElement[bool]] = [_DAY.is_not(None)]
+    if first is not None and last is not None:
+        conditions.append(in_days(first, last))
+    if submitter:
+        by_user = (
+            select(submissions.c.paper_pk)
+            .join(users, users.c.pk == submissions.c.user_pk)
+            .where(func.lower(users.c.username) == submitter.lower())
+        )
+        conditions.append(
+            or_(func.lower(papers.c.submitter) == submitter.lower(), papers.c.pk.in_(by_user))
+        )
+    order = _BY_TRENDING if trending else _BY_DAY
+    with engine.connect() as conn:
+        return _listed(conn, and_(*conditions), order, offset, limit)
+
+
+def _day_bound(conn: Connection, before: date | None, after: date | None) -> date | None:
+    """The latest visible day before ``before`` / the earliest after ``after`` (or the latest)."""
+    results: list[date] = []
+    for column, other_null in (
+        (papers.c.featured_day, None),
+        (papers.c.published, papers.c.featured_day.is_(None)),
+    ):
+        query = select(func.max(column) if after is None else func.min(column)).where(
+            _VISIBLE, column.is_not(None)
+        )
+        if other_null is not None:
+            query = query.where(other_null)
+        if before is not None:
+            query = query.where(column < before)
+        if after is not None:
+            query = query.where(column > after)
+        value = conn.execute(query).scalar()
+        if value is not None:
+            results.append(value)
+    if not results:
+        return None
+    return min(results) if after is not None else max(results)
+
+
+def latest_day(engine: Engine) -> date | None:
+    """The newest day that has a visible paper."""
+    with engine.connect() as conn:
+        return _day_bound(conn, None, None)
+
+
+def neighbour_days(engine: Engine, day: date) -> tuple[date | None, date | None]:
+    """The nearest earlier and later days that have papers (empty days are skipped)."""
+    with engine.connect() as conn:
+        return _day_bound(conn, day, None), _day_bound(conn, None, day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,32 +264,34 @@ class DaySection:
 
     day: date
     total: int
-    papers: list[Paper]
+    papers: list[ListedPaper]
 
     @property
     def more(self) -> int:
         return self.total - len(self.papers)
 
 
-def latest_days(engine: Engine, days: int = 30, per_day: int = 5) -> list[DaySection]:
-    """The ``days`` most recent days, newest first, each with its ``per_day`` top papers."""
+def latest_days(
+    engine: Engine, days: int = 30, per_day: int = 5, first_day: int = 5
+) -> list[DaySection]:
+    """The ``days`` most recent days, newest first, each with its ``per_day`` top papers
+    (``first_day`` of them for the newest day)."""
     with engine.connect() as conn:
         totals = _day_totals(conn, days)
-        if not totals:
-            return []
-        ranked = _top_ids(conn, list(totals), per_day)
-        found = find_by_ids(conn, [paper_id for paper_id, _ in ranked])
-    by_day: dict[date, list[Paper]] = {day: [] for day in totals}
-    for paper_id, day in ranked:
-        by_day[day].append(found[paper_id].paper)
-    return [DaySection(day, totals[day], by_day[day]) for day in totals]
+        sections = []
+        for index, (day, total) in enumerate(totals.items()):
+            limit = first_day if index == 0 else per_day
+            sections.append(
+                DaySection(day, total, _listed(conn, on_day(day), _BY_UPVOTES, 0, limit))
+            )
+    return sections
 
 
 def _day_totals(conn: Connection, days: int) -> dict[date, int]:
     day = _DAY.label("day")
     query = (
         select(day, func.count().label("n"))
-        .where(_DAY.is_not(None))
+        .where(_DAY.is_not(None), _VISIBLE)
         .group_by(_DAY)
         .order_by(_DAY.desc())
         .limit(days)
@@ -58,20 +299,10 @@ def _day_totals(conn: Connection, days: int) -> dict[date, int]:
     return {row.day: int(row.n) for row in conn.execute(query)}
 
 
-def _top_ids(conn: Connection, days: list[date], per_day: int) -> list[tuple[str, date]]:
-    """(id, day) of each day's top papers: most upvoted first, then in the order they came."""
-    rank = func.row_number().over(
-        partition_by=_DAY, order_by=(papers.c.external_upvotes.desc(), papers.c.pk)
-    )
-    inner = (
-        select(papers.c.id, _DAY.label("day"), rank.label("rank")).where(_DAY.in_(days)).subquery()
-    )
-    query = (
-        select(inner.c.id, inner.c.day)
-        .where(inner.c.rank <= per_day)
-        .order_by(inner.c.day.desc(), inner.c.rank)
-    )
-    return [(row.id, row.day) for row in conn.execute(query)]
+def paper_detail(engine: Engine, paper_pk: int) -> ListedPaper | None:
+    with engine.connect() as conn:
+        items = _listed(conn, papers.c.pk == paper_pk, [papers.c.pk], 0, 1)
+    return items[0] if items else None
 
 
 def paper_count(engine: Engine) -> int:
@@ -86,3 +317,13 @@ def abstracts(engine: Engine, ids: list[str]) -> dict[str, str]:
     with engine.connect() as conn:
         rows = conn.execute(select(papers.c.id, papers.c.abstract).where(papers.c.id.in_(ids)))
         return {row.id: row.abstract for row in rows}
+
+
+def listed_by_ids(engine: Engine, ids: list[str]) -> list[ListedPaper]:
+    """The visible papers among ``ids``, in the order of ``ids`` (callers pass ≤ 100)."""
+    if not ids:
+        return []
+    with engine.connect() as conn:
+        items = _listed(conn, papers.c.id.in_(ids), [papers.c.pk], 0, len(ids))
+    by_id = {item.paper.id: item for item in items}
+    return [by_id[paper_id] for paper_id in ids if paper_id in by_id]

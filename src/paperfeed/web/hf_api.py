@@ -1,0 +1,204 @@
+"""The Hugging Face-compatible papers API, and paperfeed's ``/api/trending``.
+
+``GET /api/daily_papers`` and ``GET /api/papers/{id}`` answer in the shapes Hugging Face sends,
+so ``huggingface_hub``'s ``HfApi(endpoint=...)`` ``list_daily_papers`` and ``paper_info`` work
+against a paperfeed server (``list_papers`` is ``/api/papers/search`` in ``api.py``;
+``read_paper`` is ``/papers/{id}.md`` in ``paper_page.py``). paperfeed's own fields sit beside
+Hugging Face's (``categories``, ``doi``, ``url``, ``trending``).
+
+This router is included after ``api.py``'s and the community API's, so their fixed suffixes
+(``/api/papers/search``, ``/api/papers/{id}/similar``, ``/api/papers/{id}/comments``) match
+before ``/api/papers/{id:path}``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from paperfeed.community.paper_context import find_paper, submitted_by
+from paperfeed.web import queries
+from paperfeed.web.api import hf_datetime
+from paperfeed.web.deps import EngineDep
+from paperfeed.web.feed_pages import parse_day, parse_month, parse_week
+
+router = APIRouter(prefix="/api", tags=["papers"])
+
+MAX_LIMIT = 100
+MAX_OFFSET = 100_000
+
+
+def _user(name: str | None) -> dict[str, Any] | None:
+    """A submitter as Hugging Face describes a user (``huggingface_hub.User`` reads ``user``)."""
+    if not name:
+        return None
+    return {"user": name, "name": name, "fullname": name, "avatarUrl": "", "type": "user"}
+
+
+def _datetime(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def paper_object(item: queries.ListedPaper, base_url: str) -> dict[str, Any]:
+    """The ``paper`` object of Hugging Face's answers, with paperfeed's fields."""
+    paper = item.paper
+    links = {link.kind: link for link in paper.links}
+    code = links.get("code")
+    project = links.get("project")
+    return {
+        "id": paper.id,
+        "title": paper.title,
+        "summary": paper.abstract,
+        "authors": [{"name": name, "hidden": False} for name in paper.authors],
+        "publishedAt": hf_datetime(paper.published),
+        "submittedOnDailyAt": hf_datetime(item.day),
+        "upvotes": item.upvotes,
+        "numComments": item.comments,
+        "githubRepo": code.url if code else None,
+        "githubStars": code.stars if code else None,
+        "projectPage": project.url if project else None,
+        "categories": paper.categories,
+        "doi": paper.doi,
+        "url": f"{base_url.rstrip('/')}/papers/{paper.id}",
+        "isNew": item.is_new,
+        "trending": {"score": item.score, **item.terms},
+    }
+
+
+def daily_item(item: queries.ListedPaper, base_url: str, submitter: str | None) -> dict[str, Any]:
+    """One entry of ``/api/daily_papers``: ``{paper: {...}, title, summary, publishedAt, ...}``."""
+    paper = paper_object(item, base_url)
+    user = _user(submitter)
+    if user is not None:
+        paper["submittedOnDailyBy"] = user
+    entry: dict[str, Any] = {
+        "paper": paper,
+        "title": item.paper.title,
+        "summary": item.paper.abstract,
+        "publishedAt": hf_datetime(item.day),
+        "numComments": item.comments,
+        "isAuthorParticipating": False,
+    }
+    if user is not None:
+        entry["submittedBy"] = user
+    return entry
+
+
+def _bounds(date_: str | None, week: str | None, month: str | None) -> tuple[date, date] | None:
+    given = [v for v in (date_, week, month) if v]
+    if len(given) > 1:
+        raise HTTPException(422, "Give at most one of date, week and month.")
+    try:
+        if date_:
+            day = parse_day(date_)
+            return day, day
+        if week:
+            return parse_week(week)
+        if month:
+            return parse_month(month)
+    except HTTPException as error:  # the pages' 404 is a bad parameter here
+        raise HTTPException(422, error.detail) from None
+    return None
+
+
+@router.get("/daily_papers")
+def daily_papers(
+    request: Request,
+    engine: EngineDep,
+    date: Annotated[
+        str | None, Query(description="A day, YYYY-MM-DD.", examples=["2026-05-04"])
+    ] = None,
+    week: Annotated[
+        str | None, Query(description="An ISO week, YYYY-Www.", examples=["2026-W19"])
+    ] = None,
+    month: Annotated[str | None, Query(description="A month, YYYY-MM.")] = None,
+    submitter: Annotated[
+        str | None, Query(max_length=255, description="Only papers this user submitted.")
+    ] = None,
+    sort: Annotated[
+        Literal["publishedAt", "trending"],
+        Query(
+            description="publishedAt: newest day first, most upvoted first within a day; "
+            "trending: by trending score."
+        ),
+    ] = "publishedAt",
+    p: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Page number, from 0.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Papers per page.")] = 50,
+) -> list[dict[str, Any]]:
+    """Daily papers as Hugging Face lists them (``HfApi.list_daily_papers``)."""
+    bounds = _bounds(date, week, month)
+    if p * limit > MAX_OFFSET:
+        raise HTTPException(422, f"p * limit may be at most {MAX_OFFSET:,}.")
+    items = queries.daily_api_papers(
+        engine,
+        first=bounds[0] if bounds else None,
+        last=bounds[1] if bounds else None,
+        submitter=submitter.strip() if submitter else None,
+        trending=sort == "trending",
+        offset=p * limit,
+        limit=limit,
+    )
+    base = request.app.state.settings.base_url
+    names = _submitters(engine, items)
+    return [daily_item(item, base, names.get(item.pk)) for item in items]
+
+
+def _submitters(engine: EngineDep, items: list[queries.ListedPaper]) -> dict[int, str]:
+    """Who submitted each paper: a user of this site, else the submitter a source named."""
+    names: dict[int, str] = {}
+    with engine.connect() as conn:
+        for item in items:
+            name = submitted_by(conn, item.pk) or item.paper.submitter
+            if name:
+                names[item.pk] = name
+    return names
+
+
+@router.get("/trending")
+def trending(
+    request: Request,
+    engine: EngineDep,
+    p: Annotated[int, Query(ge=0, le=1000, description="Page number, from 0.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Papers per page.")] = 30,
+) -> list[dict[str, Any]]:
+    """Papers by trending score, each with the terms of its score ("why it is trending").
+
+    Each item: ``{rank, id, title, score, upvotes, numComments, url, terms: {upvotes, comments,
+    views, stars, hf_upvotes: {count, points}}, half_life_hours, computed_at}``.
+    """
+    base = request.app.state.settings.base_url.rstrip("/")
+    # trending_page counts pages from 1 and takes a page size: translate the offset.
+    found = queries.trending_page(engine, p + 1, limit)
+    return [
+        {
+            "rank": found.first + index,
+            "id": item.paper.id,
+            "title": item.paper.title,
+            "score": item.score,
+            "upvotes": item.upvotes,
+            "numComments": item.comments,
+            "url": f"{base}/papers/{item.paper.id}",
+            **item.terms,
+        }
+        for index, item in enumerate(found.items)
+    ]
+
+
+@router.get("/papers/{paper_id:path}")
+def paper_info(request: Request, engine: EngineDep, paper_id: str) -> dict[str, Any]:
+    """One paper as Hugging Face's ``/api/papers/{id}`` answers it (``HfApi.paper_info``)."""
+    with engine.connect() as conn:
+        ref = find_paper(conn, paper_id)
+        submitter = submitted_by(conn, ref.pk) if ref is not None else None
+    item = queries.paper_detail(engine, ref.pk) if ref is not None else None
+    if item is None:
+        raise HTTPException(404, f"No paper with id {paper_id!r}.")
+    answer = paper_object(item, request.app.state.settings.base_url)
+    user = _user(submitter or item.paper.submitter)
+    if user is not None:
+        answer["submittedOnDailyBy"] = user
+    return answer
