@@ -1,0 +1,76 @@
+"""Real Chromium (Playwright) against a real server on http://127.0.0.1: the `__Host-` session
+cookie is Secure, and Chromium treats loopback as a secure context, so `make run` works."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from paperfeed.web.app import create_app
+from paperfeed.web.auth_deps import SESSION_COOKIE
+
+CHROMIUM = "/usr/bin/chromium"
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def site(engine: Engine) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_register_log_out_and_in_with_chromium_over_http_loopback(site: str) -> None:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{site}/register")
+        page.fill("#register-username", "ada")
+        page.fill("#register-email", "ada@example.org")
+        page.fill("#register-password", "correct horse battery staple")
+        page.click("form.auth-form button[type=submit]")
+        page.wait_for_url(f"{site}/")
+        cookies = {c["name"]: c for c in page.context.cookies()}
+        session = cookies[SESSION_COOKIE]
+        assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Lax"
+        assert session["path"] == "/" and session["domain"] == "127.0.0.1"
+        # Chromium sent the Secure cookie back over http://127.0.0.1: the header shows the user.
+        assert page.locator("nav.site-nav a[href='/account']").inner_text() == "ada"
+
+        page.click("nav.site-nav button:has-text('Log out')")
+        page.wait_for_url(f"{site}/")
+        assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies()}
+        assert page.locator("nav.site-nav a[href='/login']").count() == 1
+
+        page.goto(f"{site}/account")  # sends the visitor to log in, then back
+        page.fill("#login-name", "ada@example.org")
+        page.fill("#login-password", "correct horse battery staple")
+        page.click("form.auth-form button[type=submit]")
+        page.wait_for_url(f"{site}/account")
+        assert page.locator("h1").inner_text() == "Your account"
+        new_session = {c["name"]: c for c in page.context.cookies()}[SESSION_COOKIE]
+        assert new_session["value"] != session["value"]
+        browser.close()
