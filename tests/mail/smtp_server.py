@@ -7,6 +7,7 @@ answering); once a recipient's script is used up, ``default`` applies.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -34,6 +35,8 @@ class Received:
 @dataclass
 class SmtpRecorder:
     default: str = "250 OK"
+    # Seconds to wait before answering DATA (a slow server: crash tests land mid-send).
+    delay: float = 0.0
     script: dict[str, list[str]] = field(default_factory=dict)
     # Every DATA the server read, whatever it answered.
     seen: list[Received] = field(default_factory=list)
@@ -48,6 +51,8 @@ class SmtpRecorder:
         return [r for r in self.accepted() if r.rcpt == rcpt]
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         rcpt = envelope.rcpt_tos[0]
