@@ -10,6 +10,7 @@ costs two indexed lookups.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import Counter
@@ -51,18 +52,36 @@ class Pool:
     categories: list[str]
     texts: dict[int, tuple[str, str]] = field(default_factory=dict)
     _df: Counter[str] | None = None
+    _terms: dict[int, frozenset[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __len__(self) -> int:
         return len(self.pks)
+
+    @functools.cached_property
+    def row_of(self) -> dict[int, int]:
+        """Pool row of each paper pk."""
+        return {pk: row for row, pk in enumerate(self.pks.tolist())}
+
+    @functools.cached_property
+    def category_array(self) -> npt.NDArray[np.str_]:
+        return np.asarray(self.categories)
+
+    def terms(self, pk: int) -> frozenset[str]:
+        """The content words of pool paper ``pk`` (title and abstract), computed once."""
+        found = self._terms.get(pk)
+        if found is None:
+            title, abstract = self.texts[pk]
+            found = self._terms[pk] = frozenset(terms_of(f"{title} {abstract}"))
+        return found
 
     def document_frequency(self) -> Counter[str]:
         """How many pool papers use each term: the idf that weighs explanation terms."""
         with self._lock:
             if self._df is None:
                 df: Counter[str] = Counter()
-                for title, abstract in self.texts.values():
-                    df.update(set(terms_of(f"{title} {abstract}")))
+                for pk in self.texts:
+                    df.update(self.terms(pk))
                 self._df = df
             return self._df
 

@@ -13,10 +13,10 @@ shares with the tag's papers that weigh most (frequent in the tag, rare in the p
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, select
+from threadpoolctl import ThreadpoolController
 
 from paperfeed.config import Settings, get_settings
 from paperfeed.rank import tag_classifier
@@ -99,9 +100,11 @@ class Recommendation:
 
 @dataclass
 class ForYou:
-    tags: dict[str, list[Recommendation]] = field(default_factory=dict)
-    merged: list[Recommendation] = field(default_factory=list)
-    tag_sizes: dict[str, int] = field(default_factory=dict)
+    """One view of a user's recommendations: all tags merged (``tag`` None) or one tag."""
+
+    papers: list[Recommendation] = field(default_factory=list)
+    tag: str | None = None
+    tag_sizes: dict[str, int] = field(default_factory=dict)  # every tag -> papers it learns from
 
     @property
     def cold_start(self) -> bool:
@@ -154,8 +157,14 @@ def load_profile(conn: Connection, user_pk: int) -> Profile:
 
 
 def recommend(
-    engine: Engine, user_pk: int, *, limit: int = 20, settings: Settings | None = None
+    engine: Engine,
+    user_pk: int,
+    *,
+    limit: int = 20,
+    tag: str | None = None,
+    settings: Settings | None = None,
 ) -> ForYou:
+    """Recent papers for ``user_pk``: all tags merged, or only ``tag`` (empty if no such tag)."""
     settings = settings or get_settings()
     model = settings.embedding_model
     with engine.connect() as conn:
@@ -163,10 +172,13 @@ def recommend(
         pool = POOLS.get(conn, model, settings.for_you_window_days)
         state = store.model_state(conn, model)
         if state is None or not len(pool) or not (profile.tags or profile.categories):
-            return ForYou(tag_sizes={t: len(p) for t, p in profile.tags.items()})
+            return ForYou(tag=tag, tag_sizes={t: len(p) for t, p in profile.tags.items()})
         training = _training_sets(conn, pool, profile, model, state.dim)
         models = _tag_models(engine, conn, user_pk, model, state.version, pool, training)
-        return _rank(conn, pool, profile, training, models, limit)
+        result = ForYou(tag=tag, tag_sizes={t: len(training[t].positives) for t in sorted(models)})
+        if tag is None or tag in models:
+            result.papers = _rank(conn, pool, profile, training, models, limit, tag)
+        return result
 
 
 @dataclass
@@ -178,9 +190,9 @@ class TrainingSet:
 def _training_sets(
     conn: Connection, pool: Pool, profile: Profile, model: str, dim: int
 ) -> dict[str, TrainingSet]:
-    row_of = {int(pk): i for i, pk in enumerate(pool.pks.tolist())}
+    row_of = pool.row_of
     wanted = sorted({pk for pks in profile.tags.values() for pk in pks if pk not in row_of})
-    stored = store.vectors_for(conn, model, dim, wanted)
+    stored = _stored_vectors(conn, model, dim, pool.key, wanted)
     sets: dict[str, TrainingSet] = {}
     for tag, pks in profile.tags.items():
         vectors = {}
@@ -192,13 +204,33 @@ def _training_sets(
         if vectors:
             rows = np.asarray([row_of[pk] for pk in vectors if pk in row_of], dtype=np.int64)
             sets[tag] = TrainingSet(vectors, rows)
-    categories = np.asarray(pool.categories)
+    categories = pool.category_array
     for category in profile.categories:
         rows = np.flatnonzero(categories == category)[:CATEGORY_EXAMPLES]
         if len(rows):
             vectors = {int(pool.pks[r]): pool.vectors[r] for r in rows}
             sets[CATEGORY_PREFIX + category] = TrainingSet(vectors, rows)
     return sets
+
+
+# Vectors of library papers outside the pool, by (model, pool key, pk): a library is read on
+# every request, its vectors change only when the model's vectors do.
+_VECTORS: dict[tuple[str, tuple[int, int], int], npt.NDArray[np.float32]] = {}
+_VECTORS_MAX = 200_000
+
+
+def _stored_vectors(
+    conn: Connection, model: str, dim: int, pool_key: tuple[int, int], pks: list[int]
+) -> dict[int, npt.NDArray[np.float32]]:
+    found = {pk: _VECTORS[(model, pool_key, pk)] for pk in pks if (model, pool_key, pk) in _VECTORS}
+    missing = [pk for pk in pks if pk not in found]
+    if missing:
+        loaded = store.vectors_for(conn, model, dim, missing)
+        if len(_VECTORS) + len(loaded) > _VECTORS_MAX:
+            _VECTORS.clear()
+        _VECTORS.update({(model, pool_key, pk): vector for pk, vector in loaded.items()})
+        found.update(loaded)
+    return found
 
 
 def _tag_models(
@@ -252,7 +284,7 @@ def _dislike_vectors(
     )
     pks = sorted(conn.execute(query).scalars())
     dim = pool.vectors.shape[1]
-    found = store.vectors_for(conn, model, dim, pks)
+    found = _stored_vectors(conn, model, dim, pool.key, pks)
     matrix = np.asarray([found[pk] for pk in pks if pk in found], dtype=np.float32)
     return pks, matrix.reshape(-1, dim)
 
@@ -305,32 +337,53 @@ def _rank(
     training: dict[str, TrainingSet],
     models: dict[str, TagModel],
     limit: int,
-) -> ForYou:
-    tags = sorted(models)
+    tag: str | None,
+) -> list[Recommendation]:
+    tags = sorted(models) if tag is None else [tag]
     weights = np.stack([models[t].weights for t in tags], axis=1)
     biases = np.asarray([models[t].bias for t in tags], dtype=np.float32)
-    scores = pool.vectors @ weights + biases  # (papers, tags)
-    blocked = np.isin(pool.pks, np.fromiter(profile.seen, dtype=np.int64, count=len(profile.seen)))
-    scores[blocked] = -np.inf
-    z = (scores - np.nanmean(np.where(blocked[:, None], np.nan, scores), axis=0)) / (
-        np.nanstd(np.where(blocked[:, None], np.nan, scores), axis=0) + 1e-6
-    )
-    # Ask for a few more than shown: hidden papers are dropped when read.
-    spare = limit + 10
-    per_tag = {t: _top(scores[:, j], spare) for j, t in enumerate(tags)}
-    best_tag = np.argmax(z, axis=1)
-    merged_rows = _top(z[np.arange(len(z)), best_tag], spare)
-    wanted = {int(r) for rows in per_tag.values() for r in rows} | {int(r) for r in merged_rows}
-    papers_by_row = _paper_rows(conn, pool, sorted(wanted))
+    # One BLAS thread: the product is memory-bound, and BLAS threads spinning against the web
+    # server's other requests made it 2-3× slower on a busy 2-core machine (bench/for_you.py).
+    with _blas().limit(limits=1, user_api="blas"):
+        scores = pool.vectors @ weights + biases  # (papers, tags)
+    seen = np.fromiter(profile.seen, dtype=np.int64, count=len(profile.seen))
+    allowed = ~np.isin(pool.pks, seen)
+    if tag is None:
+        # Put the tags on one scale before taking each paper's best: z-scores over the pool.
+        visible = scores[allowed]
+        scores = (scores - visible.mean(axis=0)) / (visible.std(axis=0) + 1e-6)
+    best_tag = np.argmax(scores, axis=1)
+    best = scores[np.arange(len(scores)), best_tag]
+    best[~allowed] = -np.inf
+    # A few more than shown: papers hidden since the pool was loaded are dropped when read.
+    rows = _top(best, limit + 10)
+    papers_by_row = _paper_rows(conn, pool, [int(r) for r in rows])
     explain = _Explainer(conn, pool, training)
-    result = ForYou(tag_sizes={t: len(training[t].positives) for t in tags})
-    for j, tag in enumerate(tags):
-        result.tags[tag] = _items(
-            per_tag[tag], scores[:, j], [tag] * len(pool), papers_by_row, explain, limit
+    items = []
+    for row in rows.tolist():
+        paper = papers_by_row.get(row)
+        if paper is None:
+            continue
+        row_tag = tags[int(best_tag[row])]
+        items.append(
+            Recommendation(
+                paper_id=paper["id"],
+                title=paper["title"],
+                authors=paper["authors"],
+                abstract=paper["abstract"],
+                score=float(best[row]),
+                tag=row_tag,
+                reason=explain.reason(row, row_tag),
+            )
         )
-    merged_tags = [tags[k] for k in best_tag]
-    result.merged = _items(merged_rows, z.max(axis=1), merged_tags, papers_by_row, explain, limit)
-    return result
+        if len(items) == limit:
+            break
+    return items
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()  # inspecting the loaded libraries once, not per request
 
 
 def _top(values: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
@@ -340,36 +393,6 @@ def _top(values: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
     k = min(k, len(finite))
     best = finite[np.argpartition(-values[finite], k - 1)[:k]]
     return best[np.argsort(-values[best], kind="stable")]
-
-
-def _items(
-    rows: Sequence[int] | npt.NDArray[np.int64],
-    values: npt.NDArray[np.float32],
-    row_tags: Sequence[str],
-    papers_by_row: dict[int, dict[str, Any]],
-    explain: _Explainer,
-    limit: int,
-) -> list[Recommendation]:
-    items = []
-    for row in rows:
-        paper = papers_by_row.get(int(row))
-        if paper is None:  # hidden since the pool was loaded
-            continue
-        tag = row_tags[int(row)]
-        items.append(
-            Recommendation(
-                paper_id=paper["id"],
-                title=paper["title"],
-                authors=paper["authors"],
-                abstract=paper["abstract"],
-                score=float(values[int(row)]),
-                tag=tag,
-                reason=explain.reason(int(row), tag),
-            )
-        )
-        if len(items) == limit:
-            break
-    return items
 
 
 def _paper_rows(conn: Connection, pool: Pool, rows: list[int]) -> dict[int, dict[str, Any]]:
@@ -395,12 +418,16 @@ def _paper_rows(conn: Connection, pool: Pool, rows: list[int]) -> dict[int, dict
     return found
 
 
+# Word weights of a tag's papers, by (papers, pool): recomputed only when either changes.
+_TERM_WEIGHTS: dict[tuple[tuple[int, ...], tuple[int, int]], dict[str, float]] = {}
+_TERM_WEIGHTS_MAX = 1024
+
+
 class _Explainer:
     """Why a pool paper is recommended for a tag: nearest tag paper and shared weighty words."""
 
     def __init__(self, conn: Connection, pool: Pool, training: dict[str, TrainingSet]) -> None:
         self.conn, self.pool, self.training = conn, pool, training
-        self._tag_terms: dict[str, dict[str, float]] = {}
         self._titles: dict[int, tuple[str, str]] = {}
 
     def reason(self, row: int, tag: str) -> Reason:
@@ -409,10 +436,9 @@ class _Explainer:
         matrix = np.asarray(list(examples.positives.values()), dtype=np.float32)
         similarities = matrix @ self.pool.vectors[row]
         best = int(np.argmax(similarities))
-        nearest = self._title(pks[best]) if not tag.startswith(CATEGORY_PREFIX) else None
-        title, abstract = self.pool.texts[int(self.pool.pks[row])]
-        own = set(terms_of(f"{title} {abstract}"))
-        weights = self._weights(tag)
+        nearest = None if tag.startswith(CATEGORY_PREFIX) else self._title(pks[best])
+        own = self.pool.terms(int(self.pool.pks[row]))
+        weights = self._weights(pks)
         terms = sorted((t for t in own if t in weights), key=lambda t: (-weights[t], t))
         return Reason(
             tag=tag,
@@ -422,31 +448,41 @@ class _Explainer:
             terms=terms[:EXPLAIN_TERMS],
         )
 
-    def _weights(self, tag: str) -> dict[str, float]:
+    def _weights(self, pks: list[int]) -> dict[str, float]:
         """tf (in the tag's papers) × idf (in the pool) of each word of the tag's papers."""
-        if tag not in self._tag_terms:
-            pks = list(self.training[tag].positives)
-            texts = {pk: self.pool.texts[pk] for pk in pks if pk in self.pool.texts}
-            missing = [pk for pk in pks if pk not in texts]
-            texts.update(store.paper_texts(self.conn, missing) if missing else {})
-            tf: Counter[str] = Counter()
-            for title, abstract in texts.values():
-                tf.update(set(terms_of(f"{title} {abstract}")))
-            df = self.pool.document_frequency()
-            n = len(self.pool) + 1
-            weights: dict[str, float] = {}
-            for term, count in tf.items():
-                if count >= 2 or len(texts) < 3:  # one paper's quirk is not the tag's theme
-                    weights[term] = count * math.log(n / (1 + df.get(term, 0)))
-            self._tag_terms[tag] = weights
-        return self._tag_terms[tag]
+        key = (tuple(sorted(pks)), self.pool.key)
+        cached = _TERM_WEIGHTS.get(key)
+        if cached is not None:
+            return cached
+        texts = {pk: self.pool.texts[pk] for pk in pks if pk in self.pool.texts}
+        missing = [pk for pk in pks if pk not in texts]
+        texts.update(store.paper_texts(self.conn, missing) if missing else {})
+        tf: Counter[str] = Counter()
+        for title, abstract in texts.values():
+            tf.update(set(terms_of(f"{title} {abstract}")))
+        df = self.pool.document_frequency()
+        n = len(self.pool) + 1
+        weights = {
+            term: count * math.log(n / (1 + df.get(term, 0)))
+            for term, count in tf.items()
+            if count >= 2 or len(texts) < 3  # one paper's quirk is not the tag's theme
+        }
+        if len(_TERM_WEIGHTS) >= _TERM_WEIGHTS_MAX:
+            _TERM_WEIGHTS.clear()
+        _TERM_WEIGHTS[key] = weights
+        return weights
 
     def _title(self, pk: int) -> tuple[str, str] | None:
-        if pk not in self._titles:
-            row = self.conn.execute(
-                select(papers.c.id, papers.c.title).where(papers.c.pk == pk)
-            ).first()
-            if row is None:
-                return None
-            self._titles[pk] = (row.id, row.title)
-        return self._titles[pk]
+        """Id and title of tag paper ``pk``; the first call loads those of every tag at once."""
+        if not self._titles:
+            pks = sorted(
+                {
+                    pk
+                    for tag, examples in self.training.items()
+                    if not tag.startswith(CATEGORY_PREFIX)
+                    for pk in examples.positives
+                }
+            )
+            query = select(papers.c.pk, papers.c.id, papers.c.title).where(papers.c.pk.in_(pks))
+            self._titles.update({row.pk: (row.id, row.title) for row in self.conn.execute(query)})
+        return self._titles.get(pk)

@@ -49,13 +49,13 @@ def _popular_categories(request: Request, engine: Any) -> list[tuple[str, int]]:
 def for_you_page(
     request: Request, engine: EngineDep, user: UserDep, tag: str | None = None
 ) -> Response:
-    result = recommend(engine, user.pk, limit=PAGE_LIMIT, settings=request.app.state.settings)
-    if tag is not None and tag not in result.tags:
+    settings = request.app.state.settings
+    result = recommend(engine, user.pk, limit=PAGE_LIMIT, tag=tag, settings=settings)
+    if tag is not None and tag not in result.tag_sizes:
         raise HTTPException(404, f"You have no tag {tag!r}.")
-    items = result.tags[tag] if tag else result.merged
     context = {
         "result": result,
-        "items": items,
+        "items": result.papers,
         "tag": tag,
         "categories": _popular_categories(request, engine) if result.cold_start else [],
     }
@@ -138,13 +138,12 @@ class FeedbackOut(BaseModel):
     tag: str
 
 
-def for_you_json(result: ForYou, tag: str | None) -> dict[str, Any]:
-    items = result.tags.get(tag, []) if tag else result.merged
+def for_you_json(result: ForYou) -> dict[str, Any]:
     return {
         "cold_start": result.cold_start,
-        "tags": {name: size for name, size in sorted(result.tag_sizes.items())},
-        "tag": tag,
-        "papers": [item.as_json() for item in items],
+        "tags": dict(sorted(result.tag_sizes.items())),
+        "tag": result.tag,
+        "papers": [item.as_json() for item in result.papers],
     }
 
 
@@ -159,8 +158,8 @@ def for_you_api(
     limit: Annotated[int, Query(ge=1, le=100, description="Papers to return.")] = 20,
 ) -> dict[str, Any]:
     """Recent papers ranked for the signed-in user, each with why it is recommended."""
-    result = recommend(engine, user.pk, limit=limit, settings=request.app.state.settings)
-    return for_you_json(result, tag)
+    settings = request.app.state.settings
+    return for_you_json(recommend(engine, user.pk, limit=limit, tag=tag, settings=settings))
 
 
 @router.post("/api/for-you/feedback")
