@@ -193,3 +193,25 @@ def test_ingest_with_upvotes_computes_trending(engine: Engine, tmp_path: object)
     assert json.loads(row.trending_terms)["terms"]["hf_upvotes"]["count"] == 12
     assert math.isfinite(row.trending_score)
     assert date.fromisoformat(today)
+
+
+def test_cli_recomputes_and_shows_the_terms(engine: Engine) -> None:
+    from typer.testing import CliRunner
+
+    from paperfeed.cli import app
+
+    today = datetime.now(UTC).date()
+    store(
+        engine,
+        PaperRecord(id="2401.00005", title="E", abstract="e.", featured_day=today, upvotes=6),
+    )
+    runner = CliRunner()
+    before = runner.invoke(app, ["trending", "--json"], prog_name="paperfeed")
+    assert before.exit_code == 0 and json.loads(before.stdout) == []
+    result = runner.invoke(app, ["trending", "--recompute", "--json"], prog_name="paperfeed")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [row["id"] for row in rows] == ["2401.00005"]
+    assert rows[0]["terms"]["terms"]["hf_upvotes"]["count"] == 6 and rows[0]["score"] > 0
+    table = runner.invoke(app, ["trending"], prog_name="paperfeed")
+    assert table.exit_code == 0 and "2401.00005" in table.stdout

@@ -11,6 +11,7 @@ from paperfeed.cli import (  # noqa: F401
     ingest_cmd,
     mail_cmd,
     search_cmd,
+    trending_cmd,
     users_cmd,
 )
 from paperfeed.cli.app import app

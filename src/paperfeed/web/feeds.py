@@ -10,9 +10,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from paperfeed.search.service import search
@@ -27,7 +27,6 @@ DAILY_DAYS = 7
 FEED_ITEMS = 100
 TRENDING_ITEMS = 50
 SEARCH_ITEMS = 50
-Kind = Literal["rss", "atom"]
 MEDIA = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 DC_NS = "http://purl.org/dc/elements/1.1/"
 ET.register_namespace("atom", ATOM_NS)
@@ -146,8 +145,10 @@ def rss(
 
 
 def _respond(
-    request: Request, kind: Kind, title: str, site_path: str, items: list[queries.ListedPaper]
+    request: Request, kind: str, title: str, site_path: str, items: list[queries.ListedPaper]
 ) -> Response:
+    if kind not in MEDIA:
+        raise HTTPException(404, f"Feeds come as .rss or .atom, not .{kind}.")
     base = request.app.state.settings.base_url.rstrip("/")
     self_url = f"{base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
     build = atom if kind == "atom" else rss
@@ -156,14 +157,14 @@ def _respond(
 
 
 @router.get("/daily.{kind}")
-def daily_feed(request: Request, engine: EngineDep, kind: Kind) -> Response:
+def daily_feed(request: Request, engine: EngineDep, kind: str) -> Response:
     """The papers of the latest days, newest day first, most upvoted first within a day."""
     items = queries.recent_papers(engine, DAILY_DAYS, FEED_ITEMS)
     return _respond(request, kind, "paperfeed: daily papers", "/", items)
 
 
 @router.get("/trending.{kind}")
-def trending_feed(request: Request, engine: EngineDep, kind: Kind) -> Response:
+def trending_feed(request: Request, engine: EngineDep, kind: str) -> Response:
     """The trending papers, highest score first, each with why it is trending."""
     items = queries.trending_page(engine, 1, TRENDING_ITEMS).items
     return _respond(request, kind, "paperfeed: trending papers", "/trending", items)
@@ -174,7 +175,7 @@ def search_feed(
     request: Request,
     engine: EngineDep,
     retriever: RetrieverDep,
-    kind: Kind,
+    kind: str,
     q: Annotated[str, Query(max_length=MAX_QUERY, description="Search query.")] = "",
 ) -> Response:
     """The top results of a search (the same engine as the site): subscribe to a topic."""

@@ -82,6 +82,11 @@ def daily_item(item: queries.ListedPaper, base_url: str, submitter: str | None) 
         "publishedAt": hf_datetime(item.day),
         "numComments": item.comments,
         "isAuthorParticipating": False,
+        # huggingface_hub's PaperInfo reads these at the top level, not in ``paper``.
+        "upvotes": item.upvotes,
+        "githubRepo": paper["githubRepo"],
+        "githubStars": paper["githubStars"],
+        "projectPage": paper["projectPage"],
     }
     if user is not None:
         entry["submittedBy"] = user

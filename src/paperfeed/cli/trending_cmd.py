@@ -1,0 +1,47 @@
+"""`paperfeed trending`: show the trending papers, or recompute their scores."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table
+
+from paperfeed.cli.app import app, console, out, ready_engine
+
+
+@app.command()
+def trending(
+    recompute: Annotated[
+        bool,
+        typer.Option(
+            "--recompute",
+            help="Recompute every score with activity in the window (time decay lowers scores "
+            "as hours pass: run it hourly, e.g. from cron or the worker).",
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Papers to show.")] = 20,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON with the score terms.")] = False,
+) -> None:
+    """The trending papers with the terms of their scores; --recompute refreshes the scores."""
+    from paperfeed.rank.trending import recompute_trending
+    from paperfeed.web.queries import trending_page
+
+    engine = ready_engine()
+    if recompute:
+        scored = recompute_trending(engine)
+        console.print(f"trending: {scored:,} papers scored", highlight=False)
+    items = trending_page(engine, 1, limit).items
+    if json:
+        rows = [
+            {"id": i.paper.id, "title": i.paper.title, "score": i.score, "terms": i.terms}
+            for i in items
+        ]
+        out.print_json(orjson.dumps(rows).decode())
+        return
+    table = Table("#", "score", "id", "title", "why")
+    for rank, item in enumerate(items, 1):
+        why = ", ".join(f"{label} {points:.1f}" for label, _, points in item.why)
+        table.add_row(str(rank), f"{item.score:.2f}", item.paper.id, item.paper.title, why)
+    out.print(table)
