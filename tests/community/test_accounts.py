@@ -320,3 +320,35 @@ def test_reset_requests_have_a_daily_cap_per_address(engine: Engine) -> None:
     assert issued == RESET_LIMIT_PER_ADDRESS
     next_day = T0 + timedelta(days=1, hours=RESET_LIMIT_PER_ADDRESS)
     assert accounts.request_password_reset(engine, settings, "ada@example.org", "ip", now=next_day)
+
+
+def test_concurrent_attempts_never_exceed_the_limit(engine: Engine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(_: int) -> bool:
+        try:
+            check_and_record(engine, "race", "one key", 10, timedelta(minutes=5), now=T0)
+        except RateLimited:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        allowed = list(pool.map(attempt, range(30)))
+    assert allowed.count(True) == 10
+    with engine.connect() as conn:
+        recorded = conn.execute(select(func.count()).select_from(rate_events)).scalar()
+    assert recorded == 10
+
+
+def test_a_new_session_clears_the_accounts_expired_ones(engine: Engine) -> None:
+    from paperfeed.store.community_schema import sessions
+
+    user = make_user(engine)
+    old = {"token_hash": "0" * 64, "user_pk": user.pk, "created_at": T0, "expires_at": T0}
+    with write_transaction(engine) as conn:
+        conn.execute(insert(sessions).values(old))
+    token = start_session(engine, user.pk)
+    with engine.connect() as conn:
+        hashes = list(conn.execute(select(sessions.c.token_hash)).scalars())
+    assert len(hashes) == 1 and hashes != ["0" * 64]
+    assert session_user(engine, token) == user

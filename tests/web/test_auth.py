@@ -21,6 +21,7 @@ from paperfeed.community.ratelimit import LOGIN_LIMIT
 from paperfeed.store.community_schema import sessions
 from paperfeed.web.app import create_app
 from paperfeed.web.auth_deps import SESSION_COOKIE
+from tests.web.test_home import assert_security_headers, scan
 
 PASSWORD = "correct horse battery staple"
 BASE = "https://testserver"
@@ -429,3 +430,21 @@ def test_pages_that_need_an_account_send_visitors_to_log_in(client: TestClient) 
     for path in ("/login", "/register", "/reset"):
         page = client.get(path)
         assert page.status_code == 200 and CSRF_RE.search(page.text)
+
+
+def test_account_pages_send_the_security_headers_and_escape_what_users_typed(
+    client: TestClient, ada: accounts.User
+) -> None:
+    for path in ("/login", "/register", "/reset", "/reset/not-a-token"):
+        assert_security_headers(client.get(path))
+    log_in(client)
+    hostile = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+    token = csrf(client, "/account")
+    created = client.post("/account/tokens", data={"name": hostile, "csrf_token": token})
+    assert_security_headers(created)
+    assert "<script>alert(1)" not in created.text and "&lt;script&gt;" in created.text
+    html = client.get("/account").text
+    assert html.count("<script") == html.count('<script src="/static/')  # none from the name
+    assert not scan(html).handlers
+    echoed = client.post("/register", data={"username": hostile, "csrf_token": token})
+    assert "<script>alert(1)" not in echoed.text
