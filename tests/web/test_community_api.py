@@ -89,6 +89,7 @@ def test_comments_with_token(engine: Engine, api: TestClient) -> None:
     assert created.status_code == 201
     item = created.json()
     assert item["author"] == "scripter" and item["paper_id"] == "2401.12345"
+    assert item["created_at"].endswith(("Z", "+00:00"))  # a date-time with its zone
     assert "<strong>good</strong>" in item["html"] and "<script>" not in item["html"]
     listed = api.get("/api/papers/2401.12345/comments").json()
     assert [c["id"] for c in listed] == [item["id"]]

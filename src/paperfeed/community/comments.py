@@ -84,6 +84,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime | None) -> datetime | None:
+    """A stored time as UTC-aware (SQLite hands datetimes back naive; they were UTC)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
 def add_comment(engine: Engine, author: User, paper_pk: int, body: str) -> int:
     """Store a new comment by ``author`` and count it for trending; returns its pk."""
     text = check_body(body)
@@ -185,8 +192,8 @@ def _view(row: Row, show_hidden: bool) -> CommentView:
         author_pk=row.user_pk,
         body="" if deleted or (hidden and not show_hidden) else row.body,
         html=html,
-        created_at=row.created_at,
-        edited_at=row.edited_at,
+        created_at=aware(row.created_at) or row.created_at,
+        edited_at=aware(row.edited_at),
         deleted=deleted,
         hidden=hidden,
         flags=int(row.flags),

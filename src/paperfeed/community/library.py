@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, delete, insert, select
 
+from paperfeed.community.comments import aware
 from paperfeed.community.votes import insert_ignoring_duplicates
 from paperfeed.domain import Paper
 from paperfeed.store.community_schema import library_items, library_tags
@@ -95,7 +96,9 @@ def library(engine: Engine, user_pk: int, tag: str | None = None) -> list[Librar
     for paper_pk, name in tag_rows:
         tags.setdefault(paper_pk, []).append(name)
     return [
-        LibraryEntry(stored[row.id].paper, row.created_at, tags.get(row.pk, []))
+        LibraryEntry(
+            stored[row.id].paper, aware(row.created_at) or row.created_at, tags.get(row.pk, [])
+        )
         for row in rows
         if row.id in stored
     ]

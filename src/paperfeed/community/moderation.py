@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from paperfeed.community.comments import aware
 from paperfeed.community.users import User
 from paperfeed.rank.trending import record_activity
 from paperfeed.store.community_schema import (
@@ -156,7 +157,14 @@ def moderation_log_entries(engine: Engine, limit: int = 100) -> list[LogEntry]:
     )
     with engine.connect() as conn:
         return [
-            LogEntry(r.created_at, r.username, r.action, r.target_kind, r.target, r.detail)
+            LogEntry(
+                aware(r.created_at) or r.created_at,
+                r.username,
+                r.action,
+                r.target_kind,
+                r.target,
+                r.detail,
+            )
             for r in conn.execute(query)
         ]
 

@@ -10,11 +10,11 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from paperfeed.community import moderation
 from paperfeed.web.auth_deps import AdminDep, check_csrf
-from paperfeed.web.community_routes import back_target
+from paperfeed.web.community_routes import back_target, see_other
 from paperfeed.web.deps import EngineDep
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -38,7 +38,7 @@ def admin_page(request: Request, engine: EngineDep, admin: AdminDep) -> HTMLResp
 
 
 def _done(request: Request, next: str | None) -> Response:
-    return RedirectResponse(back_target(request, next, "/admin"), status_code=303)
+    return see_other(back_target(request, next, "/admin"))
 
 
 def _flag(value: str) -> bool:

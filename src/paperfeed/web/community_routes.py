@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 
 from paperfeed.community import comments as comment_store
@@ -69,13 +69,19 @@ def back_target(request: Request, next_field: str | None, fallback: str) -> str:
     return fallback
 
 
+def see_other(target: str) -> Response:
+    """303 to ``target``, with a short text body (every response carries a charset)."""
+    return PlainTextResponse(f"See {target}", status_code=303, headers={"Location": target})
+
+
 def login_redirect(request: Request, target: str) -> Response:
     """Send an anonymous visitor to the login form, then back to ``target``."""
     login = "/login?next=" + quote(safe_next(target), safe="")
     if request.headers.get("hx-request"):
         # htmx follows HX-Redirect with a full page load.
-        return Response("Sign in first.", status_code=401, headers={"HX-Redirect": login})
-    return RedirectResponse(login, status_code=303)
+        headers = {"HX-Redirect": login}
+        return PlainTextResponse("Sign in first.", status_code=401, headers=headers)
+    return see_other(login)
 
 
 def _paper(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
@@ -122,7 +128,7 @@ def upvote(
             "vote_next": target,
         }
         return _render(request, "_vote.html", context)
-    return RedirectResponse(target, status_code=303)
+    return see_other(target)
 
 
 @router.post("/papers/{paper_id:path}/save")
@@ -143,7 +149,7 @@ def save(
     check_csrf(request, csrf_token)
     want = None if saved is None else saved == "1"
     set_saved(engine, viewer.pk, paper.pk, want)
-    return RedirectResponse(target, status_code=303)
+    return see_other(target)
 
 
 @router.post("/papers/{paper_id:path}/tags")
@@ -162,7 +168,7 @@ def tag_paper(
         set_tags(engine, viewer.pk, paper.pk, parse_tags(tags))
     except TagError as error:
         raise HTTPException(400, str(error)) from None
-    return RedirectResponse(back_target(request, next, "/library"), status_code=303)
+    return see_other(back_target(request, next, "/library"))
 
 
 @router.get("/library", response_class=HTMLResponse)
@@ -202,7 +208,7 @@ def post_comment(
         pk = comment_store.add_comment(engine, viewer, paper.pk, body)
     except comment_store.CommentError as error:
         raise HTTPException(400, str(error)) from None
-    return RedirectResponse(_comment_anchor(paper.id, pk), status_code=303)
+    return see_other(_comment_anchor(paper.id, pk))
 
 
 def _comment_form(
@@ -234,7 +240,7 @@ def edit_comment(
 ) -> Response:
     paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
     _comment_change(lambda: comment_store.edit_comment(engine, viewer, comment_pk, body))
-    return RedirectResponse(_comment_anchor(paper_id, comment_pk), status_code=303)
+    return see_other(_comment_anchor(paper_id, comment_pk))
 
 
 @router.post("/comments/{comment_pk}/delete")
@@ -247,7 +253,7 @@ def delete_comment(
 ) -> Response:
     paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
     _comment_change(lambda: comment_store.delete_comment(engine, viewer, comment_pk))
-    return RedirectResponse(_comment_anchor(paper_id, comment_pk), status_code=303)
+    return see_other(_comment_anchor(paper_id, comment_pk))
 
 
 @router.post("/comments/{comment_pk}/flag")
@@ -261,7 +267,7 @@ def flag_comment(
 ) -> Response:
     paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
     _comment_change(lambda: comment_store.flag_comment(engine, viewer, comment_pk, reason))
-    return RedirectResponse(_comment_anchor(paper_id, comment_pk), status_code=303)
+    return see_other(_comment_anchor(paper_id, comment_pk))
 
 
 def _comment_change(action: Any) -> None:
@@ -322,4 +328,4 @@ def submit(
     if done.hidden and not viewer.is_admin:
         message = "This paper is already here but was hidden by the moderators."
         return _render(request, "submit.html", _submit_context(message, **values), 409)
-    return RedirectResponse(paper_path(done.paper_id), status_code=303)
+    return see_other(paper_path(done.paper_id))
