@@ -50,12 +50,12 @@ COUNTERS = {"upvote": "upvotes", "comment": "comments", "view": "views"}
 STARS = "stars"
 # The names of the terms in paper_stats.trending_terms, in the order pages show them.
 TERM_NAMES = ("upvotes", "comments", "views", "stars", "hf_upvotes")
-TERM_LABELS = {
-    "upvotes": "upvotes",
-    "comments": "comments",
-    "views": "views",
-    "stars": "new GitHub stars",
-    "hf_upvotes": "Hugging Face upvotes",
+TERM_LABELS = {  # (one, many)
+    "upvotes": ("upvote", "upvotes"),
+    "comments": ("comment", "comments"),
+    "views": ("view", "views"),
+    "stars": ("new GitHub star", "new GitHub stars"),
+    "hf_upvotes": ("Hugging Face upvote", "Hugging Face upvotes"),
 }
 _IN_CHUNK = 900
 
@@ -155,11 +155,13 @@ def score_terms(
 def why_trending(terms: dict[str, Any]) -> list[tuple[str, int, float]]:
     """The terms that add points, largest first: (label, count, points)."""
     found = terms.get("terms", {}) if isinstance(terms, dict) else {}
-    rows = [
-        (TERM_LABELS.get(name, name), int(term.get("count", 0)), float(term.get("points", 0)))
-        for name, term in found.items()
-        if isinstance(term, dict) and float(term.get("points", 0)) > 0
-    ]
+    rows = []
+    for name, term in found.items():
+        if not isinstance(term, dict) or float(term.get("points", 0)) <= 0:
+            continue
+        count = int(term.get("count", 0))
+        one, many = TERM_LABELS.get(name, (name, name))
+        rows.append((one if count == 1 else many, count, float(term.get("points", 0))))
     return sorted(rows, key=lambda row: -row[2])
 
 
