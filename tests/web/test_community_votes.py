@@ -162,3 +162,11 @@ def test_anonymous_upvote_goes_to_login_and_csrf_is_required(engine: Engine) -> 
         assert fetch_site.status_code == 403
         assert client.post("/papers/2401.99999/upvote", data=sites).status_code == 404
     assert _vote_rows(engine, paper) == 0
+
+
+def test_vote_buttons_on_a_list_page_return_to_that_page(engine: Engine) -> None:
+    add_paper(engine, "2401.12345", title="Listed paper")
+    with signed_in(engine, add_user(engine)) as client:
+        html = client.get("/date/2026-05-04?ref=x").text
+        assert 'action="/papers/2401.12345/upvote"' in html
+        assert 'name="next" value="/date/2026-05-04?ref=x"' in html
