@@ -23,6 +23,7 @@ from paperfeed.store.community_schema import submissions
 from paperfeed.store.schema import papers
 from paperfeed.web.app import create_app
 from tests.net.conftest import Reply, Server, net_env, recorded, server
+from tests.web.test_community_comments import assert_safe
 from tests.web.test_community_helpers import add_paper, add_user, form_token, signed_in
 
 __all__ = ["net_env", "server"]  # fixtures of the loopback server, used by name below
@@ -168,3 +169,33 @@ def test_submit_page_needs_sign_in(engine: Engine) -> None:
         assert response.headers["location"] == "/login?next=%2Fsubmit"
         response = anon.post("/submit", data={"arxiv_id": "2503.14755"}, follow_redirects=False)
         assert response.status_code == 303
+
+
+def test_hostile_manual_submission_renders_safely(engine: Engine) -> None:
+    with signed_in(engine, add_user(engine, "mallory")) as client:
+        token = form_token(client, "/submit")
+        done = client.post(
+            "/submit",
+            data={
+                "csrf_token": token,
+                "mode": "manual",
+                "title": '<script>alert(1)</script> "><img src=x onerror=alert(2)>',
+                "abstract": '<a href="javascript:alert(3)">click</a>',
+                "authors": '"><svg onload=alert(4)>, Eve',
+                "url": "https://example.org/?q=<script>",
+            },
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        page = client.get(done.headers["location"])
+        assert page.status_code == 200
+        soup = assert_safe(page.text, "main a[href^=http]")
+        assert "<script>alert(1)</script>" in soup.get_text()  # shown as text
+        for link in soup.select("main a[href]"):
+            assert str(link["href"]).startswith(("/", "#", "http://", "https://")), link
+        refused = client.post(
+            "/submit",
+            data={"csrf_token": token, "mode": "manual", "title": "T", "abstract": "A",
+                  "url": "javascript:alert(5)"},
+        )  # fmt: skip
+        assert refused.status_code == 422 and "http" in refused.text
