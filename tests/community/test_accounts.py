@@ -352,3 +352,33 @@ def test_a_new_session_clears_the_accounts_expired_ones(engine: Engine) -> None:
         hashes = list(conn.execute(select(sessions.c.token_hash)).scalars())
     assert len(hashes) == 1 and hashes != ["0" * 64]
     assert session_user(engine, token) == user
+
+
+def test_api_token_use_is_stamped_at_most_once_a_minute(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperfeed.community import sessions
+    from paperfeed.store.community_schema import api_tokens
+
+    user = make_user(engine)
+    token = sessions.create_api_token(engine, user.pk, "script")
+    clock = [T0]
+    monkeypatch.setattr(sessions, "_now", lambda: clock[0])
+
+    def stamped() -> datetime | None:
+        with engine.connect() as conn:
+            value = conn.execute(select(api_tokens.c.last_used_at)).scalar()
+        if value is None or value.tzinfo:
+            return value
+        return value.replace(tzinfo=UTC)  # SQLite gives back naive UTC
+
+    assert stamped() is None
+    assert sessions.api_token_user(engine, token) == user
+    assert stamped() == T0
+    clock[0] = T0 + timedelta(seconds=30)
+    assert sessions.api_token_user(engine, token) == user
+    assert stamped() == T0
+    clock[0] = T0 + timedelta(minutes=2)
+    assert sessions.api_token_user(engine, token) == user
+    assert stamped() == T0 + timedelta(minutes=2)
+    assert sessions.api_token_user(engine, token + "x") is None
