@@ -35,7 +35,8 @@ class TagModel:
 
 def fingerprint(model_version: int, positives: Sequence[int], negatives: Sequence[int]) -> str:
     """Identifies a training set: the classifier is retrained only when this changes."""
-    text = f"{model_version}|{sorted(positives)}|{sorted(negatives)}"
+    settings = f"{RIDGE}|{BACKGROUND}|{DISLIKE_WEIGHT}"  # a retuned classifier is a new model
+    text = f"{settings}|{model_version}|{sorted(positives)}|{sorted(negatives)}"
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
