@@ -45,7 +45,7 @@ def corpus(engine: Engine) -> dict[str, int]:
         PaperRecord(
             id="2401.06666",
             title=HOSTILE + " & <b>bold</b>",
-            abstract="]]> <!-- -->",
+            abstract="]]> <!-- --> \x0b\x1f a form feed \x0c",
             authors=["A <B>"],
             featured_day=TODAY - timedelta(days=2),
         ),
@@ -145,3 +145,10 @@ def test_empty_site_feeds_are_valid(client: TestClient) -> None:
     for ext, media, _ in FORMATS:
         assert parse(client, f"/feeds/daily.{ext}", media).entries == []
         assert parse(client, f"/feeds/trending.{ext}", media).entries == []
+
+
+def test_a_search_feed_with_control_characters_is_still_a_feed(
+    client: TestClient, corpus: dict[str, int]
+) -> None:
+    feed = parse(client, "/feeds/search.atom?q=a%00b%01", "application/atom+xml")
+    assert feed.version == "atom10"

@@ -179,3 +179,15 @@ def test_bad_parameters_are_422_with_a_message(engine: Engine, params: dict[str,
         response = client.get("/api/daily_papers", params=params)
     assert response.status_code == 422
     assert response.json()["detail"]
+
+
+def test_control_characters_get_a_clear_answer_not_a_500(
+    engine: Engine, corpus: dict[str, int]
+) -> None:
+    with TestClient(create_app()) as client:
+        nul = client.get("/api/daily_papers", params={"submitter": "a\x00b"})
+        assert nul.status_code == 422 and "printable" in nul.json()["detail"]
+        assert client.get("/api/papers/2401%0012345").status_code == 404
+        assert client.get("/papers/2401%0012345").status_code == 404
+        assert client.get("/papers/2401%0012345.md").status_code == 404
+        assert client.get("/api/papers/" + "9" * 5000).status_code == 404

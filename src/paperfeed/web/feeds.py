@@ -7,6 +7,7 @@ so every text is escaped; entry ids are the paper pages' absolute URLs (stable p
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
@@ -29,8 +30,23 @@ TRENDING_ITEMS = 50
 SEARCH_ITEMS = 50
 MEDIA = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 DC_NS = "http://purl.org/dc/elements/1.1/"
+# Characters XML 1.0 cannot carry at all (control characters, surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 ET.register_namespace("atom", ATOM_NS)
 ET.register_namespace("dc", DC_NS)
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters an XML document cannot hold (ElementTree escapes the
+    rest)."""
+    return _NOT_XML.sub("", text)
+
+
+def _element(parent: ET.Element, tag: str, text: str | None, attrs: dict[str, str]) -> ET.Element:
+    node = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrs.items()})
+    if text is not None:
+        node.text = xml_text(text)
+    return node
 
 
 def _stamp(item: queries.ListedPaper) -> datetime:
@@ -64,10 +80,7 @@ def atom(
     title: str, site_url: str, self_url: str, items: list[queries.ListedPaper], base: str
 ) -> bytes:
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        node = ET.SubElement(parent, tag, attrs)
-        if text is not None:
-            node.text = text
-        return node
+        return _element(parent, tag, text, attrs)
 
     # Plain names under an explicit default namespace (ElementTree cannot mix a default
     # namespace with the unqualified attributes Atom uses).
@@ -106,10 +119,7 @@ def rss(
     channel = ET.SubElement(root, "channel")
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        node = ET.SubElement(parent, tag, attrs)
-        if text is not None:
-            node.text = text
-        return node
+        return _element(parent, tag, text, attrs)
 
     sub(channel, "title", title)
     sub(channel, "link", site_url)

@@ -18,11 +18,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from paperfeed.community.paper_context import find_paper, submitted_by
+from paperfeed.community.paper_context import submitted_by
 from paperfeed.web import queries
 from paperfeed.web.api import hf_datetime
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.feed_pages import parse_day, parse_month, parse_week
+from paperfeed.web.paper_page import lookup
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
@@ -136,6 +137,8 @@ def daily_papers(
 ) -> list[dict[str, Any]]:
     """Daily papers as Hugging Face lists them (``HfApi.list_daily_papers``)."""
     bounds = _bounds(date, week, month)
+    if submitter and not submitter.isprintable():
+        raise HTTPException(422, "submitter must be a username (printable characters only).")
     if p * limit > MAX_OFFSET:
         raise HTTPException(422, f"p * limit may be at most {MAX_OFFSET:,}.")
     items = queries.daily_api_papers(
@@ -196,12 +199,15 @@ def trending(
 @router.get("/papers/{paper_id:path}")
 def paper_info(request: Request, engine: EngineDep, paper_id: str) -> dict[str, Any]:
     """One paper as Hugging Face's ``/api/papers/{id}`` answers it (``HfApi.paper_info``)."""
+    try:
+        ref = lookup(engine, paper_id)
+    except HTTPException:
+        raise HTTPException(404, f"No paper with id {paper_id[:200]!r}.") from None
     with engine.connect() as conn:
-        ref = find_paper(conn, paper_id)
-        submitter = submitted_by(conn, ref.pk) if ref is not None else None
-    item = queries.paper_detail(engine, ref.pk) if ref is not None else None
+        submitter = submitted_by(conn, ref.pk)
+    item = queries.paper_detail(engine, ref.pk)
     if item is None:
-        raise HTTPException(404, f"No paper with id {paper_id!r}.")
+        raise HTTPException(404, f"No paper with id {paper_id[:200]!r}.")
     answer = paper_object(item, request.app.state.settings.base_url)
     user = _user(submitter or item.paper.submitter)
     if user is not None:

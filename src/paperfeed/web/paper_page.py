@@ -41,12 +41,15 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 SIMILAR = 8
+MAX_ID = 200  # ids are at most 64 characters; an arXiv URL spelling may be longer
 VIEW_COOKIE = "pf_views"
 VIEW_COOKIE_MAX = 100  # papers remembered per browser and day
 
 
 def lookup(engine: Engine, paper_id: str) -> PaperRef:
     """The visible paper with ``paper_id`` (any arXiv spelling), or a 404 that says so."""
+    if "\x00" in paper_id or len(paper_id) > MAX_ID:  # PostgreSQL refuses NUL in text
+        raise HTTPException(404, "There is no paper with that id here.")
     with engine.connect() as conn:
         ref = find_paper(conn, paper_id)
     if ref is None:
