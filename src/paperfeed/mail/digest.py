@@ -9,21 +9,25 @@ the next digest covers everything since the last one: one catch-up, not one per 
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from paperfeed.config import Settings
 from paperfeed.ingest.ids import is_arxiv_id
+from paperfeed.mail.mime import RawMessage, address_header, compose
 from paperfeed.mail.render import render_pair
 from paperfeed.mail.subscriptions import Subscription, preferences_url, unsubscribe_url
-from paperfeed.mail.transport import digest_from, mail_domain
+from paperfeed.mail.transport import address_of, digest_from, mail_domain
 from paperfeed.store.community_schema import paper_stats
 from paperfeed.store.mail_schema import digest_history
 from paperfeed.store.schema import paper_authors, papers
@@ -62,6 +66,8 @@ class DigestPaper:
     authors: str
     summary: str
     upvotes: int
+    path: str = ""  # the paper page, relative to BASE_URL
+    arxiv_url: str | None = None
 
 
 def summary_of(abstract: str, limit: int = SUMMARY_CHARS) -> str:
@@ -219,16 +225,23 @@ class PaperCache:
                 authors=short_authors(authors.get(row.pk, [])),
                 summary=summary_of(row.abstract),
                 upvotes=int(row.upvotes or 0),
+                path=f"/papers/{quote(row.id, safe='/.-')}",
+                arxiv_url=f"https://arxiv.org/abs/{row.id}" if is_arxiv_id(row.id) else None,
             )
 
 
 def message_id(settings: Settings, subscription_pk: int, period: str) -> str:
     """Deterministic: the same (subscription, period) always has the same Message-ID."""
-    return f"<digest.{subscription_pk}.{period}@{mail_domain(settings)}>"
+    return f"<digest.{subscription_pk}.{period}@{_domain(settings.mail_from, settings.base_url)}>"
+
+
+@lru_cache(maxsize=8)
+def _domain(mail_from: str, base_url: str) -> str:
+    return mail_domain(Settings(mail_from=mail_from, base_url=base_url))
 
 
 def list_id(settings: Settings, sub: Subscription) -> str:
-    domain = mail_domain(settings)
+    domain = _domain(settings.mail_from, settings.base_url)
     return f"paperfeed {sub.kind} {sub.frequency} digest <{sub.kind}-{sub.frequency}.{domain}>"
 
 
@@ -247,34 +260,24 @@ def heading_of(sub: Subscription, period: str, count: int) -> tuple[str, str, st
 _UNSAFE = re.compile(r"[\r\n]+")
 
 
-def build_message(
+def build_raw(
     settings: Settings,
     sub: Subscription,
     period: str,
     digest_papers: Sequence[DigestPaper],
     now: datetime,
     message_id_value: str | None = None,
-) -> EmailMessage:
+) -> RawMessage:
     """The digest email: text + HTML, List-Unsubscribe (RFC 8058), List-Id, Message-ID, Date."""
     base = settings.base_url.rstrip("/")
     unsubscribe = unsubscribe_url(settings, sub.pk, now)
     preferences = preferences_url(settings, sub.pk, now)
     heading, intro, subject = heading_of(sub, period, len(digest_papers))
-    items = [
-        {
-            "title": p.title,
-            "authors": p.authors,
-            "summary": p.summary,
-            "upvotes": p.upvotes,
-            "page_url": f"{base}/papers/{quote(p.id, safe='/.-')}",
-            "arxiv_url": f"https://arxiv.org/abs/{p.id}" if is_arxiv_id(p.id) else None,
-        }
-        for p in digest_papers
-    ]
     context = {
         "heading": heading,
         "intro": intro,
-        "papers": items,
+        "base": base,
+        "papers": digest_papers,
         "email": sub.email,
         "label": sub.label.lower(),
         "site": urlsplit(base).netloc or base,
@@ -283,21 +286,43 @@ def build_message(
         "unsubscribe_url": unsubscribe,
     }
     text, html = render_pair("digest", context)
-    message = EmailMessage()
-    message["From"] = digest_from(settings)
-    message["To"] = sub.email
-    message["Subject"] = _UNSAFE.sub(" ", subject)
-    message["Date"] = formatdate(now.timestamp(), usegmt=True)
-    message["Message-ID"] = message_id_value or message_id(settings, sub.pk, period)
-    message["List-Id"] = list_id(settings, sub)
-    # RFC 8058: an HTTPS URL answering a POST of "List-Unsubscribe=One-Click" (production
-    # needs BASE_URL on https; an http BASE_URL is used as it is, for local testing).
-    message["List-Unsubscribe"] = f"<{unsubscribe}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["Auto-Submitted"] = "auto-generated"
-    message["Precedence"] = "bulk"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    sender = _sender(settings.mail_from, settings.base_url)
+    headers = [
+        ("From", sender[0]),
+        ("To", sub.email),
+        ("Subject", _UNSAFE.sub(" ", subject)),
+        ("Date", formatdate(now.timestamp(), usegmt=True)),
+        ("Message-ID", message_id_value or message_id(settings, sub.pk, period)),
+        ("List-Id", list_id(settings, sub)),
+        # RFC 8058: an HTTPS URL answering a POST of "List-Unsubscribe=One-Click" (production
+        # needs BASE_URL on https; an http BASE_URL is used as it is, for local testing).
+        ("List-Unsubscribe", f"<{unsubscribe}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ("Auto-Submitted", "auto-generated"),
+        ("Precedence", "bulk"),
+    ]
+    return compose(headers, text, html, sender[1], sub.email)
+
+
+@lru_cache(maxsize=8)
+def _sender(mail_from: str, base_url: str) -> tuple[str, str]:
+    """The digest From header and its bare address (parsed once, not per message)."""
+    value = digest_from(Settings(mail_from=mail_from, base_url=base_url))
+    return address_header(value), address_of(value)
+
+
+def build_message(
+    settings: Settings,
+    sub: Subscription,
+    period: str,
+    digest_papers: Sequence[DigestPaper],
+    now: datetime,
+    message_id_value: str | None = None,
+) -> EmailMessage:
+    """The same digest as an EmailMessage (previews; the send path uses ``build_raw``)."""
+    raw = build_raw(settings, sub, period, digest_papers, now, message_id_value)
+    message = email.message_from_bytes(raw.data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
     return message
 
 

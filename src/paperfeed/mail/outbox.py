@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperfeed.config import Settings
-from paperfeed.mail.digest import Composer, PaperCache, build_message, message_id, period_of
+from paperfeed.mail.digest import Composer, PaperCache, build_raw, message_id, period_of
 from paperfeed.mail.subscriptions import KINDS, Subscription, _row, _select, get_subscription
 from paperfeed.mail.transport import MailError, MailSender
 from paperfeed.store.engine import is_sqlite, write_transaction
@@ -353,9 +353,9 @@ def _send_one(
         _finish(engine, row.pk, status="skipped", last_error=reason)
         report.skipped += 1
         return
-    message = build_message(settings, sub, row.period, digest_papers, now, row.message_id)
+    message = build_raw(settings, sub, row.period, digest_papers, now, row.message_id)
     try:
-        sender.send(message)
+        sender.send_raw(message)
     except MailError as error:
         _failed(engine, row, error, clock(), report)
         return

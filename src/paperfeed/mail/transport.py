@@ -19,6 +19,7 @@ import smtplib
 import ssl
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
@@ -26,6 +27,7 @@ from typing import Protocol, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from paperfeed.config import Settings
+from paperfeed.mail.mime import RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ class MailConfigError(ValueError):
 
 class MailSender(Protocol):
     def send(self, message: EmailMessage) -> None: ...
+
+    def send_raw(self, message: RawMessage) -> None: ...
 
     def close(self) -> None: ...
 
@@ -155,12 +159,21 @@ class SmtpSender:
         return conn
 
     def send(self, message: EmailMessage) -> None:
+        self._deliver(lambda conn: conn.send_message(message))
+
+    def send_raw(self, message: RawMessage) -> None:
+        """Send prepared bytes (digests: see ``mime``) to their envelope recipient."""
+        self._deliver(
+            lambda conn: conn.sendmail(message.mail_from, [message.rcpt_to], message.data)
+        )
+
+    def _deliver(self, action: Callable[[smtplib.SMTP], object]) -> None:
         if self._conn is not None and time.monotonic() - self._last_used > _MAX_IDLE_S:
             self.close()
         try:
             if self._conn is None:
                 self._conn = self._connect()
-            self._conn.send_message(message)
+            action(self._conn)
         except Exception as error:
             # After any failure the session state is unknown: start the next send afresh.
             self.close()
@@ -197,6 +210,14 @@ class ConsoleSender:
         stream.write(message.as_string())
         stream.write("\n----- end of mail -----\n")
         stream.flush()
+
+    def send_raw(self, message: RawMessage) -> None:
+        import email
+        import email.policy
+
+        parsed = email.message_from_bytes(message.data, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.send(parsed)
 
     def close(self) -> None:
         pass
