@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
@@ -78,3 +79,19 @@ def test_list_suspend_unsuspend_and_token(engine: Engine) -> None:
 
     missing = run("users", "suspend", "nobody")
     assert missing.exit_code == 1 and "no account named 'nobody'" in said(missing)
+
+
+def test_add_prompts_for_the_password_twice_at_a_terminal(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperfeed.cli import users_cmd
+
+    monkeypatch.setattr(users_cmd, "_interactive", lambda: True)
+    mismatch = run("users", "add", "ada", "ada@example.org", stdin=f"{PASSWORD}\nother\n")
+    assert mismatch.exit_code != 0 and "do not match" in mismatch.output
+    result = run(
+        "users", "add", "ada", "ada@example.org", "--admin", stdin=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    assert accounts.authenticate(engine, "ada", PASSWORD).is_admin

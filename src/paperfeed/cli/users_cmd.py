@@ -27,10 +27,14 @@ def _user(engine: Engine, username: str) -> User:
     return user_from_row(row)
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    if not sys.stdin.isatty():
+    if not _interactive():
         raise fail("no terminal to ask for the password: pass it with --password-stdin", 2)
     password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return password
