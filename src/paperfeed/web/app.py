@@ -26,6 +26,7 @@ from paperfeed.web import (
     feeds,
     for_you_pages,
     hf_api,
+    library_export,
     mail_routes,
     paper_page,
     routes,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs_page.router)
     app.include_router(for_you_pages.router)
     app.include_router(for_you_pages.pages)
+    app.include_router(library_export.router)
     app.include_router(auth_pages.router)
     app.include_router(feed_pages.router)
     app.include_router(feeds.router)
