@@ -7,6 +7,7 @@ are the imported ones plus this site's (``paper_stats.upvotes``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -97,6 +98,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _columns() -> tuple[Any, ...]:
+    """What a list item needs from the papers and paper_stats tables."""
+    return (
+        papers.c.pk,
+        papers.c.id,
+        _DAY.label("day"),
+        _UPVOTES.label("upvotes"),
+        _COMMENTS.label("comments"),
+        _SCORE.label("score"),
+        paper_stats.c.trending_terms,
+        papers.c.first_seen_at,
+    )
+
+
 def _listed(
     conn: Connection,
     where: ColumnElement[bool],
@@ -105,23 +120,18 @@ def _listed(
     limit: int,
 ) -> list[ListedPaper]:
     query = (
-        select(
-            papers.c.pk,
-            papers.c.id,
-            _DAY.label("day"),
-            _UPVOTES.label("upvotes"),
-            _COMMENTS.label("comments"),
-            _SCORE.label("score"),
-            paper_stats.c.trending_terms,
-            papers.c.first_seen_at,
-        )
+        select(*_columns())
         .select_from(_FROM)
         .where(_VISIBLE, where)
         .order_by(*order)
         .offset(offset)
         .limit(limit)
     )
-    rows = conn.execute(query).all()
+    return _build(conn, conn.execute(query).all())
+
+
+def _build(conn: Connection, rows: Sequence[Any]) -> list[ListedPaper]:
+    """List items from rows of ``_columns()``, with their papers read in one batch."""
     found = find_by_ids(conn, [row.id for row in rows])
     now = _now()
     items = []
@@ -275,16 +285,27 @@ def latest_days(
     engine: Engine, days: int = 30, per_day: int = 5, first_day: int = 5
 ) -> list[DaySection]:
     """The ``days`` most recent days, newest first, each with its ``per_day`` top papers
-    (``first_day`` of them for the newest day)."""
+    (``first_day`` of them for the newest day). Three reads whatever the number of days."""
     with engine.connect() as conn:
         totals = _day_totals(conn, days)
-        sections = []
-        for index, (day, total) in enumerate(totals.items()):
-            limit = first_day if index == 0 else per_day
-            sections.append(
-                DaySection(day, total, _listed(conn, on_day(day), _BY_UPVOTES, 0, limit))
-            )
-    return sections
+        if not totals:
+            return []
+        newest, oldest = max(totals), min(totals)
+        rank = func.row_number().over(partition_by=_DAY, order_by=(_UPVOTES.desc(), papers.c.pk))
+        inner = (
+            select(*_columns(), rank.label("rank"))
+            .select_from(_FROM)
+            .where(_VISIBLE, in_days(oldest, newest))
+            .subquery()
+        )
+        keep = or_(inner.c.rank <= per_day, and_(inner.c.day == newest, inner.c.rank <= first_day))
+        query = select(inner).where(keep).order_by(inner.c.day.desc(), inner.c.rank)
+        items = _build(conn, conn.execute(query).all())
+    by_day: dict[date, list[ListedPaper]] = {day: [] for day in totals}
+    for item in items:
+        if item.day in by_day:
+            by_day[item.day].append(item)
+    return [DaySection(day, totals[day], by_day[day]) for day in totals]
 
 
 def _day_totals(conn: Connection, days: int) -> dict[date, int]:
