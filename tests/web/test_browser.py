@@ -1,0 +1,157 @@
+"""The site in a real browser: headless Chromium (Debian's) driven by Playwright.
+
+One visitor's journey: register → log out → log in → submit a paper → upvote it (htmx) →
+comment → search → subscribe from the box; plus trending, for-you and the API docs. Each page
+is screenshotted (into ``PAPERFEED_SCREENSHOTS`` when set: ``scripts/screenshots.sh`` uses it
+for docs/screenshots/). The browser's console must show no error (a CSP violation is one).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from paperfeed import config
+from paperfeed.ingest.formats import ParseOptions
+from paperfeed.ingest.service import run_ingest
+from paperfeed.ingest.sources import file_source
+from paperfeed.store import migrate
+from paperfeed.store.engine import make_engine
+from paperfeed.web.app import create_app
+from tests.conftest import SEED_PAGE
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("PAPERFEED_DATABASE_URL", f"sqlite:///{tmp_path / 'site.db'}")
+    monkeypatch.setenv("PAPERFEED_BASE_URL", base)
+    config.get_settings.cache_clear()
+    engine = make_engine(config.get_settings().resolved_database_url())
+    migrate.upgrade(engine)
+    run_ingest(engine, file_source(str(SEED_PAGE), None, ParseOptions()))
+    engine.dispose()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("PAPERFEED_SCREENSHOTS") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_a_visitor_registers_submits_upvotes_comments_searches_and_subscribes(
+    site: str, shots: Path
+) -> None:
+    errors: list[str] = []
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        page.goto(site + "/")
+        page.screenshot(path=shots / "home.png")
+
+        page.click("text=Register")
+        page.fill("#register-username", "ada")
+        page.fill("#register-email", "ada@example.org")
+        page.fill("#register-password", "analytical engine 1843")
+        page.screenshot(path=shots / "register.png")
+        page.click("form.auth-form button[type=submit]")
+        nav = page.locator("nav.site-nav")
+        assert "ada" in nav.inner_text(), "registered and signed in"
+
+        page.click("nav.site-nav >> text=Log out")
+        assert "Log in" in page.locator("nav.site-nav").inner_text()
+        page.click("nav.site-nav >> text=Log in")
+        page.fill("#login-name", "ada")
+        page.fill("#login-password", "analytical engine 1843")
+        page.screenshot(path=shots / "login.png")
+        page.click("form.auth-form button[type=submit]")
+        assert "ada" in page.locator("nav.site-nav").inner_text()
+
+        page.goto(site + "/submit")
+        page.fill("#submit-title", "Notes on the Analytical Engine")
+        page.fill("#submit-authors", "Ada Lovelace, Charles Babbage")
+        page.fill(
+            "#submit-abstract",
+            "The engine weaves algebraic patterns as the Jacquard loom weaves flowers.",
+        )
+        page.screenshot(path=shots / "submit.png")
+        page.click("form:has(#submit-title) button[type=submit]")
+        page.wait_for_url(re.compile(r"/papers/"))
+        assert page.locator("h1").inner_text().startswith("Notes on the Analytical Engine")
+
+        vote = page.locator("form.vote-form").first
+        assert vote.locator(".vote-count").inner_text() == "0"
+        vote.locator("button").click()
+        page.wait_for_function(
+            "document.querySelector('form.vote-form .vote-count').textContent.trim() === '1'"
+        )
+        assert page.locator("form.vote-form button").first.get_attribute("aria-pressed") == "true"
+
+        page.fill("#comment-body", "A *first* comment, with [a link](https://example.org).")
+        page.click("form.comment-form button[type=submit]")
+        comment = page.locator(".comment", has_text="A first comment")
+        assert comment.count() == 1 and comment.locator("em").inner_text() == "first"
+        page.screenshot(path=shots / "paper.png", full_page=True)
+
+        page.fill("#site-search-q", "Dense Object Grounding")
+        page.press("#site-search-q", "Enter")
+        page.wait_for_url(re.compile(r"/search\?q="))
+        assert "Dense Object Grounding in 3D Scenes" in page.locator("main").inner_text()
+        page.screenshot(path=shots / "search.png")
+
+        page.goto(site + "/trending")
+        page.screenshot(path=shots / "trending.png")
+        page.goto(site + "/for-you")
+        page.screenshot(path=shots / "for-you.png")
+
+        page.fill("#subscribe-email", "ada@example.org")
+        page.click("aside.subscribe-box button[type=submit]")
+        assert re.search(r"confirm|check your (e-?mail|inbox)", page.content(), re.I)
+        page.screenshot(path=shots / "subscribe.png")
+
+        page.goto(site + "/docs")
+        page.wait_for_selector(".opblock")
+        page.screenshot(path=shots / "api-docs.png")
+
+        dark = browser.new_page(viewport={"width": 1200, "height": 900}, color_scheme="dark")
+        dark.goto(site + "/")
+        dark.screenshot(path=shots / "home-dark.png")
+        browser.close()
+    assert errors == []
