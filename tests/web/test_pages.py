@@ -65,7 +65,7 @@ def set_first_seen(engine: Engine, pk: int, when: datetime) -> None:
 
 def titles(html: str) -> list[str]:
     """Paper titles of a list page, in page order."""
-    return re.findall(r'<h3 class="paper-title" id="title-\d+"><a href="[^"]+">([^<]+)</a>', html)
+    return re.findall(r'<h[23] class="paper-title" id="title-\d+"><a href="[^"]+">([^<]+)</a>', html)
 
 
 @pytest.fixture
