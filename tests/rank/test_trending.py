@@ -215,3 +215,25 @@ def test_cli_recomputes_and_shows_the_terms(engine: Engine) -> None:
     assert rows[0]["terms"]["terms"]["hf_upvotes"]["count"] == 6 and rows[0]["score"] > 0
     table = runner.invoke(app, ["trending"], prog_name="paperfeed")
     assert table.exit_code == 0 and "2401.00005" in table.stdout
+
+
+def test_concurrent_activity_loses_nothing_and_counts_nothing_twice(engine: Engine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pk = store(engine, PaperRecord(id="2401.00006", title="F", abstract="f."))["2401.00006"]
+
+    def vote(_: int) -> None:
+        for _ in range(15):
+            with write_transaction(engine) as conn:
+                record_activity(conn, pk, "upvote")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(vote, range(6)))
+    row = stats(engine, pk)
+    assert row["upvotes"] == 90
+    assert json.loads(str(row["trending_terms"]))["terms"]["upvotes"]["count"] == 90
+    with engine.connect() as conn:
+        total = conn.execute(
+            select(paper_activity.c["count"]).where(paper_activity.c.paper_pk == pk)
+        ).scalar()
+    assert total == 90
