@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -340,12 +340,7 @@ def _rank(
     tag: str | None,
 ) -> list[Recommendation]:
     tags = sorted(models) if tag is None else [tag]
-    weights = np.stack([models[t].weights for t in tags], axis=1)
-    biases = np.asarray([models[t].bias for t in tags], dtype=np.float32)
-    # One BLAS thread: the product is memory-bound, and BLAS threads spinning against the web
-    # server's other requests made it 2-3× slower on a busy 2-core machine (bench/for_you.py).
-    with _blas().limit(limits=1, user_api="blas"):
-        scores = pool.vectors @ weights + biases  # (papers, tags)
+    scores = np.stack([_pool_scores(pool, models[t]) for t in tags], axis=1)  # (papers, tags)
     seen = np.fromiter(profile.seen, dtype=np.int64, count=len(profile.seen))
     allowed = ~np.isin(pool.pks, seen)
     if tag is None:
@@ -379,6 +374,31 @@ def _rank(
         if len(items) == limit:
             break
     return items
+
+
+# A tag's scores over the pool, by (classifier, pool): both change rarely (a feedback, a new
+# day of papers), requests come often. 64 KB per tag at 16k recent papers.
+_SCORES: OrderedDict[tuple[str, tuple[int, int]], npt.NDArray[np.float32]] = OrderedDict()
+_SCORES_MAX = 2048
+
+
+def _pool_scores(pool: Pool, model: TagModel) -> npt.NDArray[np.float32]:
+    key = (model.fingerprint, pool.key)
+    with _models_lock:
+        cached = _SCORES.get(key)
+        if cached is not None:
+            _SCORES.move_to_end(key)
+            return cached
+    # One BLAS thread: the product is memory-bound, and BLAS threads spinning against the
+    # server's other requests made it 2-3× slower on a busy 2-core machine.
+    with _blas().limit(limits=1, user_api="blas"):
+        scores = pool.vectors @ model.weights + np.float32(model.bias)
+    scores.flags.writeable = False  # shared by requests: nobody may change it in place
+    with _models_lock:
+        _SCORES[key] = scores
+        while len(_SCORES) > _SCORES_MAX:
+            _SCORES.popitem(last=False)
+    return scores
 
 
 @functools.cache
