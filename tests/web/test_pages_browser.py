@@ -1,0 +1,52 @@
+"""Real Chromium against a real server: a paper-page visit counts one view per browser and day,
+and the list pages render with the site's stylesheet and no console errors (CSP included)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, select
+
+from paperfeed.store.community_schema import paper_stats
+from tests.web.test_hf_api import site  # noqa: F401  (the uvicorn fixture)
+from tests.web.test_pages import real, store
+
+CHROMIUM = "/usr/bin/chromium"
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
+
+
+def test_views_and_pages_in_chromium(engine: Engine, site: str) -> None:  # noqa: F811
+    today = datetime.now(UTC).date()
+    record = real(0, featured_day=today, upvotes=3)
+    pk = store(engine, record)[str(record.id)]
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        errors: list[str] = []
+        for visit in range(2):
+            context = browser.new_context()
+            page = context.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            for _ in range(2):  # a reload in the same browser counts no second view
+                page.goto(f"{site}/papers/{record.id}")
+            assert page.locator("h1").inner_text() == record.title
+            with engine.connect() as conn:
+                views = conn.execute(
+                    select(paper_stats.c.views).where(paper_stats.c.paper_pk == pk)
+                ).scalar()
+            assert views == visit + 1
+            context.close()
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        for path in ("/", f"/date/{today.isoformat()}", "/trending"):
+            page.goto(site + path)
+            # The stylesheet applied: list items are laid out as a grid (vote column + body).
+            item = page.locator(".paper-item").first
+            assert item.evaluate("e => getComputedStyle(e).display") == "grid", path
+        page.goto(f"{site}/papers/{record.id}")
+        page.get_by_text("BibTeX").click()  # <details> opens without JavaScript of ours
+        assert "@misc{" in page.locator("pre.bibtex").inner_text()
+        browser.close()
+    assert errors == []
