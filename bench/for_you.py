@@ -5,7 +5,8 @@
 
 Measures, server-side and in one process:
 - ``recommend()``: the ranking with its reasons, warm (classifiers cached, pool in memory);
-- ``GET /for-you``: the whole page through the ASGI app (session lookup, ranking, template);
+- ``GET /for-you``: the whole page through the ASGI app (session lookup, ranking, template),
+  warm, and with each tag's pool scores recomputed (the first view after a change);
 - the same ranking when every request retrains every tag (the cache emptied each time): the
   baseline in the same run, close to what arxiv-sanity-lite does per request (it refits an SVM);
 - the one-off costs: loading the recent-paper pool, and a cold first request.
@@ -165,6 +166,12 @@ def main() -> None:
         report(
             "GET /for-you (whole page), warm", timed(lambda: client.get("/for-you"), args.rounds)
         )
+
+        def uncached_scores() -> None:
+            for_you._SCORES.clear()  # as on the first view after a feedback or a new day
+            client.get("/for-you")
+
+        report("GET /for-you, pool scores recomputed", timed(uncached_scores, args.rounds))
         report("baseline: retrain every tag per request", timed(retrain_every_time, args.rounds))
     print(f"reproduce: .venv/bin/python bench/for_you.py --records {args.records}")
 
