@@ -65,7 +65,9 @@ def set_first_seen(engine: Engine, pk: int, when: datetime) -> None:
 
 def titles(html: str) -> list[str]:
     """Paper titles of a list page, in page order."""
-    return re.findall(r'<h[23] class="paper-title" id="title-\d+"><a href="[^"]+">([^<]+)</a>', html)
+    return re.findall(
+        r'<h[23] class="paper-title" id="title-\d+"><a href="[^"]+">([^<]+)</a>', html
+    )
 
 
 @pytest.fixture
@@ -427,3 +429,24 @@ def test_bibtex_is_valid_and_escapes_braces() -> None:
     assert "braces" in items[0].title
     paper.journal_ref = "Nature 1"
     assert bibtex(paper).startswith("@article{") and "journal = {Nature 1}" in bibtex(paper)
+
+
+def test_trending_follows_the_clock_between_recomputes(engine: Engine, client: TestClient) -> None:
+    today = datetime.now(UTC).date()
+    pks = store(engine, real(0, featured_day=today), real(1, featured_day=today))
+    old, fresh = pks[str(real(0).id)], pks[str(real(1).id)]
+    with write_transaction(engine) as conn:
+        record_activity(conn, old, "upvote", 10)
+        record_activity(conn, fresh, "upvote", 6)
+        # The first paper's score was last computed two half-lives ago: 10 then is 2.5 now.
+        two_days_ago = datetime.now(UTC) - timedelta(hours=48)
+        conn.execute(
+            update(paper_stats).where(paper_stats.c.paper_pk == old).values(updated_at=two_days_ago)
+        )
+    items = client.get("/api/trending").json()
+    assert [item["id"] for item in items] == [real(1).id, real(0).id]
+    assert items[1]["score"] == pytest.approx(items[1]["terms"]["upvotes"]["points"], abs=0.01)
+    assert items[1]["terms"]["upvotes"]["count"] == 10 and "as_of" in items[1]
+    # Per upvote, the stale score is worth a quarter of the fresh one (two half-lives).
+    assert items[1]["score"] / 10 == pytest.approx(items[0]["score"] / 6 / 4, rel=0.01)
+    assert titles(client.get("/trending").text) == [real(1).title, real(0).title]

@@ -25,6 +25,7 @@ Scores are stored, never computed per request: ``record_activity`` recomputes th
 touches, inside the caller's transaction; ``recompute_trending`` recomputes every paper with
 activity in the window (time decay lowers scores as hours pass), and runs after an ingest that
 brought upvotes or stars, from ``paperfeed trending --recompute``, or from a scheduled job.
+Readers decay a stored score to the time of reading with ``decay_factor`` / ``decayed``.
 """
 
 from __future__ import annotations
@@ -103,6 +104,35 @@ def day_age_hours(day: date, now: datetime) -> float:
 
 def decay(day: date, now: datetime, half_life_hours: float) -> float:
     return 0.5 ** (day_age_hours(day, now) / half_life_hours)
+
+
+def decay_factor(computed_at: datetime | None, now: datetime, half_life_hours: float) -> float:
+    """How much a score computed at ``computed_at`` has decayed by ``now`` (1 when unknown).
+
+    Every term but the stars' decays exactly so; the stars' term (a logarithm) decays a
+    little slower, so this slightly understates it until the next recompute."""
+    if computed_at is None:
+        return 1.0
+    if computed_at.tzinfo is None:
+        computed_at = computed_at.replace(tzinfo=UTC)
+    hours = max(0.0, (now - computed_at).total_seconds() / 3600)
+    return float(0.5 ** (hours / half_life_hours))
+
+
+def decayed(
+    score: float, terms: dict[str, Any], factor: float, now: datetime
+) -> tuple[float, dict[str, Any]]:
+    """A stored score and its terms as of ``now`` (``factor`` from ``decay_factor``)."""
+    if factor == 1.0:
+        return score, terms
+    found = terms.get("terms", {})
+    scaled = {
+        name: {**term, "points": round(float(term.get("points", 0)) * factor, 3)}
+        for name, term in found.items()
+        if isinstance(term, dict)
+    }
+    as_of = now.astimezone(UTC).isoformat(timespec="seconds")
+    return round(score * factor, 6), {**terms, "terms": scaled, "as_of": as_of}
 
 
 def score_terms(

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
 
+from paperfeed.config import get_settings
 from paperfeed.domain import Paper
-from paperfeed.rank.trending import load_terms, why_trending
+from paperfeed.rank.trending import decay_factor, decayed, load_terms, why_trending
 from paperfeed.store.community_schema import paper_stats, submissions, users
 from paperfeed.store.papers import count_papers, find_by_ids
 from paperfeed.store.schema import papers
@@ -108,6 +109,7 @@ def _columns() -> tuple[Any, ...]:
         _COMMENTS.label("comments"),
         _SCORE.label("score"),
         paper_stats.c.trending_terms,
+        paper_stats.c.updated_at.label("scored_at"),
         papers.c.first_seen_at,
     )
 
@@ -134,6 +136,7 @@ def _build(conn: Connection, rows: Sequence[Any]) -> list[ListedPaper]:
     """List items from rows of ``_columns()``, with their papers read in one batch."""
     found = find_by_ids(conn, [row.id for row in rows])
     now = _now()
+    half_life = get_settings().trending_half_life_hours
     items = []
     for row in rows:
         stored = found.get(row.id)
@@ -142,6 +145,9 @@ def _build(conn: Connection, rows: Sequence[Any]) -> list[ListedPaper]:
         seen = row.first_seen_at
         if seen is not None and seen.tzinfo is None:
             seen = seen.replace(tzinfo=UTC)
+        # The stored score as of now: it has decayed since it was computed.
+        factor = decay_factor(row.scored_at, now, half_life)
+        score, terms = decayed(float(row.score or 0.0), load_terms(row.trending_terms), factor, now)
         items.append(
             ListedPaper(
                 pk=row.pk,
@@ -149,8 +155,8 @@ def _build(conn: Connection, rows: Sequence[Any]) -> list[ListedPaper]:
                 day=row.day,
                 upvotes=int(row.upvotes or 0),
                 comments=int(row.comments or 0),
-                score=float(row.score or 0.0),
-                terms=load_terms(row.trending_terms),
+                score=score,
+                terms=terms,
                 is_new=seen is not None and now - seen < NEW_FOR,
             )
         )
@@ -189,9 +195,38 @@ def range_papers(
     return _page(engine, in_days(first, last), _BY_UPVOTES, page, per_page)
 
 
-def trending_page(engine: Engine, page: int = 1, per_page: int = 30) -> PaperList:
-    """Papers by their stored trending score (only those that have one)."""
-    return _page(engine, paper_stats.c.trending_score > 0, _BY_TRENDING, page, per_page)
+# Trending reads this many candidates by stored score (at least), then ranks them by score now.
+TRENDING_CANDIDATES = 500
+
+
+def trending_page(
+    engine: Engine, page: int = 1, per_page: int = 30, half_life_hours: float | None = None
+) -> PaperList:
+    """Papers by trending score *now*: a stored score decays as time passes, by the same
+    half-life, until the next recompute refreshes it. Candidates are the best stored scores
+    (a stale score is too high, never too low, so no paper that belongs is missed)."""
+    half_life = half_life_hours or get_settings().trending_half_life_hours
+    has_score = paper_stats.c.trending_score > 0
+    want = page * per_page
+    with engine.connect() as conn:
+        total = _count(conn, has_score)
+        query = (
+            select(paper_stats.c.paper_pk, paper_stats.c.trending_score, paper_stats.c.updated_at)
+            .select_from(_FROM)
+            .where(_VISIBLE, has_score)
+            .order_by(paper_stats.c.trending_score.desc(), paper_stats.c.paper_pk)
+            .limit(max(TRENDING_CANDIDATES, 4 * want))
+        )
+        now = _now()
+        current = {
+            row.paper_pk: float(row.trending_score) * decay_factor(row.updated_at, now, half_life)
+            for row in conn.execute(query)
+        }
+        ranked = sorted(current, key=lambda pk: (-current[pk], pk))
+        chosen = ranked[(page - 1) * per_page : want]
+        items = _listed(conn, papers.c.pk.in_(chosen or [-1]), [papers.c.pk], 0, len(chosen) or 1)
+    by_pk = {item.pk: item for item in items}  # their scores and terms decayed to now
+    return PaperList([by_pk[pk] for pk in chosen if pk in by_pk], total, page, per_page)
 
 
 def recent_papers(engine: Engine, days: int, limit: int) -> list[ListedPaper]:
