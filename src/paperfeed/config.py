@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds to wait for the mail server to connect or answer.",
     )
+    smtp_connections: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description="Connections `digest send` and the worker open to the mail server at once, "
+        "each sending its own share of the queue (a crash can then duplicate one message per "
+        "connection).",
+    )
     mail_from: str = Field(
         default="",
         description="From header of digests, e.g. `paperfeed <digest@example.org>`. Empty: "

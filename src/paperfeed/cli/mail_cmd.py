@@ -165,7 +165,7 @@ def digest_send(
     except MailConfigError as error:
         raise fail(str(error), 2) from None
     created = outbox.enqueue(engine, settings, frequency)
-    sent = outbox.send_due(engine, settings, sender)
+    sent = outbox.send_due(engine, settings, sender, more_senders=lambda: make_sender(settings))
     result = {**created.as_dict(), **sent.as_dict()}
     if as_json:
         sys.stdout.write(orjson.dumps(result).decode() + "\n")

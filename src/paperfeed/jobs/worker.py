@@ -100,7 +100,8 @@ def tick(
     for frequency in due_frequencies(now, settings.digest_hour):
         report.digests[frequency] = outbox.enqueue(engine, settings, frequency, now).as_dict()
     # Retries and anything left by a crashed sender go out whatever the hour.
-    report.sent = outbox.send_due(engine, settings, make_sender(), clock).as_dict()
+    sent = outbox.send_due(engine, settings, make_sender(), clock, more_senders=make_sender)
+    report.sent = sent.as_dict()
     sets = [s.strip() for s in settings.harvest_sets.split(",") if s.strip()]
     if sets:
         state = load_state(settings)

@@ -158,10 +158,16 @@ def history_of(
 class Composer:
     """Picks each subscription's papers; windows shared by many subscriptions are ranked once."""
 
-    def __init__(self, conn: Connection, max_papers: int) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        max_papers: int,
+        ranked: dict[tuple[str, str, datetime, datetime], list[int]] | None = None,
+    ) -> None:
         self.conn = conn
         self.max_papers = max_papers
-        self._cache: dict[tuple[str, str, datetime, datetime], list[int]] = {}
+        # Shared between the batches of one run: a window is ranked once, not per batch.
+        self._cache = ranked if ranked is not None else {}
 
     def candidates(self, sub: Subscription, start: datetime, end: datetime) -> list[int]:
         key = (sub.kind, sub.query, start, end)

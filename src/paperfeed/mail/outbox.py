@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperfeed.config import Settings
@@ -124,6 +126,7 @@ def enqueue(
     now = now or utcnow()
     period = period_of(frequency, now)
     report = EnqueueReport(period)
+    ranked: dict[tuple[str, str, datetime, datetime], list[int]] = {}
     while True:
         with write_transaction(engine) as conn:
             query = due_query(frequency, period, batch)
@@ -132,54 +135,73 @@ def enqueue(
             subs = [_row(r) for r in conn.execute(query)]
             if not subs:
                 return report
-            picks = Composer(conn, settings.digest_max_papers).pick(subs, now)
-            for sub in subs:
-                _enqueue_one(conn, settings, sub, period, picks[sub.pk], now, report)
+            composer = Composer(conn, settings.digest_max_papers, ranked)
+            _enqueue_batch(conn, settings, subs, period, composer.pick(subs, now), now, report)
 
 
-def _enqueue_one(
+def _enqueue_batch(
     conn: Connection,
     settings: Settings,
-    sub: Subscription,
+    subs: list[Subscription],
     period: str,
-    paper_pks: list[int],
+    picks: dict[int, list[int]],
     now: datetime,
     report: EnqueueReport,
 ) -> None:
-    done = update(subscriptions).where(subscriptions.c.pk == sub.pk)
-    if not paper_pks:
-        # Nothing new: mark the period done, keep the window open so papers accumulate.
-        conn.execute(done.values(last_period=period))
-        report.empty += 1
-        return
+    """One batch's rows, history and subscription marks, in the caller's transaction."""
     from paperfeed.mail.digest import window_start
 
-    inserted = conn.execute(
-        _insert(conn, outbox)
-        .values(
-            subscription_pk=sub.pk,
-            period=period,
-            email=sub.email,
-            paper_pks=json.dumps(paper_pks),
-            window_start=window_start(sub, now),
-            window_end=now,
-            message_id=message_id(settings, sub.pk, period),
-            status="queued",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+    values = [
+        {
+            "subscription_pk": sub.pk,
+            "period": period,
+            "email": sub.email,
+            "paper_pks": json.dumps(picks[sub.pk]),
+            "window_start": window_start(sub, now),
+            "window_end": now,
+            "message_id": message_id(settings, sub.pk, period),
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for sub in subs
+        if picks[sub.pk]
+    ]
+    created: dict[int, int] = {}
+    if values:
+        # A row that already exists (another process made it first) is left alone and not
+        # returned: its history and marks were written with it.
+        inserted = conn.execute(
+            _insert(conn, outbox)
+            .values(values)
+            .on_conflict_do_nothing()
+            .returning(outbox.c.pk, outbox.c.subscription_pk)
         )
-        .on_conflict_do_nothing()
-        .returning(outbox.c.pk)
-    ).scalar()
-    if inserted is None:
-        return  # another process made this period's digest first
-    conn.execute(
-        _insert(conn, digest_history).on_conflict_do_nothing(),
-        [{"subscription_pk": sub.pk, "paper_pk": pk, "outbox_pk": inserted} for pk in paper_pks],
-    )
-    conn.execute(done.values(last_period=period, last_window_end=now))
-    report.created += 1
+        created = {sub_pk: pk for pk, sub_pk in inserted}
+    if created:
+        conn.execute(
+            _insert(conn, digest_history).on_conflict_do_nothing(),
+            [
+                {"subscription_pk": sub_pk, "paper_pk": paper_pk, "outbox_pk": outbox_pk}
+                for sub_pk, outbox_pk in created.items()
+                for paper_pk in picks[sub_pk]
+            ],
+        )
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.pk == bindparam("sub_pk"))
+            .values(last_period=period, last_window_end=now),
+            [{"sub_pk": sub_pk} for sub_pk in created],
+        )
+    # Nothing new for these: mark the period done, keep the window open so papers accumulate.
+    empty = [sub.pk for sub in subs if not picks[sub.pk]]
+    if empty:
+        conn.execute(
+            update(subscriptions).where(subscriptions.c.pk.in_(empty)).values(last_period=period)
+        )
+    report.created += len(created)
+    report.empty += len(empty)
 
 
 @dataclass
@@ -266,8 +288,34 @@ def claim(engine: Engine, now: datetime, lease: timedelta, limit: int) -> list[O
     ]
 
 
+@contextmanager
+def mark_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction for outcome marks ("sent", "retry"), committed without an fsync.
+
+    A mark survives a crash of the process (SQLite: it is in the WAL; PostgreSQL: in the
+    server) but may be lost to a power cut or an OS crash: the row is then sent again, with
+    the same Message-ID. The outbox rows themselves are written with full durability, so
+    nothing is ever lost; this trades a rare duplicate for ~2.5 ms an email.
+    """
+    if not is_sqlite(engine):
+        with write_transaction(engine) as conn:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            yield conn
+        return
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA synchronous=NORMAL")  # autocommit mode: outside any transaction
+        try:
+            immediate = connection.execution_options(sqlite_immediate=True)
+            with immediate.begin():
+                yield immediate
+        finally:
+            raw.execute("PRAGMA synchronous=FULL")  # the pool's connections stay as configured
+
+
 def _finish(engine: Engine, pk: int, **values: Any) -> None:
-    with write_transaction(engine) as conn:
+    with mark_transaction(engine) as conn:
         conn.execute(
             update(outbox)
             .where(outbox.c.pk == pk, outbox.c.status == "sending")
@@ -295,14 +343,49 @@ def send_due(
     clock: Clock = utcnow,
     *,
     batch: int = CLAIM_BATCH,
+    more_senders: Callable[[], MailSender] | None = None,
     on_sent: Callable[[OutboxRow], None] | None = None,
 ) -> SendReport:
-    """Send every row that is due now; returns what happened to them."""
+    """Send every row that is due now; returns what happened to them.
+
+    With ``more_senders``, ``settings.smtp_connections`` threads send at once, each over its
+    own connection and each leasing its own rows (as separate workers would).
+    """
+    cache = PaperCache()
+    threads = settings.smtp_connections if more_senders is not None else 1
+    if threads <= 1:
+        return _send_loop(engine, settings, sender, clock, batch, cache, on_sent)
+    assert more_senders is not None
+    senders = [sender] + [more_senders() for _ in range(threads - 1)]
+    with ThreadPoolExecutor(threads, thread_name_prefix="paperfeed-send") as pool:
+        futures = [
+            pool.submit(_send_loop, engine, settings, s, clock, batch, cache, on_sent)
+            for s in senders
+        ]
+        reports = [future.result() for future in futures]
+    total = SendReport()
+    for part in reports:
+        total.sent += part.sent
+        total.retried += part.retried
+        total.failed += part.failed
+        total.skipped += part.skipped
+        total.errors += part.errors
+    return total
+
+
+def _send_loop(
+    engine: Engine,
+    settings: Settings,
+    sender: MailSender,
+    clock: Clock,
+    batch: int,
+    cache: PaperCache,
+    on_sent: Callable[[OutboxRow], None] | None,
+) -> SendReport:
     report = SendReport()
     lease = timedelta(seconds=settings.mail_lease_seconds)
     # Never start a send this close to the lease's end: another worker may take the row then.
     margin = lease / 4
-    cache = PaperCache()
     try:
         while True:
             rows = claim(engine, clock(), lease, batch)
