@@ -17,8 +17,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from sqlalchemy import select
 
 from paperfeed.community.paper_context import submitted_by
+from paperfeed.store.community_schema import submissions, users
 from paperfeed.web import queries
 from paperfeed.web.api import hf_datetime
 from paperfeed.web.deps import EngineDep
@@ -156,13 +158,23 @@ def daily_papers(
 
 
 def _submitters(engine: EngineDep, items: list[queries.ListedPaper]) -> dict[int, str]:
-    """Who submitted each paper: a user of this site, else the submitter a source named."""
+    """Who submitted each paper: the first user of this site who did, else the submitter a
+    source named (one read for the whole page)."""
     names: dict[int, str] = {}
-    with engine.connect() as conn:
-        for item in items:
-            name = submitted_by(conn, item.pk) or item.paper.submitter
-            if name:
-                names[item.pk] = name
+    pks = [item.pk for item in items]
+    if pks:
+        query = (
+            select(submissions.c.paper_pk, users.c.username)
+            .join(users, users.c.pk == submissions.c.user_pk)
+            .where(submissions.c.paper_pk.in_(pks))
+            .order_by(submissions.c.created_at.desc(), submissions.c.pk.desc())
+        )
+        with engine.connect() as conn:
+            # Newest first, so the first submission is the one left in the dict.
+            names.update({row.paper_pk: row.username for row in conn.execute(query)})
+    for item in items:
+        if item.pk not in names and item.paper.submitter:
+            names[item.pk] = item.paper.submitter
     return names
 
 
