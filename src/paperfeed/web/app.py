@@ -26,6 +26,7 @@ from paperfeed.web import (
     feeds,
     for_you_pages,
     hf_api,
+    library_api,
     library_export,
     mail_routes,
     paper_page,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(for_you_pages.router)
     app.include_router(for_you_pages.pages)
     app.include_router(library_export.router)
+    app.include_router(library_api.router)
     app.include_router(auth_pages.router)
     app.include_router(feed_pages.router)
     app.include_router(feeds.router)

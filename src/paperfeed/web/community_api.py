@@ -26,7 +26,7 @@ from paperfeed.community.submit import (
 )
 from paperfeed.community.users import User
 from paperfeed.community.votes import set_vote
-from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_csrf
+from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_api_csrf
 from paperfeed.web.deps import EngineDep
 
 router = APIRouter(prefix="/api", tags=["community"])
@@ -95,11 +95,6 @@ class SubmitOut(BaseModel):
     url: str = Field(description="The paper's page on this site.")
 
 
-def _session_csrf(request: Request) -> None:
-    # A browser session must prove it is this site's page (token requests are exempt).
-    check_csrf(request, request.headers.get("x-csrf-token"))
-
-
 def _paper(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
     with engine.connect() as conn:
         paper = find_paper(conn, paper_id, include_hidden=bool(viewer and viewer.is_admin))
@@ -111,7 +106,7 @@ def _paper(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
 def _vote(
     request: Request, engine: Engine, user: User, paper_id: str, want: bool | None
 ) -> UpvoteOut:
-    _session_csrf(request)
+    check_api_csrf(request)
     paper = _paper(engine, paper_id, user)
     state = set_vote(engine, user.pk, paper.pk, want)
     return UpvoteOut(paper_id=paper.id, upvoted=state.voted, upvotes=state.upvotes)
@@ -189,7 +184,7 @@ def api_comments(engine: EngineDep, viewer: CurrentUserDep, paper_id: str) -> li
 def api_add_comment(
     request: Request, engine: EngineDep, user: UserDep, paper_id: str, comment: CommentIn
 ) -> CommentOut:
-    _session_csrf(request)
+    check_api_csrf(request)
     paper = _paper(engine, paper_id, user)
     try:
         pk = comment_store.add_comment(engine, user, paper.pk, comment.body)
@@ -214,7 +209,7 @@ def api_submit(
 ) -> SubmitOut:
     """Give ``arxiv_id`` (metadata comes from arXiv) or ``title`` and ``abstract`` (with
     optional ``authors`` and ``url``). A paper already here is found, not copied."""
-    _session_csrf(request)
+    check_api_csrf(request)
     settings = request.app.state.settings
     try:
         if submission.arxiv_id:

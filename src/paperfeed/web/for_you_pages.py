@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from paperfeed.rank import feedback
 from paperfeed.rank.for_you import POOLS, ForYou, recommend
-from paperfeed.web.auth_deps import UserDep, check_csrf
+from paperfeed.web.auth_deps import UserDep, check_api_csrf, check_csrf
 from paperfeed.web.community_routes import back_target
 from paperfeed.web.deps import EngineDep
 
@@ -163,8 +163,11 @@ def for_you_api(
 
 
 @router.post("/api/for-you/feedback")
-def feedback_api(engine: EngineDep, user: UserDep, body: FeedbackIn) -> FeedbackOut:
+def feedback_api(
+    request: Request, engine: EngineDep, user: UserDep, body: FeedbackIn
+) -> FeedbackOut:
     """Record 👍 (`up`) or 👎 (`down`) on a recommended paper; it trains that tag."""
+    check_api_csrf(request)
     try:
         feedback.record_feedback(
             engine, user.pk, body.paper_id, feedback.VALUES[body.vote], body.tag
