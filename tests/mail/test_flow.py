@@ -231,3 +231,31 @@ def test_digest_preview_page_is_public_trending_data(
     assert client.get("/digest/preview?frequency=hourly").status_code == 400
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(outbox_table)).scalar() == 0
+
+
+def test_api_subscribe_sends_a_confirmation_and_answers_json(
+    engine: Engine, settings: Settings, smtp: Smtp, client: TestClient
+) -> None:
+    response = client.post(
+        "/api/subscriptions",
+        json={"email": "API@example.org", "frequency": "weekly", "topic": "quantum -error"},
+    )
+    assert response.status_code == 202 and response.json()["status"] == "pending"
+    [sub] = subs.list_subscriptions(engine)
+    assert (sub.email, sub.kind, sub.query, sub.frequency, sub.status) == (
+        "api@example.org",
+        "topic",
+        "quantum -error",
+        "weekly",
+        "pending",
+    )
+    assert [r.rcpt for r in smtp.recorder.accepted()] == ["api@example.org"]
+    bad = client.post("/api/subscriptions", json={"email": "nope"})
+    assert bad.status_code == 400 and bad.json()["status"] == "error"
+    assert (
+        client.post(
+            "/api/subscriptions", json={"email": "a@b.org", "frequency": "hourly"}
+        ).status_code
+        == 422
+    )
+    assert "/api/subscriptions" in client.get("/openapi.json").json()["paths"]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from paperfeed.community.ratelimit import DAY, RateLimited, check_and_record
@@ -260,3 +261,67 @@ def digest_preview(
         "other_frequency": "weekly" if frequency == "daily" else "daily",
     }
     return _render(request, "mail/preview.html", context)
+
+
+# --- JSON API -------------------------------------------------------------------------------
+
+api_router = APIRouter(prefix="/api", tags=["email"])
+
+
+class SubscribeIn(BaseModel):
+    email: str = Field(max_length=320, description="The address to send digests to.")
+    frequency: Literal["daily", "weekly"] = "daily"
+    topic: str | None = Field(
+        default=None,
+        max_length=subs.MAX_QUERY,
+        description="A search query: a topic digest instead of trending papers.",
+    )
+
+
+class SubscribeOut(BaseModel):
+    status: str = Field(
+        description="`pending`: a confirmation link was sent (or the address is "
+        "already subscribed; the answer does not say which)."
+    )
+    detail: str
+
+
+class ApiErrorOut(BaseModel):
+    status: str = "error"
+    detail: str
+
+
+@api_router.post(
+    "/subscriptions",
+    status_code=202,
+    response_model=SubscribeOut,
+    responses={
+        400: {"model": ApiErrorOut, "description": "Not an email address, or an empty topic."},
+        429: {"model": ApiErrorOut, "description": "Daily cap reached (see Retry-After)."},
+    },
+)
+def api_subscribe(
+    request: Request, engine: EngineDep, background: BackgroundTasks, body: SubscribeIn
+) -> SubscribeOut:
+    """Subscribe an address to a digest: double opt-in, the confirmation link is emailed."""
+    settings = _settings(request)
+    try:
+        address = subs.normalise_email(body.email)
+        cap = settings.subscribe_daily_cap
+        check_and_record(engine, "subscribe_ip", client_ip(request), cap * 4, DAY)
+        check_and_record(engine, "subscribe_email", address, cap, DAY)
+        kind = "topic" if body.topic and body.topic.strip() else "trending"
+        sub, needs_confirmation = subs.subscribe(
+            engine, address, body.frequency, kind, body.topic or ""
+        )
+    except SubscriptionError as error:
+        raise HTTPException(400, str(error)) from None
+    except RateLimited as error:
+        raise HTTPException(
+            429,
+            "Too many subscription requests today. Try again tomorrow.",
+            headers={"Retry-After": str(error.retry_after)},
+        ) from None
+    if needs_confirmation:
+        background.add_task(_send_confirmation, settings, sub)
+    return SubscribeOut(status="pending", detail=CHECK_INBOX)
