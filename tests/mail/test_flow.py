@@ -258,4 +258,6 @@ def test_api_subscribe_sends_a_confirmation_and_answers_json(
         ).status_code
         == 422
     )
+    nul = client.post("/api/subscriptions", json={"email": "n@example.org", "topic": "a\x00b"})
+    assert nul.status_code == 400, "PostgreSQL cannot store NUL: refused cleanly, not a 500"
     assert "/api/subscriptions" in client.get("/openapi.json").json()["paths"]

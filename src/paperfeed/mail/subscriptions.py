@@ -101,6 +101,8 @@ def check_frequency(frequency: str) -> str:
 
 def check_query(query: str) -> str:
     query = " ".join(query.split())
+    if any(ord(char) < 32 or 0x7F <= ord(char) < 0xA0 for char in query):
+        raise SubscriptionError("The topic query contains control characters.")
     if not query:
         raise SubscriptionError("A topic digest needs a search query.")
     if len(query) > MAX_QUERY:
