@@ -13,10 +13,13 @@ before ``/api/papers/{id:path}``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date as Date
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from paperfeed.community.paper_context import submitted_by
@@ -30,7 +33,7 @@ from paperfeed.web.paper_page import lookup
 router = APIRouter(prefix="/api", tags=["papers"])
 
 MAX_LIMIT = 100
-MAX_OFFSET = 100_000
+MAX_PAGE = 1000
 
 
 def _user(name: str | None) -> dict[str, Any] | None:
@@ -96,20 +99,38 @@ def daily_item(item: queries.ListedPaper, base_url: str, submitter: str | None) 
     return entry
 
 
-def _bounds(date_: str | None, week: str | None, month: str | None) -> tuple[date, date] | None:
-    given = [v for v in (date_, week, month) if v]
-    if len(given) > 1:
-        raise HTTPException(422, "Give at most one of date, week and month.")
-    try:
-        if date_:
-            day = parse_day(date_)
-            return day, day
-        if week:
+# Patterns in the OpenAPI schema, so generated clients and fuzzers know the forms.
+WEEK_PATTERN = (
+    r"^([1-9][0-9]{3}|0[0-9]{2}[1-9]|0[0-9][1-9][0-9]|0[1-9][0-9]{2})-W(0[1-9]|[1-4][0-9]|5[0-3])$"
+)
+MONTH_PATTERN = r"^([1-9][0-9]{3}|0[0-9]{2}[1-9]|0[0-9][1-9][0-9]|0[1-9][0-9]{2})-(0[1-9]|1[0-2])$"
+
+
+def _invalid(name: str, value: str, message: str) -> RequestValidationError:
+    """A bad query parameter, in the shape of FastAPI's own 422 (what the schema documents)."""
+    error = {"type": "value_error", "loc": ("query", name), "msg": message, "input": value}
+    return RequestValidationError([error])
+
+
+NO_SUCH_WEEK = (Date.max, Date.min)  # an empty range: no day is in it
+
+
+def _bounds(day: str | None, week: str | None, month: str | None) -> tuple[Date, Date] | None:
+    """The days asked for: ``date``, else ``week``, else ``month`` (the first one given)."""
+    if day:
+        try:
+            when = parse_day(day)
+        except HTTPException as error:
+            raise _invalid("date", day, str(error.detail)) from None
+        return when, when
+    if week:
+        try:
             return parse_week(week)
-        if month:
-            return parse_month(month)
-    except HTTPException as error:  # the pages' 404 is a bad parameter here
-        raise HTTPException(422, error.detail) from None
+        except HTTPException:
+            # The pattern admits W53 of a year that has only 52 weeks: no papers in it.
+            return NO_SUCH_WEEK
+    if month:
+        return parse_month(month)  # the pattern admits real months only
     return None
 
 
@@ -117,13 +138,33 @@ def _bounds(date_: str | None, week: str | None, month: str | None) -> tuple[dat
 def daily_papers(
     request: Request,
     engine: EngineDep,
-    date: Annotated[
-        str | None, Query(description="A day, YYYY-MM-DD.", examples=["2026-05-04"])
+    day: Annotated[
+        str | None,
+        Query(
+            alias="date",
+            pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            description="A day, YYYY-MM-DD.",
+            examples=["2026-05-04"],
+            json_schema_extra={"format": "date"},
+        ),
     ] = None,
     week: Annotated[
-        str | None, Query(description="An ISO week, YYYY-Www.", examples=["2026-W19"])
+        str | None,
+        Query(
+            pattern=WEEK_PATTERN,
+            description="An ISO week, YYYY-Www (used when no date is given; W53 of a year "
+            "with 52 weeks has no papers).",
+            examples=["2026-W19"],
+        ),
     ] = None,
-    month: Annotated[str | None, Query(description="A month, YYYY-MM.")] = None,
+    month: Annotated[
+        str | None,
+        Query(
+            pattern=MONTH_PATTERN,
+            description="A month, YYYY-MM (used when no date or week is given).",
+            examples=["2026-05"],
+        ),
+    ] = None,
     submitter: Annotated[
         str | None, Query(max_length=255, description="Only papers this user submitted.")
     ] = None,
@@ -134,15 +175,13 @@ def daily_papers(
             "trending: by trending score."
         ),
     ] = "publishedAt",
-    p: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Page number, from 0.")] = 0,
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page number, from 0.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Papers per page.")] = 50,
 ) -> list[dict[str, Any]]:
     """Daily papers as Hugging Face lists them (``HfApi.list_daily_papers``)."""
-    bounds = _bounds(date, week, month)
+    bounds = _bounds(day, week, month)
     if submitter and not submitter.isprintable():
-        raise HTTPException(422, "submitter must be a username (printable characters only).")
-    if p * limit > MAX_OFFSET:
-        raise HTTPException(422, f"p * limit may be at most {MAX_OFFSET:,}.")
+        return []  # no username holds control characters (and PostgreSQL refuses NUL)
     items = queries.daily_api_papers(
         engine,
         first=bounds[0] if bounds else None,
@@ -208,7 +247,15 @@ def trending(
     ]
 
 
-@router.get("/papers/{paper_id:path}")
+class ErrorOut(BaseModel):
+    status: str = "error"
+    detail: str
+
+
+@router.get(
+    "/papers/{paper_id:path}",
+    responses={404: {"model": ErrorOut, "description": "No such paper."}},
+)
 def paper_info(request: Request, engine: EngineDep, paper_id: str) -> dict[str, Any]:
     """One paper as Hugging Face's ``/api/papers/{id}`` answers it (``HfApi.paper_info``)."""
     try:

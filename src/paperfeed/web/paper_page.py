@@ -215,7 +215,14 @@ def _count_view(request: Request, engine: Engine, paper_pk: int, response: Respo
     )
 
 
-@router.get("/papers/{paper_id:path}.md", response_class=PlainTextResponse)
+@router.get(
+    "/papers/{paper_id:path}.md",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"text/markdown": {}}, "description": "The paper as Markdown."},
+        404: {"content": {"text/html": {}}, "description": "No such paper (an error page)."},
+    },
+)
 def paper_markdown(request: Request, engine: EngineDep, paper_id: str) -> Response:
     """The paper as Markdown (text/markdown)."""
     ref = lookup(engine, paper_id)
