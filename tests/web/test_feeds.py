@@ -67,6 +67,7 @@ def parse(client: TestClient, path: str, media: str) -> Any:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == f"{media}; charset=utf-8"
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "public, max-age=300"
     feed = feedparser.parse(response.content)
     assert feed.bozo == 0, feed.get("bozo_exception")
     for entry in feed.entries:

@@ -28,6 +28,7 @@ DAILY_DAYS = 7
 FEED_ITEMS = 100
 TRENDING_ITEMS = 50
 SEARCH_ITEMS = 50
+FEED_MAX_AGE = 300  # seconds
 MEDIA = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 DC_NS = "http://purl.org/dc/elements/1.1/"
 # Characters XML 1.0 cannot carry at all (control characters, surrogates, U+FFFE/U+FFFF).
@@ -163,7 +164,9 @@ def _respond(
     self_url = f"{base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
     build = atom if kind == "atom" else rss
     body = build(title, f"{base}{site_path}", self_url, items, base)
-    return Response(body, media_type=f"{MEDIA[kind]}; charset=utf-8")
+    # Readers poll: let them and any proxy reuse a feed for a few minutes.
+    headers = {"cache-control": f"public, max-age={FEED_MAX_AGE}"}
+    return Response(body, media_type=f"{MEDIA[kind]}; charset=utf-8", headers=headers)
 
 
 @router.get("/daily.{kind}")
