@@ -180,7 +180,6 @@ def _page(
 # Most upvoted first; ties by newest day, then in the order papers came.
 _BY_UPVOTES = [_UPVOTES.desc(), _DAY.desc(), papers.c.pk]
 _BY_DAY = [_DAY.desc(), _UPVOTES.desc(), papers.c.pk]
-_BY_TRENDING = [_SCORE.desc(), papers.c.pk]
 
 
 def day_papers(engine: Engine, day: date, page: int = 1, per_page: int = 50) -> PaperList:
@@ -195,38 +194,53 @@ def range_papers(
     return _page(engine, in_days(first, last), _BY_UPVOTES, page, per_page)
 
 
-# Trending reads this many candidates by stored score (at least), then ranks them by score now.
+# Trending reads this many candidates beyond the page by stored score, then ranks by score now.
 TRENDING_CANDIDATES = 500
 
 
 def trending_page(
     engine: Engine, page: int = 1, per_page: int = 30, half_life_hours: float | None = None
 ) -> PaperList:
-    """Papers by trending score *now*: a stored score decays as time passes, by the same
-    half-life, until the next recompute refreshes it. Candidates are the best stored scores
-    (a stale score is too high, never too low, so no paper that belongs is missed)."""
-    half_life = half_life_hours or get_settings().trending_half_life_hours
+    """Papers by trending score *now* (see ``_by_score_now``), with their scores and terms
+    decayed to now."""
     has_score = paper_stats.c.trending_score > 0
-    want = page * per_page
     with engine.connect() as conn:
         total = _count(conn, has_score)
-        query = (
-            select(paper_stats.c.paper_pk, paper_stats.c.trending_score, paper_stats.c.updated_at)
-            .select_from(_FROM)
-            .where(_VISIBLE, has_score)
-            .order_by(paper_stats.c.trending_score.desc(), paper_stats.c.paper_pk)
-            .limit(max(TRENDING_CANDIDATES, 4 * want))
-        )
-        now = _now()
-        current = {
-            row.paper_pk: float(row.trending_score) * decay_factor(row.updated_at, now, half_life)
-            for row in conn.execute(query)
-        }
-        ranked = sorted(current, key=lambda pk: (-current[pk], pk))
-        chosen = ranked[(page - 1) * per_page : want]
-        items = _listed(conn, papers.c.pk.in_(chosen or [-1]), [papers.c.pk], 0, len(chosen) or 1)
+        items = _by_score_now(conn, has_score, (page - 1) * per_page, per_page, half_life_hours)
+    return PaperList(items, total, page, per_page)
+
+
+def _by_score_now(
+    conn: Connection,
+    where: ColumnElement[bool],
+    offset: int,
+    limit: int,
+    half_life_hours: float | None = None,
+) -> list[ListedPaper]:
+    """Papers matching ``where`` by trending score *now*: a stored score decays as time passes,
+    by the same half-life, until the next recompute refreshes it. Candidates are the best
+    stored scores (a stale score is too high, never too low, so no paper that belongs is
+    missed); papers without a score follow, in the order they came."""
+    half_life = half_life_hours or get_settings().trending_half_life_hours
+    want = offset + limit
+    query = (
+        select(papers.c.pk, _SCORE.label("score"), paper_stats.c.updated_at)
+        .select_from(_FROM)
+        .where(_VISIBLE, where)
+        .order_by(_SCORE.desc(), papers.c.pk)
+        .limit(want + TRENDING_CANDIDATES)
+    )
+    now = _now()
+    current = {
+        row.pk: float(row.score) * decay_factor(row.updated_at, now, half_life)
+        for row in conn.execute(query)
+    }
+    chosen = sorted(current, key=lambda pk: (-current[pk], pk))[offset:want]
+    if not chosen:
+        return []
+    items = _listed(conn, papers.c.pk.in_(chosen), [papers.c.pk], 0, len(chosen))
     by_pk = {item.pk: item for item in items}  # their scores and terms decayed to now
-    return PaperList([by_pk[pk] for pk in chosen if pk in by_pk], total, page, per_page)
+    return [by_pk[pk] for pk in chosen if pk in by_pk]
 
 
 def recent_papers(engine: Engine, days: int, limit: int) -> list[ListedPaper]:
@@ -262,9 +276,10 @@ def daily_api_papers(
         conditions.append(
             or_(func.lower(papers.c.submitter) == submitter.lower(), papers.c.pk.in_(by_user))
         )
-    order = _BY_TRENDING if trending else _BY_DAY
     with engine.connect() as conn:
-        return _listed(conn, and_(*conditions), order, offset, limit)
+        if trending:
+            return _by_score_now(conn, and_(*conditions), offset, limit)
+        return _listed(conn, and_(*conditions), _BY_DAY, offset, limit)
 
 
 def _day_bound(conn: Connection, before: date | None, after: date | None) -> date | None:
