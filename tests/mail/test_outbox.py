@@ -234,3 +234,24 @@ def test_topic_digest_uses_search_with_negative_terms(
     assert sent, "some of 200 real papers are about learning"
     assert not any("reinforcement" in titles[i].lower() for i in sent)
     assert "learning" in got.message["Subject"]
+
+
+def test_unreachable_server_stops_the_run_without_blaming_recipients(
+    engine: Engine, settings: Settings, smtp: Smtp
+) -> None:
+    from tests.mail.smtp_server import free_port
+
+    now = datetime.now(UTC)
+    store_papers(engine, 5, first_seen=now - timedelta(hours=2))
+    for i in range(3):
+        confirmed(engine, f"r{i}@example.org")
+    down = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{free_port()}?timeout=2"})
+    outbox.enqueue(engine, down, "daily", now)
+    report = outbox.send_due(engine, down, make_sender(down), lambda: now)
+    assert report.server_problem and "cannot send through the mail server" in report.server_problem
+    assert (report.sent, report.failed, report.retried) == (0, 0, 1), "stopped at the first"
+    assert [(r["status"], r["attempts"]) for r in rows(engine)] == [("queued", 0)] * 3
+    with engine.connect() as conn:
+        assert conn.execute(select(suppressions)).first() is None
+    later = now + outbox.BACKOFF_BASE + timedelta(seconds=1)
+    assert outbox.send_due(engine, settings, make_sender(settings), lambda: later).sent == 3

@@ -177,6 +177,8 @@ def digest_send(
         )
     for problem in sent.errors[:20]:
         console.print(f"not sent: {problem}", highlight=False, markup=False)
+    if sent.server_problem:
+        raise fail(f"{sent.server_problem} (the rest is sent by the next run)")
 
 
 @app.command()

@@ -211,6 +211,8 @@ class SendReport:
     failed: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    # Set when the mail server could not be used at all (connect, TLS, login): sending stopped.
+    server_problem: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -370,6 +372,7 @@ def send_due(
         total.failed += part.failed
         total.skipped += part.skipped
         total.errors += part.errors
+        total.server_problem = total.server_problem or part.server_problem
     return total
 
 
@@ -396,6 +399,10 @@ def _send_loop(
                     _release(engine, [r.pk for r in rows[index:]])
                     break
                 _send_one(engine, settings, sender, row, cache, clock, report)
+                if report.server_problem:
+                    # The server, not this row: stop; the rest go out on a later run.
+                    _release(engine, [r.pk for r in rows[index + 1 :]])
+                    return report
                 if on_sent is not None:
                     on_sent(row)
     finally:
@@ -453,7 +460,14 @@ def _failed(
     text = str(error)[:2000]
     report.errors.append(f"{row.email}: {text}")
     log.warning("digest not sent", extra={"to": row.email, "error": text, "attempt": attempts})
-    if error.permanent:
+    if error.server_problem:
+        # Not this recipient's fault: no attempt counted, nobody suppressed.
+        _finish(
+            engine, row.pk, status="queued", last_error=text, next_attempt_at=now + BACKOFF_BASE
+        )
+        report.retried += 1
+        report.server_problem = text
+    elif error.permanent:
         with write_transaction(engine) as conn:
             conn.execute(
                 update(outbox)

@@ -36,12 +36,25 @@ _MAX_IDLE_S = 5.0
 
 
 class MailError(Exception):
-    """Sending failed. ``code`` is the SMTP reply code when the server answered one."""
+    """Sending failed. ``code`` is the SMTP reply code when the server answered one.
 
-    def __init__(self, message: str, code: int | None = None, *, permanent: bool = False) -> None:
+    ``permanent``: the server refused this message or recipient for good (5xx after MAIL
+    FROM). ``server_problem``: connecting, TLS, login or the sender address failed — nothing
+    about the recipient; every other message would fail the same way.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        code: int | None = None,
+        *,
+        permanent: bool = False,
+        server_problem: bool = False,
+    ) -> None:
         super().__init__(message)
         self.code = code
-        self.permanent = permanent
+        self.permanent = permanent and not server_problem
+        self.server_problem = server_problem
 
 
 class MailConfigError(ValueError):
@@ -103,7 +116,16 @@ def parse_smtp_url(url: str, default_timeout: float = 30.0) -> SmtpConfig:
     )
 
 
-def _classify(error: Exception) -> MailError:
+def _classify(error: Exception, connecting: bool = False) -> MailError:
+    found = _describe(error)
+    if connecting or isinstance(error, smtplib.SMTPSenderRefused):
+        return MailError(
+            f"cannot send through the mail server: {found}", found.code, server_problem=True
+        )
+    return found
+
+
+def _describe(error: Exception) -> MailError:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         code = max(codes) if codes else None
@@ -170,9 +192,12 @@ class SmtpSender:
     def _deliver(self, action: Callable[[smtplib.SMTP], object]) -> None:
         if self._conn is not None and time.monotonic() - self._last_used > _MAX_IDLE_S:
             self.close()
-        try:
-            if self._conn is None:
+        if self._conn is None:
+            try:
                 self._conn = self._connect()
+            except Exception as error:
+                raise _classify(error, connecting=True) from error
+        try:
             action(self._conn)
         except Exception as error:
             # After any failure the session state is unknown: start the next send afresh.
