@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
 )
 
 metadata = MetaData(
@@ -70,6 +71,9 @@ papers = Table(
     # Set when an admin hides the paper: it leaves every list, page and search.
     Column("hidden_at", DateTime(timezone=True)),
 )
+
+# A paper's day (featured, else published) is what every feed page filters and sorts on.
+Index("ix_papers_day", func.coalesce(papers.c.featured_day, papers.c.published))
 
 paper_authors = Table(
     "paper_authors",
