@@ -261,3 +261,17 @@ def test_api_subscribe_sends_a_confirmation_and_answers_json(
     nul = client.post("/api/subscriptions", json={"email": "n@example.org", "topic": "a\x00b"})
     assert nul.status_code == 400, "PostgreSQL cannot store NUL: refused cleanly, not a 500"
     assert "/api/subscriptions" in client.get("/openapi.json").json()["paths"]
+
+
+def test_subscribing_an_active_address_changes_nothing_and_sends_nothing(
+    engine: Engine, settings: Settings, smtp: Smtp, client: TestClient
+) -> None:
+    confirmed(engine, "owner@example.org", frequency="weekly")
+    response = client.post(
+        "/subscribe",
+        data={"email": "owner@example.org", "frequency": "daily", "csrf_token": csrf_of(client)},
+    )
+    assert response.status_code == 200 and "Check your inbox" in response.text
+    [sub] = subs.list_subscriptions(engine)
+    assert (sub.frequency, sub.status) == ("weekly", "active")
+    assert smtp.recorder.seen == []

@@ -163,8 +163,9 @@ def subscribe(
 ) -> tuple[Subscription, bool]:
     """Store a pending subscription; returns it and whether a confirmation should be sent.
 
-    Subscribing again to the same digest changes its frequency; a pending or cancelled one
-    gets a new confirmation (older confirm links stop working). An active one needs none.
+    Subscribing again to a pending or cancelled digest sends a new confirmation (older confirm
+    links stop working, the new frequency applies once confirmed); an active one is left
+    unchanged (its owner changes it from the preferences link).
     """
     now = now or datetime.now(UTC)
     email = normalise_email(email)
@@ -208,14 +209,9 @@ def subscribe(
             current = _row(existing)
             pk = current.pk
             if current.active:
-                conn.execute(
-                    update(subscriptions)
-                    .where(subscriptions.c.pk == pk)
-                    .values(frequency=frequency)
-                )
-                found = get_subscription(conn, pk)
-                assert found is not None
-                return found, False
+                # Left as it is: anyone can type an address into the box; changes go through
+                # the preferences link in the subscriber's own mail.
+                return current, False
             conn.execute(
                 update(subscriptions)
                 .where(subscriptions.c.pk == pk)
