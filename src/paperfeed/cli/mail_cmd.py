@@ -36,6 +36,12 @@ def subscribers_add(
         str | None,
         typer.Option(help="A search query: a topic digest instead of trending papers."),
     ] = None,
+    for_you: Annotated[
+        bool,
+        typer.Option(
+            "--for-you", help="The recommendations of the account that uses EMAIL instead."
+        ),
+    ] = False,
 ) -> None:
     """Subscribe EMAIL and send it the confirmation link (nothing else is sent before)."""
     from paperfeed.mail.subscriptions import SubscriptionError, send_confirmation, subscribe
@@ -44,7 +50,9 @@ def subscribers_add(
     _check_frequency(frequency)
     settings = get_settings()
     engine = ready_engine()
-    kind = "topic" if topic is not None else "trending"
+    if topic is not None and for_you:
+        raise fail("give --topic or --for-you, not both", 2)
+    kind = "topic" if topic is not None else ("for_you" if for_you else "trending")
     try:
         sender = make_sender(settings)
         sub, needs_confirmation = subscribe(engine, email, frequency, kind, topic or "")

@@ -20,7 +20,7 @@ from email.utils import formatdate
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
 
 from paperfeed.config import Settings
 from paperfeed.ingest.ids import is_arxiv_id
@@ -125,7 +125,13 @@ def topic_candidates(
     from paperfeed.search.service import search
 
     found = search(conn, query, limit=1000)
-    ids = [r.id for r in found.results]
+    return ids_in_window(conn, [r.id for r in found.results], start, end, limit)
+
+
+def ids_in_window(
+    conn: Connection, ids: Sequence[str], start: datetime, end: datetime, limit: int
+) -> list[int]:
+    """The pks of ``ids`` (a ranking) that fall in the window, in ranking order."""
     if not ids:
         return []
     rank = {paper_id: i for i, paper_id in enumerate(ids)}
@@ -137,6 +143,34 @@ def topic_candidates(
     }
     ordered = sorted(found_pks, key=rank.__getitem__)
     return [found_pks[paper_id] for paper_id in ordered[:limit]]
+
+
+def for_you_ranks(
+    engine: Engine, settings: Settings, subs: Sequence[Subscription]
+) -> dict[int, list[str]]:
+    """Each "for you" subscription's recommendations (paper ids, best first).
+
+    Made before digests are written: ranking may train and store a user's classifiers,
+    which must not happen inside the digest transaction.
+    """
+    wanted = [sub for sub in subs if sub.kind == "for_you"]
+    if not wanted:
+        return {}
+    from paperfeed.mail.subscriptions import account_of
+    from paperfeed.rank.for_you import recommend
+
+    ranks: dict[int, list[str]] = {}
+    for sub in wanted:
+        with engine.connect() as conn:
+            user_pk = account_of(conn, sub.email)
+        if user_pk is None:
+            ranks[sub.pk] = []
+            continue
+        result = recommend(
+            engine, user_pk, limit=settings.digest_max_papers + CANDIDATE_SLACK, settings=settings
+        )
+        ranks[sub.pk] = [paper.paper_id for paper in result.papers]
+    return ranks
 
 
 def history_of(
@@ -163,13 +197,19 @@ class Composer:
         conn: Connection,
         max_papers: int,
         ranked: dict[tuple[str, str, datetime, datetime], list[int]] | None = None,
+        for_you: dict[int, list[str]] | None = None,
     ) -> None:
         self.conn = conn
         self.max_papers = max_papers
         # Shared between the batches of one run: a window is ranked once, not per batch.
         self._cache = ranked if ranked is not None else {}
+        # "For you" rankings, made beforehand (outside any write transaction): see for_you_ranks.
+        self.for_you = for_you
 
     def candidates(self, sub: Subscription, start: datetime, end: datetime) -> list[int]:
+        if sub.kind == "for_you":
+            ranked = (self.for_you or {}).get(sub.pk, [])
+            return ids_in_window(self.conn, ranked, start, end, self.max_papers + CANDIDATE_SLACK)
         key = (sub.kind, sub.query, start, end)
         if key not in self._cache:
             limit = self.max_papers + CANDIDATE_SLACK
@@ -256,6 +296,9 @@ def heading_of(sub: Subscription, period: str, count: int) -> tuple[str, str, st
     if sub.kind == "topic":
         heading = f"New papers on “{sub.query}”"
         intro = f"{count} new paper{'s' if count != 1 else ''} matching your topic."
+    elif sub.kind == "for_you":
+        heading = "Papers for you " + when
+        intro = f"{count} new paper{'s' if count != 1 else ''} picked from your library's tags."
     else:
         heading = "Trending papers " + when
         intro = f"The {count} most upvoted and discussed new paper{'s' if count != 1 else ''}."

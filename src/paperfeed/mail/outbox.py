@@ -29,7 +29,14 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, or_, select,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperfeed.config import Settings
-from paperfeed.mail.digest import Composer, PaperCache, build_raw, message_id, period_of
+from paperfeed.mail.digest import (
+    Composer,
+    PaperCache,
+    build_raw,
+    for_you_ranks,
+    message_id,
+    period_of,
+)
 from paperfeed.mail.subscriptions import KINDS, Subscription, _row, _select, get_subscription
 from paperfeed.mail.transport import MailError, MailSender
 from paperfeed.store.engine import is_sqlite, write_transaction
@@ -85,6 +92,12 @@ def due_query(frequency: str, period: str, limit: int) -> Any:
     )
 
 
+def _due_for_you(engine: Engine, frequency: str, period: str) -> list[Subscription]:
+    query = due_query(frequency, period, 100_000).where(subscriptions.c.kind == "for_you")
+    with engine.connect() as conn:
+        return [_row(r) for r in conn.execute(query)]
+
+
 @dataclass
 class EnqueueReport:
     period: str
@@ -102,8 +115,9 @@ def due_digests(
     now = now or utcnow()
     period = period_of(frequency, now)
     found: list[tuple[Subscription, list[int]]] = []
+    for_you = for_you_ranks(engine, settings, _due_for_you(engine, frequency, period))
     with engine.connect() as conn:
-        composer = Composer(conn, settings.digest_max_papers)
+        composer = Composer(conn, settings.digest_max_papers, None, for_you)
         last_pk = 0
         while True:
             query = due_query(frequency, period, ENQUEUE_BATCH).where(subscriptions.c.pk > last_pk)
@@ -127,6 +141,7 @@ def enqueue(
     period = period_of(frequency, now)
     report = EnqueueReport(period)
     ranked: dict[tuple[str, str, datetime, datetime], list[int]] = {}
+    for_you = for_you_ranks(engine, settings, _due_for_you(engine, frequency, period))
     while True:
         with write_transaction(engine) as conn:
             query = due_query(frequency, period, batch)
@@ -135,7 +150,7 @@ def enqueue(
             subs = [_row(r) for r in conn.execute(query)]
             if not subs:
                 return report
-            composer = Composer(conn, settings.digest_max_papers, ranked)
+            composer = Composer(conn, settings.digest_max_papers, ranked, for_you)
             _enqueue_batch(conn, settings, subs, period, composer.pick(subs, now), now, report)
 
 

@@ -9,7 +9,14 @@ from email.message import EmailMessage
 from sqlalchemy import Engine
 
 from paperfeed.config import Settings
-from paperfeed.mail.digest import Composer, DigestPaper, PaperCache, build_message, period_of
+from paperfeed.mail.digest import (
+    Composer,
+    DigestPaper,
+    PaperCache,
+    build_message,
+    for_you_ranks,
+    period_of,
+)
 from paperfeed.mail.subscriptions import (
     Subscription,
     SubscriptionError,
@@ -33,8 +40,9 @@ def preview_papers(
     engine: Engine, settings: Settings, sub: Subscription, now: datetime | None = None
 ) -> list[DigestPaper]:
     now = now or datetime.now(UTC)
+    for_you = for_you_ranks(engine, settings, [sub])
     with engine.connect() as conn:
-        pks = Composer(conn, settings.digest_max_papers).pick([sub], now)[sub.pk]
+        pks = Composer(conn, settings.digest_max_papers, None, for_you).pick([sub], now)[sub.pk]
         return PaperCache().get(conn, pks)
 
 

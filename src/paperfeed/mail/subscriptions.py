@@ -23,8 +23,8 @@ from paperfeed.store.mail_schema import subscribers, subscriptions, suppressions
 
 Frequency = Literal["daily", "weekly"]
 FREQUENCIES = ("daily", "weekly")
-# "for_you" needs recommendations, which do not exist yet: it is not offered.
-KINDS = ("trending", "topic")
+# "for_you" is the recommendations of the account with the same address (rank.for_you).
+KINDS = ("trending", "topic", "for_you")
 MAX_QUERY = 500
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
@@ -62,7 +62,10 @@ class Subscription:
 
     @property
     def label(self) -> str:
-        what = "Trending papers" if self.kind == "trending" else f"Papers about “{self.query}”"
+        if self.kind == "topic":
+            what = f"Papers about “{self.query}”"
+        else:
+            what = "Papers for you" if self.kind == "for_you" else "Trending papers"
         return f"{what}, {self.frequency}"
 
     def as_dict(self) -> dict[str, object]:
@@ -171,9 +174,13 @@ def subscribe(
     email = normalise_email(email)
     check_frequency(frequency)
     if kind not in KINDS:
-        raise SubscriptionError("Digest kind must be trending or topic.")
+        raise SubscriptionError("Digest kind must be trending, topic or for_you.")
     query = check_query(query) if kind == "topic" else ""
     with write_transaction(engine) as conn:
+        if kind == "for_you" and account_of(conn, email) is None:
+            raise SubscriptionError(
+                "“For you” digests need an account with this email address: register first."
+            )
         subscriber_pk = conn.execute(
             select(subscribers.c.pk).where(subscribers.c.email == email)
         ).scalar()
@@ -225,6 +232,14 @@ def subscribe(
         found = get_subscription(conn, pk)
         assert found is not None
         return found, True
+
+
+def account_of(conn: Connection, email: str) -> int | None:
+    """The user account (pk) that uses this address, if any."""
+    from paperfeed.store.community_schema import users
+
+    found = conn.execute(select(users.c.pk).where(func.lower(users.c.email) == email)).scalar()
+    return int(found) if found is not None else None
 
 
 def link(settings: Settings, path: str) -> str:

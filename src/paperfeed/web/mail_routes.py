@@ -67,6 +67,7 @@ def subscribe(
     email: FormField = "",
     frequency: FormField = "daily",
     topic: FormField = "",
+    kind: FormField = "trending",
     csrf_token: FormField = "",
 ) -> Response:
     check_csrf(request, csrf_token)
@@ -84,7 +85,7 @@ def subscribe(
         cap = settings.subscribe_daily_cap
         check_and_record(engine, "subscribe_ip", client_ip(request), cap * 4, DAY)
         check_and_record(engine, "subscribe_email", address, cap, DAY)
-        kind = "topic" if topic.strip() else "trending"
+        kind = "topic" if topic.strip() else ("for_you" if kind == "for_you" else "trending")
         sub, needs_confirmation = subs.subscribe(engine, address, frequency, kind, topic)
     except SubscriptionError as error:
         context.update(heading="Subscribe", message=str(error), error=True)
@@ -233,7 +234,8 @@ def digest_preview(
     from paperfeed.mail.preview import preview_papers, sample_subscription
 
     del viewer  # the page is the same for everyone
-    if frequency not in subs.FREQUENCIES or kind not in subs.KINDS:
+    # "for you" is a person's own recommendations: not previewed here.
+    if frequency not in subs.FREQUENCIES or kind not in ("trending", "topic"):
         return _render(
             request,
             "error.html",
@@ -276,6 +278,11 @@ class SubscribeIn(BaseModel):
         max_length=subs.MAX_QUERY,
         description="A search query: a topic digest instead of trending papers.",
     )
+    for_you: bool = Field(
+        default=False,
+        description="The recommendations of the account that uses this address, instead of "
+        "trending papers.",
+    )
 
 
 class SubscribeOut(BaseModel):
@@ -311,6 +318,7 @@ def api_subscribe(
         check_and_record(engine, "subscribe_ip", client_ip(request), cap * 4, DAY)
         check_and_record(engine, "subscribe_email", address, cap, DAY)
         kind = "topic" if body.topic and body.topic.strip() else "trending"
+        kind = "for_you" if body.for_you and kind == "trending" else kind
         sub, needs_confirmation = subs.subscribe(
             engine, address, body.frequency, kind, body.topic or ""
         )
