@@ -119,9 +119,8 @@ def test_a_visitor_registers_submits_upvotes_comments_searches_and_subscribes(
         vote = page.locator("form.vote-form").first
         assert vote.locator(".vote-count").inner_text() == "0"
         vote.locator("button").click()
-        page.wait_for_function(
-            "document.querySelector('form.vote-form .vote-count').textContent.trim() === '1'"
-        )
+        # The page's CSP forbids eval, so Playwright's string predicates are out: locators.
+        playwright.expect(page.locator("form.vote-form .vote-count").first).to_have_text("1")
         assert page.locator("form.vote-form button").first.get_attribute("aria-pressed") == "true"
 
         page.fill("#comment-body", "A *first* comment, with [a link](https://example.org).")
@@ -135,6 +134,19 @@ def test_a_visitor_registers_submits_upvotes_comments_searches_and_subscribes(
         page.wait_for_url(re.compile(r"/search\?q="))
         assert "Dense Object Grounding in 3D Scenes" in page.locator("main").inner_text()
         page.screenshot(path=shots / "search.png")
+
+        # Search as you type: results change under the box, no submit, no full reload.
+        page.goto(site + "/search")
+        page.locator("#search-q").press_sequentially("landmark attention", delay=20)
+        expect = playwright.expect
+        expect(page.locator("#results .paper-title").first).to_contain_text(
+            re.compile("landmark", re.I)
+        )
+        assert "q=landmark" in page.url, "the address follows the query (hx-push-url)"
+        page.click("details.search-filters summary")
+        page.select_option("select[name=sort]", "date")
+        page.wait_for_url(re.compile(r"sort=date"))
+        page.screenshot(path=shots / "search-filters.png")
 
         page.goto(site + "/trending")
         page.screenshot(path=shots / "trending.png")

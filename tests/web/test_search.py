@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from paperfeed.domain import PaperRecord
 from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.search.indexer import update_index
 from paperfeed.store.engine import write_transaction
+from paperfeed.store.schema import papers
 from paperfeed.web.app import create_app
 from tests.conftest import arxiv_rows
 from tests.search.dense_helpers import CachedEmbedder
@@ -253,3 +254,68 @@ def test_similar_for_an_unknown_paper_is_a_json_404(client: TestClient) -> None:
 )
 def test_every_search_response_sends_the_security_headers(client: TestClient, path: str) -> None:
     assert_security_headers(client.get(path))
+
+
+def test_filters_and_sort_narrow_the_page_and_survive_paging(
+    client: TestClient, corpus: list[dict[str, Any]]
+) -> None:
+    category = corpus[0]["categories"][0]
+    in_category = {p["title"] for p in corpus if category in p["categories"]}
+    page = client.get("/search", params={"q": "learning", "cat": category, "sort": "date"})
+    assert page.status_code == 200
+    titles = scan(page.text).titles
+    assert titles and set(titles) <= in_category
+    assert f'name="cat" value="{category}"' in page.text and 'value="date" selected' in page.text
+    # Filters alone are a search; an empty one is the tips page.
+    only = client.get("/search", params={"cat": category})
+    assert set(scan(only.text).titles) <= in_category and scan(only.text).titles
+    listed = sorted({p["listed"] for p in corpus})
+    day = listed[len(listed) // 2]
+    dated = client.get("/search", params={"q": "model", "from": day, "to": day})
+    on_day = {p["title"] for p in corpus if p["listed"] == day}
+    assert set(scan(dated.text).titles) <= on_day
+    author = corpus[3]["authors"][0]
+    by_author = client.get("/search", params={"author": author})
+    assert corpus[3]["title"] in scan(by_author.text).titles
+    assert client.get("/search", params={"q": "x", "sort": "loudest"}).status_code == 422
+    assert client.get("/search", params={"q": "x", "from": "yesterday"}).status_code == 422
+
+
+def test_filters_stay_in_the_page_links(client: TestClient, corpus: Any) -> None:
+    page = client.get("/search", params={"q": "learning", "sort": "upvotes", "code": "0"})
+    links = scan(page.text).links
+    if "next" in links:
+        assert "sort=upvotes" in links["next"] and "q=learning" in links["next"]
+
+
+def test_results_link_to_the_paper_page_and_offer_a_feed(
+    client: TestClient, corpus: list[dict[str, Any]]
+) -> None:
+    paper = pick(corpus)
+    page = client.get("/search", params={"q": keywords(paper["title"])})
+    assert f'href="/papers/{paper["id"]}"' in page.text
+    assert 'type="application/atom+xml"' in page.text and "/feeds/search.atom?q=" in page.text
+    # Search as you type: the box asks htmx for this page and swaps in its #results part.
+    assert 'hx-select="#results"' in page.text and 'id="results"' in page.text
+
+
+def test_hidden_papers_leave_search(
+    engine: Engine, client: TestClient, corpus: list[dict[str, Any]]
+) -> None:
+    paper = pick(corpus)
+    query = {"q": keywords(paper["title"])}
+    assert paper["title"] in scan(client.get("/search", params=query).text).titles
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(papers).where(papers.c.id == paper["id"]).values(hidden_at=datetime.now(UTC))
+        )
+    assert paper["title"] not in scan(client.get("/search", params=query).text).titles
+    api = client.get("/api/papers/search", params=query).json()
+    assert paper["id"] not in [item["id"] for item in api]
+
+
+def test_a_form_with_empty_fields_searches(client: TestClient, corpus: Any) -> None:
+    # What a browser sends when the filters are left blank (and what htmx sends as you type).
+    blank = {"q": "learning", "cat": "", "author": "", "from": "", "to": "", "sort": "relevance"}
+    page = client.get("/search", params=blank)
+    assert page.status_code == 200 and scan(page.text).titles

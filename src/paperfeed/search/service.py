@@ -131,8 +131,11 @@ def _meta(conn: Connection, pks: list[int]) -> dict[int, dict[str, Any]]:
     marks, params = _in(pks)
     sql = (
         # No abstracts here: only the page's are needed (for snippets), fetched in _results.
-        "SELECT pk, id, title, published, featured_day, external_upvotes"
-        f" FROM papers WHERE pk IN ({marks})"
+        # Upvotes: imported (Hugging Face) plus this site's. Hidden papers leave every result.
+        "SELECT p.pk, p.id, p.title, p.published, p.featured_day,"
+        " p.external_upvotes + COALESCE(s.upvotes, 0)"
+        " FROM papers p LEFT JOIN paper_stats s ON s.paper_pk = p.pk"
+        f" WHERE p.pk IN ({marks}) AND p.hidden_at IS NULL"
     )
     meta = {}
     for pk, pid, title, published, featured, upvotes in conn.execute(sql_text(sql), params):

@@ -1,12 +1,20 @@
-"""The search page, ``GET /search?q=&page=``: the engine's results, rendered on the server."""
+"""The search page, ``GET /search``: the engine's results, rendered on the server.
+
+Besides ``q`` and ``page`` the page takes form filters (``cat``, ``author``, ``from``, ``to``,
+``code``) and ``sort`` (relevance, date, upvotes). Filters become the engine's own query syntax
+(``cat:``, ``author:"..."``, ``date:FROM..TO``, ``has:code``), so the site, the CLI and the API
+mean the same thing by them. The search box updates the results as you type (htmx swaps the
+``#results`` part of this same page; without JavaScript the form submits as usual).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
@@ -31,6 +39,57 @@ class PageLink:
     current: bool
 
 
+SortName = Literal["relevance", "date", "upvotes"]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The form's filters, as typed; ``terms()`` is the same in the engine's query syntax."""
+
+    category: str = ""
+    author: str = ""
+    start: date | None = None
+    end: date | None = None
+    code: bool = False
+    sort: SortName = "relevance"
+
+    def terms(self) -> str:
+        parts = []
+        if self.category:
+            parts.append(f"cat:{_quoted(self.category)}")
+        if self.author:
+            parts.append(f"author:{_quoted(self.author)}")
+        if self.start or self.end:
+            start = self.start.isoformat() if self.start else ""
+            end = self.end.isoformat() if self.end else ""
+            parts.append(f"date:{start}..{end}")
+        if self.code:
+            parts.append("has:code")
+        return " ".join(parts)
+
+    def params(self) -> dict[str, str]:
+        """The filters as URL parameters (only those that are set)."""
+        values = {
+            "cat": self.category,
+            "author": self.author,
+            "from": self.start.isoformat() if self.start else "",
+            "to": self.end.isoformat() if self.end else "",
+            "code": "1" if self.code else "",
+            "sort": "" if self.sort == "relevance" else self.sort,
+        }
+        return {name: value for name, value in values.items() if value}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.params())
+
+
+def _quoted(value: str) -> str:
+    """A filter value as one query term: quoted when it has spaces (quotes inside dropped)."""
+    value = " ".join(value.replace('"', " ").split())
+    return f'"{value}"' if " " in value else value
+
+
 @dataclass(frozen=True, slots=True)
 class SearchPage:
     """What search.html shows: the query, one page of results and the links to the others."""
@@ -41,32 +100,56 @@ class SearchPage:
     total: int
     results: list[SearchResult]
     links: list[PageLink]
+    filters: Filters = field(default_factory=Filters)
 
     @property
     def first(self) -> int:
         return (self.page - 1) * PER_PAGE + 1
 
     def url(self, page: int) -> str | None:
-        return search_url(self.query, page) if 1 <= page <= self.pages else None
+        if not 1 <= page <= self.pages:
+            return None
+        return search_url(self.query, page, self.filters)
 
 
-def search_url(query: str, page: int = 1) -> str:
+def search_url(query: str, page: int = 1, filters: Filters | None = None) -> str:
     """The address of one page of results (the query percent-encoded, never spliced raw)."""
-    params = {"q": query} if page == 1 else {"q": query, "page": str(page)}
+    params = {"q": query, **(filters.params() if filters else {})}
+    if page > 1:
+        params["page"] = str(page)
     return f"/search?{urlencode(params)}"
 
 
-def page_links(query: str, page: int, pages: int) -> list[PageLink]:
+def page_links(query: str, page: int, pages: int, filters: Filters | None = None) -> list[PageLink]:
     low, high = max(1, page - PAGE_WINDOW), min(pages, page + PAGE_WINDOW)
-    return [PageLink(n, search_url(query, n), n == page) for n in range(low, high + 1)]
+    return [PageLink(n, search_url(query, n, filters), n == page) for n in range(low, high + 1)]
 
 
-def run_page(engine: Engine, retriever: DenseRetriever, query: str, page: int) -> SearchPage:
-    """One page of results for ``query`` and the links to the pages around it."""
-    found = search(engine, query, PER_PAGE, (page - 1) * PER_PAGE, retriever=retriever)
+def run_page(
+    engine: Engine,
+    retriever: DenseRetriever,
+    query: str,
+    page: int,
+    filters: Filters | None = None,
+) -> SearchPage:
+    """One page of results for ``query`` (and the filters) and the links around it."""
+    filters = filters or Filters()
+    full_query = f"{query} {filters.terms()}".strip()
+    offset = (page - 1) * PER_PAGE
+    found = search(engine, full_query, PER_PAGE, offset, filters.sort, retriever=retriever)
     pages = min(MAX_PAGE, -(-found.total // PER_PAGE))
-    links = page_links(query, page, pages)
-    return SearchPage(query, page, pages, found.total, found.results, links)
+    links = page_links(query, page, pages, filters)
+    return SearchPage(query, page, pages, found.total, found.results, links, filters)
+
+
+def _day(value: str) -> date | None:
+    """A date field of the form: empty is no bound (a form sends empty fields)."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise HTTPException(422, f"{value!r} is not a date (YYYY-MM-DD).") from None
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -76,8 +159,17 @@ def search_page(
     retriever: RetrieverDep,
     q: Annotated[str, Query(max_length=MAX_QUERY)] = "",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    cat: Annotated[str, Query(max_length=64)] = "",
+    author: Annotated[str, Query(max_length=200)] = "",
+    start: Annotated[str, Query(alias="from", max_length=10)] = "",
+    end: Annotated[str, Query(alias="to", max_length=10)] = "",
+    code: Annotated[bool, Query()] = False,
+    sort: Annotated[SortName, Query()] = "relevance",
 ) -> HTMLResponse:
-    """Search papers; an empty query shows the search box and tips."""
+    """Search papers; an empty query and no filter shows the search box and tips."""
     query = q.strip()
-    context = {"query": query, "found": run_page(engine, retriever, query, page) if query else None}
+    filters = Filters(cat.strip(), author.strip(), _day(start), _day(end), code, sort)
+    wanted = query or filters.terms()
+    found = run_page(engine, retriever, query, page, filters) if wanted else None
+    context = {"query": query, "found": found, "filters": filters}
     return request.app.state.templates.TemplateResponse(request, "search.html", context)
