@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from paperfeed.community.library import (
@@ -84,7 +85,14 @@ def save_paper(
     try:
         tags = parse_tags(" ".join(body.tags))
     except TagError as error:
-        raise HTTPException(422, str(error)) from None
+        # FastAPI's own 422 shape, the one the OpenAPI schema documents.
+        detail = {
+            "type": "value_error",
+            "loc": ("body", "tags"),
+            "msg": str(error),
+            "input": body.tags,
+        }
+        raise RequestValidationError([detail]) from None
     set_tags(engine, user.pk, paper.pk, tags)
     return Saved(id=paper.id, saved=True, tags=tags)
 
