@@ -222,3 +222,23 @@ def test_bounces_command(engine: Engine, settings: Settings, tmp_path: Path) -> 
     )
     assert bad.returncode == 1
     assert "expected a multipart/report" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_suppressed_address_is_not_even_sent_a_confirmation(
+    engine: Engine, settings: Settings, smtp: Smtp
+) -> None:
+    from paperfeed.mail import subscriptions as subs
+
+    with write_transaction(engine) as conn:
+        outbox.suppress(conn, "complained@example.org", "complaint", "abuse", datetime.now(UTC))
+    sub, needs_confirmation = subs.subscribe(engine, "complained@example.org", "daily")
+    assert not needs_confirmation and sub.status == "pending"
+    done = subprocess.run(
+        [sys.executable, "-m", "paperfeed", "subscribers", "add", "complained@example.org"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "suppressed" in done.stderr
+    assert smtp.recorder.seen == []

@@ -59,8 +59,13 @@ def subscribers_add(
     except (SubscriptionError, MailConfigError) as error:
         raise fail(str(error), 2) from None
     if not needs_confirmation:
-        console.print(f"{sub.email} is already subscribed ({sub.label.lower()}).")
-        return
+        if sub.active:
+            console.print(f"{sub.email} is already subscribed ({sub.label.lower()}).")
+            return
+        raise fail(
+            f"{sub.email} is suppressed (bounces or a complaint): no confirmation sent; "
+            "`paperfeed subscribers unsuppress` allows mail to it again"
+        )
     try:
         send_confirmation(settings, sender, sub)
     except MailError as error:

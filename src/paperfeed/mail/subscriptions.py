@@ -231,7 +231,11 @@ def subscribe(
             )
         found = get_subscription(conn, pk)
         assert found is not None
-        return found, True
+        # A bounced or complaining address gets no mail, not even a confirmation.
+        suppressed = conn.execute(
+            select(suppressions.c.email).where(suppressions.c.email == email)
+        ).first()
+        return found, suppressed is None
 
 
 def account_of(conn: Connection, email: str) -> int | None:
