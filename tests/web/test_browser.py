@@ -1,9 +1,9 @@
 """The site in a real browser: headless Chromium (Debian's) driven by Playwright.
 
 One visitor's journey: register → log out → log in → submit a paper → upvote it (htmx) →
-comment → search → subscribe from the box; plus trending, for-you and the API docs. Each page
-is screenshotted (into ``PAPERFEED_SCREENSHOTS`` when set: ``scripts/screenshots.sh`` uses it
-for docs/screenshots/). The browser's console must show no error (a CSP violation is one).
+comment → search (and search as you type) → subscribe from the box; plus trending, for-you
+and the API docs. Each page is screenshotted (into ``SCREENSHOTS_DIR`` when set, e.g.
+``docs/screenshots``). The browser's console must show no error (a CSP violation is one).
 """
 
 from __future__ import annotations
@@ -18,15 +18,20 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from sqlalchemy import Engine, update
 
 from paperfeed import config
+from paperfeed.community.passwords import hash_password
 from paperfeed.ingest.formats import ParseOptions
 from paperfeed.ingest.service import run_ingest
 from paperfeed.ingest.sources import file_source
+from paperfeed.rank import for_you
 from paperfeed.store import migrate
-from paperfeed.store.engine import make_engine
+from paperfeed.store.community_schema import users
+from paperfeed.store.engine import make_engine, write_transaction
 from paperfeed.web.app import create_app
 from tests.conftest import SEED_PAGE
+from tests.rank.for_you_data import load_sample, tagged_reader
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -39,19 +44,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("PAPERFEED_DATABASE_URL", f"sqlite:///{tmp_path / 'site.db'}")
-    monkeypatch.setenv("PAPERFEED_BASE_URL", base)
-    config.get_settings.cache_clear()
-    engine = make_engine(config.get_settings().resolved_database_url())
-    migrate.upgrade(engine)
-    run_ingest(engine, file_source(str(SEED_PAGE), None, ParseOptions()))
-    engine.dispose()
+def _serve(base_port: int) -> tuple[uvicorn.Server, threading.Thread]:
     server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_app(), host="127.0.0.1", port=base_port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -59,14 +54,40 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
+    return server, thread
+
+
+@pytest.fixture
+def site_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Engine]]:
+    """A migrated SQLite store and the address a server for it will have."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("PAPERFEED_DATABASE_URL", f"sqlite:///{tmp_path / 'site.db'}")
+    monkeypatch.setenv("PAPERFEED_BASE_URL", base)
+    config.get_settings.cache_clear()
+    engine = make_engine(config.get_settings().resolved_database_url())
+    migrate.upgrade(engine)
+    yield base, engine
+    engine.dispose()
+
+
+def _start(base: str) -> Iterator[str]:
+    server, thread = _serve(int(base.rsplit(":", 1)[1]))
     yield base
     server.should_exit = True
     thread.join(timeout=10)
 
 
 @pytest.fixture
+def site(site_engine: tuple[str, Engine]) -> Iterator[str]:
+    base, engine = site_engine
+    run_ingest(engine, file_source(str(SEED_PAGE), None, ParseOptions()))
+    yield from _start(base)
+
+
+@pytest.fixture
 def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("PAPERFEED_SCREENSHOTS") or tmp_path / "shots")
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path / "shots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -166,4 +187,39 @@ def test_a_visitor_registers_submits_upvotes_comments_searches_and_subscribes(
         dark.goto(site + "/")
         dark.screenshot(path=shots / "home-dark.png")
         browser.close()
+    assert errors == []
+
+
+def test_for_you_in_the_browser_explains_and_learns(
+    site_engine: tuple[str, Engine], tmp_path: Path, shots: Path
+) -> None:
+    base, engine = site_engine
+    load_sample(engine, tmp_path, 1500)
+    for_you._models.clear()
+    user_pk, _ = tagged_reader(engine)
+    with write_transaction(engine) as conn:
+        password = hash_password("tagged reader 2026")
+        conn.execute(update(users).where(users.c.pk == user_pk).values(password_hash=password))
+    errors: list[str] = []
+    for _ in _start(base):
+        with playwright.sync_playwright() as driver:
+            browser = driver.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page(viewport={"width": 1200, "height": 1000})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(base + "/for-you")  # signed out: the login form, then back here
+            page.fill("#login-name", "reader")
+            page.fill("#login-password", "tagged reader 2026")
+            page.click("form.auth-form button[type=submit]")
+            page.wait_for_url(lambda url: url.endswith("/for-you"))
+            first = page.locator("article.recommendation").first
+            playwright.expect(first.locator(".why")).to_contain_text("in tag")
+            page.screenshot(path=shots / "for-you.png")
+            first.locator("button.feedback-button").first.click()  # 👍, through htmx
+            playwright.expect(first.locator(".feedback-done")).to_contain_text("more like this")
+            page.click("nav.tag-tabs >> text=speech")
+            page.wait_for_url(lambda url: "tag=speech" in url)
+            assert page.locator("article.recommendation").count() >= 10
+            browser.close()
     assert errors == []
