@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,7 +39,13 @@ from paperfeed.mail.digest import (
 from paperfeed.mail.subscriptions import KINDS, Subscription, _row, _select, get_subscription
 from paperfeed.mail.transport import MailError, MailSender
 from paperfeed.store.engine import is_sqlite, write_transaction
-from paperfeed.store.mail_schema import digest_history, outbox, subscriptions, suppressions
+from paperfeed.store.mail_schema import (
+    digest_history,
+    outbox,
+    subscribers,
+    subscriptions,
+    suppressions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +76,6 @@ def is_sqlite_conn(conn: Connection) -> bool:
 
 
 def not_suppressed() -> Any:
-    from paperfeed.store.mail_schema import subscribers
-
     return ~exists().where(suppressions.c.email == subscribers.c.email)
 
 
@@ -305,39 +308,64 @@ def claim(engine: Engine, now: datetime, lease: timedelta, limit: int) -> list[O
     ]
 
 
-@contextmanager
-def mark_transaction(engine: Engine) -> Iterator[Connection]:
-    """A write transaction for outcome marks ("sent", "retry"), committed without an fsync.
+class Session:
+    """A send loop's two connections: one for send-time checks, one for outcome marks.
 
-    A mark survives a crash of the process (SQLite: it is in the WAL; PostgreSQL: in the
-    server) but may be lost to a power cut or an OS crash: the row is then sent again, with
-    the same Message-ID. The outbox rows themselves are written with full durability, so
-    nothing is ever lost; this trades a rare duplicate for ~2.5 ms an email.
+    Marks ("sent", "retry", "skipped") are committed without an fsync: a mark survives a crash
+    of the process (SQLite: it is in the WAL; PostgreSQL: in the server) but may be lost to a
+    power cut or an OS crash, and that row is then sent again with the same Message-ID. The
+    outbox rows themselves are written with full durability, so nothing is ever lost; this
+    trades a rare duplicate for ~2.5 ms an email. Holding the connections for the loop also
+    saves a pool check-out (and PostgreSQL's pre-ping) per statement.
     """
-    if not is_sqlite(engine):
-        with write_transaction(engine) as conn:
-            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            yield conn
-        return
-    with engine.connect() as connection:
-        raw = connection.connection.driver_connection
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sqlite = is_sqlite(engine)
+        self.reader = engine.connect()
+        self.marker = engine.connect().execution_options(sqlite_immediate=True)
+        if self.sqlite:
+            self._raw().execute("PRAGMA synchronous=NORMAL")  # autocommit: outside a transaction
+        else:
+            self.marker.exec_driver_sql("SET synchronous_commit = off")
+            self.marker.commit()
+
+    def _raw(self) -> Any:
+        raw = self.marker.connection.driver_connection
         assert raw is not None
-        raw.execute("PRAGMA synchronous=NORMAL")  # autocommit mode: outside any transaction
+        return raw
+
+    def check(self, query: Any) -> Any:
         try:
-            immediate = connection.execution_options(sqlite_immediate=True)
-            with immediate.begin():
-                yield immediate
+            return self.reader.execute(query).first()
         finally:
-            raw.execute("PRAGMA synchronous=FULL")  # the pool's connections stay as configured
+            self.reader.rollback()  # no snapshot kept between messages
 
+    def papers(self, cache: PaperCache, pks: list[int]) -> list[Any]:
+        try:
+            return cache.get(self.reader, pks)
+        finally:
+            self.reader.rollback()
 
-def _finish(engine: Engine, pk: int, **values: Any) -> None:
-    with mark_transaction(engine) as conn:
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.pk == pk, outbox.c.status == "sending")
-            .values(lease_until=None, **values)
-        )
+    def finish(self, pk: int, **values: Any) -> None:
+        with self.marker.begin():
+            self.marker.execute(
+                update(outbox)
+                .where(outbox.c.pk == pk, outbox.c.status == "sending")
+                .values(lease_until=None, **values)
+            )
+
+    def close(self) -> None:
+        try:
+            # The pool's connections go back as configured (FULL / synchronous commits).
+            if self.sqlite:
+                self._raw().execute("PRAGMA synchronous=FULL")
+            else:
+                self.marker.exec_driver_sql("RESET synchronous_commit")
+                self.marker.commit()
+        finally:
+            self.marker.close()
+            self.reader.close()
 
 
 def suppress(conn: Connection, email: str, reason: str, detail: str, now: datetime) -> None:
@@ -404,6 +432,7 @@ def _send_loop(
     lease = timedelta(seconds=settings.mail_lease_seconds)
     # Never start a send this close to the lease's end: another worker may take the row then.
     margin = lease / 4
+    session = Session(engine)
     try:
         while True:
             rows = claim(engine, clock(), lease, batch)
@@ -413,7 +442,7 @@ def _send_loop(
                 if clock() >= row.lease_until - margin:
                     _release(engine, [r.pk for r in rows[index:]])
                     break
-                _send_one(engine, settings, sender, row, cache, clock, report)
+                _send_one(session, settings, sender, row, cache, clock, report)
                 if report.server_problem:
                     # The server, not this row: stop; the rest go out on a later run.
                     _release(engine, [r.pk for r in rows[index + 1 :]])
@@ -422,6 +451,7 @@ def _send_loop(
                     on_sent(row)
     finally:
         sender.close()
+        session.close()
 
 
 def _release(engine: Engine, pks: Sequence[int]) -> None:
@@ -434,7 +464,7 @@ def _release(engine: Engine, pks: Sequence[int]) -> None:
 
 
 def _send_one(
-    engine: Engine,
+    session: Session,
     settings: Settings,
     sender: MailSender,
     row: OutboxRow,
@@ -443,33 +473,42 @@ def _send_one(
     report: SendReport,
 ) -> None:
     now = clock()
-    with engine.connect() as conn:
-        sub = get_subscription(conn, row.subscription_pk)
-        # Checked at send time: an unsubscribe or a suppression after queueing wins.
-        reason = None
-        if sub is None or not sub.active:
-            reason = "unsubscribed"
-        elif sub.email != row.email or is_suppressed(conn, row.email):
-            reason = "suppressed"
-        digest_papers = cache.get(conn, row.paper_pks) if reason is None else []
-    if reason is None and not digest_papers:
-        reason = "no papers left (removed)"
+    # Checked at send time, in one query: an unsubscribe or a suppression after queueing
+    # wins over the queued row.
+    found = session.check(
+        _select()
+        .add_columns(
+            exists().where(suppressions.c.email == subscribers.c.email).label("suppressed")
+        )
+        .where(subscriptions.c.pk == row.subscription_pk)
+    )
+    sub = _row(found) if found is not None else None
+    reason = None
+    if sub is None or not sub.active:
+        reason = "unsubscribed"
+    elif sub.email != row.email or (found is not None and found.suppressed):
+        reason = "suppressed"
+    digest_papers: list[Any] = []
+    if reason is None:
+        digest_papers = session.papers(cache, row.paper_pks)
+        if not digest_papers:
+            reason = "no papers left (removed)"
     if reason is not None or sub is None:
-        _finish(engine, row.pk, status="skipped", last_error=reason)
+        session.finish(row.pk, status="skipped", last_error=reason)
         report.skipped += 1
         return
     message = build_raw(settings, sub, row.period, digest_papers, now, row.message_id)
     try:
         sender.send_raw(message)
     except MailError as error:
-        _failed(engine, row, error, clock(), report)
+        _failed(session, row, error, clock(), report)
         return
-    _finish(engine, row.pk, status="sent", sent_at=clock())
+    session.finish(row.pk, status="sent", sent_at=clock())
     report.sent += 1
 
 
 def _failed(
-    engine: Engine, row: OutboxRow, error: MailError, now: datetime, report: SendReport
+    session: Session, row: OutboxRow, error: MailError, now: datetime, report: SendReport
 ) -> None:
     attempts = row.attempts + 1
     text = str(error)[:2000]
@@ -477,13 +516,11 @@ def _failed(
     log.warning("digest not sent", extra={"to": row.email, "error": text, "attempt": attempts})
     if error.server_problem:
         # Not this recipient's fault: no attempt counted, nobody suppressed.
-        _finish(
-            engine, row.pk, status="queued", last_error=text, next_attempt_at=now + BACKOFF_BASE
-        )
+        session.finish(row.pk, status="queued", last_error=text, next_attempt_at=now + BACKOFF_BASE)
         report.retried += 1
         report.server_problem = text
     elif error.permanent:
-        with write_transaction(engine) as conn:
+        with write_transaction(session.engine) as conn:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.pk == row.pk, outbox.c.status == "sending")
@@ -492,11 +529,10 @@ def _failed(
             suppress(conn, row.email, "smtp_5xx", text, now)
         report.failed += 1
     elif attempts >= MAX_ATTEMPTS:
-        _finish(engine, row.pk, status="failed", attempts=attempts, last_error=text)
+        session.finish(row.pk, status="failed", attempts=attempts, last_error=text)
         report.failed += 1
     else:
-        _finish(
-            engine,
+        session.finish(
             row.pk,
             status="queued",
             attempts=attempts,
