@@ -55,3 +55,37 @@ def test_non_ascii_subject_from_and_bodies_round_trip() -> None:
 def test_line_breaks_in_headers_are_refused(headers: list[tuple[str, str]]) -> None:
     with pytest.raises(HeaderError):
         compose(headers, "t", "h", "a@b.org", "c@d.org")
+
+
+def test_digest_html_has_no_markup_from_the_data() -> None:
+    """RELIABILITY 13 for the digest: hostile titles, authors and summaries stay text."""
+    from bs4 import BeautifulSoup
+
+    settings = Settings(base_url="https://papers.example.org", secret_key="k")
+    sub = Subscription(3, "r@example.org", "trending", "", "daily", NOW, NOW, None, 1, None, None)
+    hostile = [
+        DigestPaper(
+            i,
+            f"2503.1173{i}",
+            title,
+            author,
+            summary,
+            i,
+            f"/papers/2503.1173{i}",
+            f"https://arxiv.org/abs/2503.1173{i}",
+        )
+        for i, (title, author, summary) in enumerate(
+            [
+                ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "<b>bold</b>"),
+                ('<a href="javascript:alert(1)">x</a>', "<svg onload=alert(1)>", "javascript:x"),
+            ]
+        )
+    ]
+    message = email.message_from_bytes(
+        build_raw(settings, sub, "2026-11-25", hostile, NOW).data, policy=email.policy.default
+    )
+    html = message.get_body(("html",)).get_content()
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.find_all(["script", "img", "svg", "b"]) == []
+    assert not [a for tag in soup.find_all(True) for a in tag.attrs if a.startswith("on")]
+    assert all(a["href"].startswith("https://") for a in soup.find_all("a", href=True))
