@@ -60,7 +60,7 @@ def subscribers_add(
         raise fail(str(error), 2) from None
     if not needs_confirmation:
         if sub.active:
-            console.print(f"{sub.email} is already subscribed ({sub.label.lower()}).")
+            console.print(f"{sub.email} is already subscribed ({sub.phrase}).")
             return
         raise fail(
             f"{sub.email} is suppressed (bounces or a complaint): no confirmation sent; "
@@ -74,7 +74,7 @@ def subscribers_add(
         ) from None
     finally:
         sender.close()
-    console.print(f"Confirmation sent to {sub.email} ({sub.label.lower()}).", highlight=False)
+    console.print(f"Confirmation sent to {sub.email} ({sub.phrase}).", highlight=False)
 
 
 @subscribers_app.command("list")

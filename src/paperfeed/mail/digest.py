@@ -328,7 +328,7 @@ def build_raw(
         "base": base,
         "papers": digest_papers,
         "email": sub.email,
-        "label": sub.label.lower(),
+        "label": sub.phrase,
         "site": urlsplit(base).netloc or base,
         "site_url": base + "/",
         "preferences_url": preferences,

@@ -35,5 +35,5 @@ def render_pair(name: str, context: dict[str, Any]) -> tuple[str, str]:
 
 
 def render_confirmation(sub: Subscription, url: str, days: int, site: str) -> tuple[str, str]:
-    context = {"label": sub.label.lower(), "site": site, "email": sub.email}
+    context = {"label": sub.phrase, "site": site, "email": sub.email}
     return render_pair("confirm_email", {**context, "confirm_url": url, "days": days})

@@ -68,6 +68,15 @@ class Subscription:
             what = "Papers for you" if self.kind == "for_you" else "Trending papers"
         return f"{what}, {self.frequency}"
 
+    @property
+    def phrase(self) -> str:
+        """For sentences: "the daily digest of trending papers"."""
+        if self.kind == "topic":
+            what = f"papers about “{self.query}”"
+        else:
+            what = "papers for you" if self.kind == "for_you" else "trending papers"
+        return f"the {self.frequency} digest of {what}"
+
     def as_dict(self) -> dict[str, object]:
         return {
             "email": self.email,
