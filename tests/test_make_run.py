@@ -10,7 +10,6 @@ import gzip
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,17 +20,11 @@ import httpx
 import pytest
 
 from paperfeed.ingest.sample import SAMPLE_DIR
+from tests.live_server import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_TITLE = "Dense Object Grounding in 3D Scenes"
 START_TIMEOUT_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

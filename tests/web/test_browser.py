@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, update
 
 from paperfeed import config
@@ -29,8 +25,8 @@ from paperfeed.rank import for_you
 from paperfeed.store import migrate
 from paperfeed.store.community_schema import users
 from paperfeed.store.engine import make_engine, write_transaction
-from paperfeed.web.app import create_app
 from tests.conftest import SEED_PAGE
+from tests.live_server import free_port, serve_app
 from tests.rank.for_you_data import load_sample, tagged_reader
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -38,29 +34,10 @@ CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _serve(base_port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=base_port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    return server, thread
-
-
 @pytest.fixture
 def site_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Engine]]:
     """A migrated SQLite store and the address a server for it will have."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("PAPERFEED_DATABASE_URL", f"sqlite:///{tmp_path / 'site.db'}")
     monkeypatch.setenv("PAPERFEED_BASE_URL", base)
@@ -72,10 +49,8 @@ def site_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
 
 
 def _start(base: str) -> Iterator[str]:
-    server, thread = _serve(int(base.rsplit(":", 1)[1]))
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(int(base.rsplit(":", 1)[1])) as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ none counted twice (issue 4's test; run on both backends)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,20 +17,15 @@ from sqlalchemy import Engine, func, select
 
 from paperfeed.community.sessions import create_api_token
 from paperfeed.store.community_schema import paper_stats, votes
+from tests.live_server import free_port
 from tests.web.test_community_helpers import add_paper, add_user
 
 USERS = 16
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
 
 def _serve(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PAPERFEED_DATABASE_URL": database_url}
     env["PAPERFEED_DATA_DIR"] = str(data_dir)
     command = [sys.executable, "-m", "paperfeed", "serve", "--host", "127.0.0.1"]

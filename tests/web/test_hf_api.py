@@ -3,14 +3,10 @@ real server (uvicorn on 127.0.0.1), on both backends; plus the shapes and errors
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
@@ -21,16 +17,12 @@ from paperfeed.rank.trending import recompute_trending, record_activity
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.store.engine import write_transaction
 from paperfeed.web.app import create_app
+from tests.live_server import serve_app
 from tests.web.test_pages import real, store
 
 DAY = date(2026, 5, 4)  # a Monday: week 2026-W19
 TODAY = datetime.now(UTC).date()
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -72,18 +64,8 @@ def corpus(engine: Engine) -> dict[str, int]:
 
 @pytest.fixture
 def site(engine: Engine) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app() as url:
+        yield url
 
 
 @pytest.fixture

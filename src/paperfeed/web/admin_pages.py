@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from paperfeed.community import moderation
 from paperfeed.web.auth_deps import AdminDep, check_csrf
-from paperfeed.web.community_routes import back_target, see_other
 from paperfeed.web.deps import EngineDep
+from paperfeed.web.redirects import back_target, see_other
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -38,6 +37,7 @@ from paperfeed.web.auth_deps import (
     session_token,
 )
 from paperfeed.web.deps import EngineDep
+from paperfeed.web.redirects import safe_next
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -49,16 +49,6 @@ RESET_SENT = (
     "The link works once, for an hour."
 )
 MAX_TOKEN_NAME = 100
-
-
-def safe_next(target: str | None) -> str:
-    """``target`` if it is a path on this site, else ``/`` (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    if "\\" in target or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
-        return "/"  # browsers read "/\\evil.test" as "//evil.test"; control characters neither
-    parts = urlsplit(target)
-    return "/" if parts.scheme or parts.netloc else target
 
 
 def _render(

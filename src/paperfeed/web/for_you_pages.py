@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 from paperfeed.rank import feedback
 from paperfeed.rank.for_you import POOLS, ForYou, recommend
 from paperfeed.web.auth_deps import UserDep, check_api_csrf, check_csrf
-from paperfeed.web.community_routes import back_target
 from paperfeed.web.deps import EngineDep
+from paperfeed.web.redirects import back_target
 
 router = APIRouter()
 pages = APIRouter(include_in_schema=False)
