@@ -40,8 +40,10 @@ def reset_database(engine: Engine) -> None:
     with engine.begin() as conn:
         names = inspect(conn).get_table_names()
         if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            for name in names:
+            # Children before parents: foreign keys stay enforced (the pragma that would turn
+            # them off is a no-op inside a transaction), and dropping a table deletes its rows.
+            ordered = [t for t, _ in inspect(conn).get_sorted_table_and_fkc_names() if t]
+            for name in [*reversed(ordered), *(n for n in names if n not in ordered)]:
                 if not name.startswith("papers_fts_"):
                     conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
         else:
