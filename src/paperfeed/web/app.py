@@ -33,6 +33,7 @@ from paperfeed.web import (
     routes,
     search_page,
 )
+from paperfeed.web.body_limit import BodySizeLimit
 from paperfeed.web.csrf import CrossSiteGuard
 from paperfeed.web.security import SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     _document_api_routes_only(app)
     app.add_middleware(CrossSiteGuard, base_url=settings.base_url)
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
     return app
 
