@@ -53,8 +53,6 @@ def get_user(conn: Connection, pk: int) -> User | None:
 def find_user(conn: Connection, name_or_email: str) -> User | None:
     """The account whose username or (case-insensitive) email is ``name_or_email``."""
     key = name_or_email.strip()
-    query = select(*_COLUMNS).where(
-        (users.c.username == key) | (users.c.email == key.lower())
-    )
+    query = select(*_COLUMNS).where((users.c.username == key) | (users.c.email == key.lower()))
     row = conn.execute(query).first()
     return user_from_row(row) if row else None
