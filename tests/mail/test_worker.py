@@ -44,7 +44,9 @@ def test_tick_sends_digests_and_harvests_once_a_day(
     assert set(early.harvested) == {"cs"} and early.harvested["cs"].startswith("read ")
     harvested = services.stats(engine).papers
     assert harvested > 8, "the OAI pages were ingested"
-    assert worker.load_state(settings) == {"harvest:cs": "2026-11-23"}
+    state = worker.load_state(settings)
+    assert state["harvest:cs"] == "2026-11-23"
+    assert early.trending is not None and state["trending"].startswith("2026-11-23T05:30")
 
     first = worker.tick(engine, settings, lambda: make_sender(settings), monday)
     assert first.harvested == {}, "one harvest a day"
@@ -57,3 +59,15 @@ def test_tick_sends_digests_and_harvests_once_a_day(
         engine, settings, lambda: make_sender(settings), monday + timedelta(hours=3)
     )
     assert later.sent["sent"] == 0 and len(smtp.recorder.seen) == 2
+
+
+def test_trending_is_recomputed_once_an_hour(
+    engine: Engine, settings: Settings, smtp: Smtp
+) -> None:
+    settings = settings.model_copy(update={"digest_hour": 23, "harvest_sets": ""})
+    noon = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    store_papers(engine, 3, first_seen=noon - timedelta(hours=2))
+    sender = lambda: make_sender(settings)  # noqa: E731
+    assert worker.tick(engine, settings, sender, noon).trending is not None
+    assert worker.tick(engine, settings, sender, noon + timedelta(minutes=59)).trending is None
+    assert worker.tick(engine, settings, sender, noon + timedelta(minutes=60)).trending is not None

@@ -2,6 +2,8 @@
 
 Each tick (every minute):
 
+- once an hour, recompute trending scores (time decay, star growth), before any digest reads
+  them;
 - from the digest hour on, make today's daily digests (and this week's on Mondays) and send
   what is due; creating is idempotent per period, so a tick after a restart or a second
   worker sends nothing twice, and retries (4xx backoff) go out on later ticks;
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60.0
 FIRST_HARVEST_DAYS = 2
+TRENDING_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -40,9 +43,15 @@ class TickReport:
     digests: dict[str, dict[str, object]] = field(default_factory=dict)
     sent: dict[str, object] = field(default_factory=dict)
     harvested: dict[str, str] = field(default_factory=dict)
+    trending: int | None = None  # papers rescored this tick (None: not due)
 
     def as_dict(self) -> dict[str, object]:
-        return {"digests": self.digests, "sent": self.sent, "harvested": self.harvested}
+        return {
+            "digests": self.digests,
+            "sent": self.sent,
+            "harvested": self.harvested,
+            "trending": self.trending,
+        }
 
 
 def due_frequencies(now: datetime, hour: int) -> list[str]:
@@ -73,6 +82,21 @@ def save_state(settings: Settings, state: dict[str, Any]) -> None:
     temporary.replace(path)  # atomic: a crash leaves the old state or the new one
 
 
+def recompute_trending_if_due(engine: Engine, settings: Settings, now: datetime) -> int | None:
+    """Rescore trending when the last recompute is an hour old; how many papers, or None."""
+    from paperfeed.rank.trending import recompute_trending
+
+    state = load_state(settings)
+    last = state.get("trending")
+    if last and now - datetime.fromisoformat(last) < TRENDING_EVERY:
+        return None
+    scored = recompute_trending(engine, now=now, settings=settings)
+    state = load_state(settings)  # re-read: keep what else the state holds
+    state["trending"] = now.isoformat()
+    save_state(settings, state)
+    return scored
+
+
 Harvester = Callable[[Engine, Settings, str, date], str]
 
 
@@ -97,6 +121,7 @@ def tick(
     clock: Callable[[], datetime] = outbox.utcnow if fixed is None else (lambda: fixed)
     now = clock()
     report = TickReport()
+    report.trending = recompute_trending_if_due(engine, settings, now)
     for frequency in due_frequencies(now, settings.digest_hour):
         report.digests[frequency] = outbox.enqueue(engine, settings, frequency, now).as_dict()
     # Retries and anything left by a crashed sender go out whatever the hour.
