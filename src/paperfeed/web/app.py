@@ -33,8 +33,8 @@ from paperfeed.web import (
     routes,
     search_page,
 )
-from paperfeed.web.body_limit import BodySizeLimit
 from paperfeed.web.csrf import CrossSiteGuard
+from paperfeed.web.request_guards import BodySizeLimit, NulBytes
 from paperfeed.web.security import SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates
 
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _document_api_routes_only(app)
     app.add_middleware(CrossSiteGuard, base_url=settings.base_url)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(NulBytes)
     app.add_middleware(SecurityHeaders)
     return app
 

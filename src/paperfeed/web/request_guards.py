@@ -1,8 +1,11 @@
-"""413 for request bodies larger than the site accepts, before any route reads them.
+"""Requests refused before any route runs: oversized bodies (413) and NUL bytes (400).
 
 Forms and JSON here are small (a comment is at most 10,000 characters, a manual submission's
 abstract 50,000); a larger body is refused whether it announces its size (Content-Length) or
 streams it (chunked), so nobody can make a worker buffer megabytes.
+
+A NUL byte in the address (``?tag=%00``) is never meaningful, and PostgreSQL cannot store or
+compare one in text: refusing it here keeps every route, present and future, from a 500.
 """
 
 from __future__ import annotations
@@ -53,6 +56,26 @@ class BodySizeLimit:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+
+class NulBytes:
+    """ASGI middleware: 400 for a path or query string holding a NUL byte."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_nul(scope):
+            response = PlainTextResponse("The address holds a NUL byte.", status_code=400)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _has_nul(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    path: str = scope.get("path", "")
+    return "\x00" in path or b"%00" in query or b"\x00" in query
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:

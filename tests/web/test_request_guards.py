@@ -1,4 +1,5 @@
-"""Oversized request bodies get 413 before any route reads them (RELIABILITY.md, "Also")."""
+"""Oversized bodies get 413 (RELIABILITY.md, "Also") and NUL bytes in the address 400,
+before any route runs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from paperfeed.web.body_limit import MAX_BODY_BYTES
+from paperfeed.web.request_guards import MAX_BODY_BYTES
 from tests.live_server import serve_app
 from tests.web.test_home import assert_security_headers
 
@@ -43,3 +44,12 @@ def test_a_streamed_oversized_body_is_413(site: str) -> None:
 def test_an_ordinary_form_still_works(site: str) -> None:
     response = httpx.post(site + "/login", data={"login": "x", "password": "y"})
     assert response.status_code in (200, 403)  # a form error or the missing token: not 413
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/library?tag=%00", "/search?q=a%00b", "/papers/24%0001.00001", "/date/%00"]
+)
+def test_a_nul_byte_in_the_address_is_400_not_a_crash(site: str, path: str) -> None:
+    response = httpx.get(site + path)
+    assert response.status_code == 400 and "NUL" in response.text
+    assert_security_headers(response)
