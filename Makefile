@@ -33,8 +33,10 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
+# No test may reach the network: sockets only to loopback (and PostgreSQL's unix socket).
 test: lint typecheck
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile \
+	  --disable-socket --allow-unix-socket --allow-hosts=127.0.0.1,::1,localhost
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         default=7,
         ge=1,
         le=366,
-        description="\"For you\" ranks the papers of this many most recent days (counted back "
+        description='"For you" ranks the papers of this many most recent days (counted back '
         "from the newest day in the store).",
     )
     index_on_ingest: bool = Field(

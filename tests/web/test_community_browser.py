@@ -17,7 +17,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
 
 
-
 @pytest.fixture
 def site(engine: Engine) -> Iterator[str]:
     with serve_app() as url:

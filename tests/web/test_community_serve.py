@@ -23,7 +23,6 @@ from tests.web.test_community_helpers import add_paper, add_user
 USERS = 16
 
 
-
 def _serve(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "PAPERFEED_DATABASE_URL": database_url}

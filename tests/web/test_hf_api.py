@@ -24,7 +24,6 @@ DAY = date(2026, 5, 4)  # a Monday: week 2026-W19
 TODAY = datetime.now(UTC).date()
 
 
-
 @pytest.fixture
 def corpus(engine: Engine) -> dict[str, int]:
     pks = store(
