@@ -139,3 +139,19 @@ def test_digest_links_record_only_on_post(engine: Engine, reader: tuple[TestClie
         assert done.status_code == 200 and "Recorded" in done.text
         assert [(tag, value) for _, tag, value in _feedback_rows(engine)] == [("rl", -1)]
         assert mail_reader.get(f"/feedback/{token[:-2]}xx").status_code == 400
+
+
+def test_the_page_offers_a_for_you_digest(engine: Engine, reader: tuple[TestClient, int]) -> None:
+    from paperfeed.store.mail_schema import subscriptions
+
+    client, _ = reader
+    page = BeautifulSoup(client.get("/for-you").text, "html.parser")
+    form = page.select_one("form.for-you-subscribe")
+    assert form is not None
+    fields = {str(i["name"]): str(i.get("value", "")) for i in form.select("input")}
+    assert fields["kind"] == "for_you" and fields["email"] == "reader@example.org"
+    answer = client.post("/subscribe", data={**fields, "frequency": "weekly"})
+    assert answer.status_code == 200 and "inbox" in answer.text
+    with engine.connect() as conn:
+        kinds = [(row.kind, row.frequency) for row in conn.execute(select(subscriptions))]
+    assert kinds == [("for_you", "weekly")]

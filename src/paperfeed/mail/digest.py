@@ -316,8 +316,11 @@ def build_raw(
     digest_papers: Sequence[DigestPaper],
     now: datetime,
     message_id_value: str | None = None,
+    feedback_user: int | None = None,
 ) -> RawMessage:
-    """The digest email: text + HTML, List-Unsubscribe (RFC 8058), List-Id, Message-ID, Date."""
+    """The digest email: text + HTML, List-Unsubscribe (RFC 8058), List-Id, Message-ID, Date.
+
+    ``feedback_user`` (a "for you" digest's account) adds signed 👍/👎 links to each paper."""
     base = settings.base_url.rstrip("/")
     unsubscribe = unsubscribe_url(settings, sub.pk, now)
     preferences = preferences_url(settings, sub.pk, now)
@@ -333,6 +336,7 @@ def build_raw(
         "site_url": base + "/",
         "preferences_url": preferences,
         "unsubscribe_url": unsubscribe,
+        "feedback": feedback_links(settings, feedback_user, digest_papers, now),
     }
     text, html = render_pair("digest", context)
     sender = _sender(settings.mail_from, settings.base_url)
@@ -351,6 +355,26 @@ def build_raw(
         ("Precedence", "bulk"),
     ]
     return compose(headers, text, html, sender[1], sub.email)
+
+
+def feedback_links(
+    settings: Settings, user_pk: int | None, digest_papers: Sequence[DigestPaper], now: datetime
+) -> dict[str, tuple[str, str]]:
+    """Paper id -> (more like this, less like this) URLs: signed, single-purpose links whose
+    page records the vote with a POST (``/feedback/<token>``)."""
+    if user_pk is None:
+        return {}
+    from paperfeed.rank.feedback import FeedbackToken, make_feedback_token
+
+    secret, base = settings.resolved_secret_key(), settings.base_url.rstrip("/")
+    links = {}
+    for paper in digest_papers:
+        up, down = (
+            make_feedback_token(secret, FeedbackToken(user_pk, paper.id, value, ""), now)
+            for value in (1, -1)
+        )
+        links[paper.id] = (f"{base}/feedback/{up}", f"{base}/feedback/{down}")
+    return links
 
 
 @lru_cache(maxsize=8)

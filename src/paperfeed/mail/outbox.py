@@ -36,7 +36,14 @@ from paperfeed.mail.digest import (
     message_id,
     period_of,
 )
-from paperfeed.mail.subscriptions import KINDS, Subscription, _row, _select, get_subscription
+from paperfeed.mail.subscriptions import (
+    KINDS,
+    Subscription,
+    _row,
+    _select,
+    account_of,
+    get_subscription,
+)
 from paperfeed.mail.transport import MailError, MailSender
 from paperfeed.store.engine import is_sqlite, write_transaction
 from paperfeed.store.mail_schema import (
@@ -341,6 +348,13 @@ class Session:
         finally:
             self.reader.rollback()  # no snapshot kept between messages
 
+    def account(self, email: str) -> int | None:
+        """The account registered with ``email`` ("for you" digests link votes to it)."""
+        try:
+            return account_of(self.reader, email)
+        finally:
+            self.reader.rollback()
+
     def papers(self, cache: PaperCache, pks: list[int]) -> list[Any]:
         try:
             return cache.get(self.reader, pks)
@@ -497,7 +511,10 @@ def _send_one(
         session.finish(row.pk, status="skipped", last_error=reason)
         report.skipped += 1
         return
-    message = build_raw(settings, sub, row.period, digest_papers, now, row.message_id)
+    feedback_user = session.account(sub.email) if sub.kind == "for_you" else None
+    message = build_raw(
+        settings, sub, row.period, digest_papers, now, row.message_id, feedback_user
+    )
     try:
         sender.send_raw(message)
     except MailError as error:
