@@ -70,6 +70,8 @@ def test_stats_json_is_an_object_with_papers_and_subscribers(engine: Engine) -> 
     data = stats()
     assert data["papers"] == 0
     assert data["subscribers"] == 0
+    for count in ("authors", "users", "votes", "comments", "embedded"):
+        assert data[count] == 0, count
 
 
 def test_db_upgrade_migrates_an_empty_database(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, Table, func, inspect, select
 
 from paperfeed.config import Settings, get_settings
 from paperfeed.domain import Paper
@@ -56,27 +56,44 @@ def reset_database(engine: Engine) -> None:
 class Stats:
     papers: int
     authors: int
+    users: int
+    votes: int
+    comments: int
     subscribers: int
+    embedded: int  # papers with a vector of the configured embedding model (the dense index)
     schema_revision: str | None
 
     def as_dict(self) -> dict[str, object]:
         return {
             "papers": self.papers,
             "authors": self.authors,
+            "users": self.users,
+            "votes": self.votes,
+            "comments": self.comments,
             "subscribers": self.subscribers,
+            "embedded": self.embedded,
             "schema_revision": self.schema_revision,
         }
 
 
 def stats(engine: Engine) -> Stats:
     from paperfeed.mail.subscriptions import active_subscription_count
+    from paperfeed.store.community_schema import comments, users, votes
+    from paperfeed.store.embeddings import count_embeddings
+
+    def count(conn: Connection, table: Table) -> int:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
 
     with engine.connect() as conn:
         return Stats(
             papers=papers.count_papers(conn),
             authors=papers.count_authors(conn),
+            users=count(conn, users),
+            votes=count(conn, votes),
+            comments=count(conn, comments),
             # Confirmed, active subscriptions of addresses that are not suppressed.
             subscribers=active_subscription_count(conn),
+            embedded=count_embeddings(conn, get_settings().embedding_model),
             schema_revision=migrate.current_revision(engine),
         )
 

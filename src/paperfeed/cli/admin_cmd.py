@@ -14,7 +14,7 @@ from paperfeed.cli.app import app, console, out, ready_engine
 
 @app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Counts: papers, authors, subscribers, schema state."""
+    """Counts: papers, authors, users, votes, comments, subscribers, embedded papers, schema."""
     result = services.stats(ready_engine()).as_dict()
     if as_json:
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
