@@ -216,9 +216,13 @@ def set_suspended(
     suspended: bool,
     *,
     actor_pk: int | None = None,
+    reason: str = "",
     now: datetime | None = None,
 ) -> User:
-    """Suspend (ending every session) or reinstate an account, and log who did it."""
+    """Suspend (ending every session) or reinstate an account, and log who did it and why.
+
+    The one way to (un)suspend: the CLI calls it directly, ``/admin`` through
+    ``moderation.set_user_suspended`` (which checks the actor first)."""
     now = now or _now()
     with write_transaction(engine) as conn:
         user = get_user(conn, user_pk)
@@ -233,7 +237,7 @@ def set_suspended(
             "action": "suspend" if suspended else "unsuspend",
             "target_kind": "user",
             "target": user.username,
-            "detail": "",
+            "detail": reason.strip(),
             "created_at": now,
         }
         conn.execute(insert(moderation_log).values(log_row))

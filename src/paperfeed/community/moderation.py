@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from paperfeed.community.accounts import set_suspended
 from paperfeed.community.comments import aware
 from paperfeed.community.users import User
 from paperfeed.rank.trending import record_activity
@@ -19,7 +20,6 @@ from paperfeed.store.community_schema import (
     comment_flags,
     comments,
     moderation_log,
-    sessions,
     users,
 )
 from paperfeed.store.engine import write_transaction
@@ -131,21 +131,15 @@ def set_comment_hidden(
 def set_user_suspended(
     engine: Engine, actor: User, username: str, suspended: bool, reason: str = ""
 ) -> None:
-    """Suspend (and sign out everywhere) or reinstate an account."""
+    """Suspend (and sign out everywhere) or reinstate an account, as ``actor`` (an admin)."""
     _require_admin(actor)
-    with write_transaction(engine) as conn:
+    with engine.connect() as conn:
         pk = conn.execute(select(users.c.pk).where(users.c.username == username)).scalar()
-        if pk is None:
-            raise ModerationError(f"There is no account {username!r}.")
-        if pk == actor.pk and suspended:
-            raise ModerationError("You cannot suspend your own account.")
-        conn.execute(
-            update(users).where(users.c.pk == pk).values(suspended_at=_now() if suspended else None)
-        )
-        if suspended:
-            conn.execute(delete(sessions).where(sessions.c.user_pk == pk))
-        action = "suspend" if suspended else "unsuspend"
-        _log(conn, actor, action, "user", username, reason.strip())
+    if pk is None:
+        raise ModerationError(f"There is no account {username!r}.")
+    if pk == actor.pk and suspended:
+        raise ModerationError("You cannot suspend your own account.")
+    set_suspended(engine, pk, suspended, actor_pk=actor.pk, reason=reason)
 
 
 def moderation_log_entries(engine: Engine, limit: int = 100) -> list[LogEntry]:
