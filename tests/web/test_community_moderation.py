@@ -142,3 +142,9 @@ def test_hidden_paper_is_gone_for_visitors_but_not_for_admins(engine: Engine) ->
         assert client.get("/api/papers/2401.12345/comments").status_code == 404
     with signed_in(engine, admin.pk) as client:
         assert client.get("/api/papers/2401.12345/comments").status_code == 200
+        # The paper's page: an admin sees it, marked hidden, with the button to unhide it.
+        page = client.get("/papers/2401.12345")
+        assert page.status_code == 200 and "hidden from the site by the moderators" in page.text
+        assert "Unhide this paper" in page.text
+    with signed_in(engine, add_user(engine)) as client:
+        assert client.get("/papers/2401.12345").status_code == 404

@@ -46,12 +46,12 @@ VIEW_COOKIE = "pf_views"
 VIEW_COOKIE_MAX = 100  # papers remembered per browser and day
 
 
-def lookup(engine: Engine, paper_id: str) -> PaperRef:
+def lookup(engine: Engine, paper_id: str, *, include_hidden: bool = False) -> PaperRef:
     """The visible paper with ``paper_id`` (any arXiv spelling), or a 404 that says so."""
     if "\x00" in paper_id or len(paper_id) > MAX_ID:  # PostgreSQL refuses NUL in text
         raise HTTPException(404, "There is no paper with that id here.")
     with engine.connect() as conn:
-        ref = find_paper(conn, paper_id)
+        ref = find_paper(conn, paper_id, include_hidden=include_hidden)
     if ref is None:
         raise HTTPException(404, f"There is no paper with the id “{paper_id}” here.")
     return ref
@@ -235,17 +235,21 @@ def paper_markdown(request: Request, engine: EngineDep, paper_id: str) -> Respon
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
 def paper_page(request: Request, engine: EngineDep, paper_id: str) -> Response:
-    """Everything about one paper: metadata, links, BibTeX, community, similar papers."""
-    ref = lookup(engine, paper_id)
+    """Everything about one paper: metadata, links, BibTeX, community, similar papers.
+
+    A hidden paper is a 404 for everyone but admins, who see it marked hidden (to unhide it)."""
+    me = viewer(request)
+    admin = bool(me and me.is_admin)
+    ref = lookup(engine, paper_id, include_hidden=admin)
     if ref.id != paper_id:
         return RedirectResponse(f"/papers/{ref.id}", status_code=301)
-    item = queries.paper_detail(engine, ref.pk)
+    item = queries.paper_detail(engine, ref.pk, include_hidden=admin)
     if item is None:
         raise HTTPException(404, f"There is no paper with the id “{paper_id}” here.")
     mark_voted(request, engine, [item])
     paper = item.paper
     context: dict[str, Any] = {
-        **community_context(engine, ref.pk, viewer(request)),
+        **community_context(engine, ref.pk, me),
         "item": item,
         "paper": paper,
         "paper_id": paper.id,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, true
 
 from paperfeed.config import get_settings
 from paperfeed.domain import Paper
@@ -120,11 +120,14 @@ def _listed(
     order: list[Any],
     offset: int,
     limit: int,
+    *,
+    include_hidden: bool = False,
 ) -> list[ListedPaper]:
+    visible = true() if include_hidden else _VISIBLE
     query = (
         select(*_columns())
         .select_from(_FROM)
-        .where(_VISIBLE, where)
+        .where(visible, where)
         .order_by(*order)
         .offset(offset)
         .limit(limit)
@@ -370,9 +373,13 @@ def _day_totals(conn: Connection, days: int) -> dict[date, int]:
     return {row.day: int(row.n) for row in conn.execute(query)}
 
 
-def paper_detail(engine: Engine, paper_pk: int) -> ListedPaper | None:
+def paper_detail(
+    engine: Engine, paper_pk: int, *, include_hidden: bool = False
+) -> ListedPaper | None:
+    """One paper; a hidden one only for ``include_hidden`` (an admin, who may unhide it)."""
     with engine.connect() as conn:
-        items = _listed(conn, papers.c.pk == paper_pk, [papers.c.pk], 0, 1)
+        where = papers.c.pk == paper_pk
+        items = _listed(conn, where, [papers.c.pk], 0, 1, include_hidden=include_hidden)
     return items[0] if items else None
 
 
