@@ -40,3 +40,14 @@ def test_duplicate_keys_are_made_unique() -> None:
     text = library_bibtex([entry, entry, entry], ["smith2024deep"] * 3)
     keys = [block.key for block in bibtexparser.parse_string(text).entries]
     assert keys == ["smith2024deep", "smith2024deepb", "smith2024deepc"]
+
+
+def test_the_library_page_links_the_export_of_its_tag(engine: Engine, tmp_path: Path) -> None:
+    load_sample(engine, tmp_path, 200)
+    user_pk = add_user(engine)
+    tag_papers(engine, user_pk, "speech", papers_about(engine, "speech", 1))
+    with TestClient(create_app(), base_url="https://testserver") as client:
+        client.cookies.set(SESSION_COOKIE, start_session(engine, user_pk))
+        page = client.get("/library?tag=speech").text
+        assert 'href="/library.bib?tag=speech"' in page and 'href="/for-you?tag=speech"' in page
+        assert 'href="/library.bib"' in client.get("/library").text
