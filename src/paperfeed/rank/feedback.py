@@ -9,7 +9,6 @@ records the vote, because mail scanners follow links.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, select
 
+from paperfeed import urlsafe
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.recommend_schema import recommendation_feedback, user_categories
 from paperfeed.store.schema import papers
@@ -78,14 +78,14 @@ def make_feedback_token(secret: str, token: FeedbackToken, now: datetime | None 
     fields = [str(token.user_pk), token.paper_id, str(token.value), token.tag, str(expires)]
     payload = "\x1f".join(fields).encode()
     mac = hmac.new(_key(secret), payload, hashlib.sha256).digest()[:16]
-    return _b64(payload) + "." + _b64(mac)
+    return urlsafe.encode(payload) + "." + urlsafe.encode(mac)
 
 
 def read_feedback_token(secret: str, text: str, now: datetime | None = None) -> FeedbackToken:
     """The vote a genuine, unexpired feedback token carries; FeedbackError otherwise."""
     try:
         payload_text, mac_text = text.split(".", 1)
-        payload, mac = _unb64(payload_text), _unb64(mac_text)
+        payload, mac = urlsafe.decode(payload_text), urlsafe.decode(mac_text)
     except ValueError:
         raise FeedbackError("This feedback link is not valid.") from None
     expected = hmac.new(_key(secret), payload, hashlib.sha256).digest()[:16]
@@ -95,17 +95,3 @@ def read_feedback_token(secret: str, text: str, now: datetime | None = None) -> 
     if int(expires) < (now or datetime.now(UTC)).timestamp():
         raise FeedbackError("This feedback link has expired.")
     return FeedbackToken(int(user_pk), paper_id, int(value), tag)
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as error:
-        raise ValueError(str(error)) from None
-    if _b64(data) != text:  # one token has one spelling: no ignored bits or characters
-        raise ValueError("not canonical base64")
-    return data
