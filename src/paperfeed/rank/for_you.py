@@ -174,7 +174,7 @@ def recommend(
         if state is None or not len(pool) or not (profile.tags or profile.categories):
             return ForYou(tag=tag, tag_sizes={t: len(p) for t, p in profile.tags.items()})
         training = _training_sets(conn, pool, profile, model, state.dim)
-        models = _tag_models(engine, conn, user_pk, model, state.version, pool, training)
+        models = _tag_models(engine, conn, profile, user_pk, model, state.version, pool, training)
         result = ForYou(tag=tag, tag_sizes={t: len(training[t].positives) for t in sorted(models)})
         if tag is None or tag in models:
             result.papers = _rank(conn, pool, profile, training, models, limit, tag)
@@ -236,37 +236,42 @@ def _stored_vectors(
 def _tag_models(
     engine: Engine,
     conn: Connection,
+    profile: Profile,
     user_pk: int,
     model: str,
     version: int,
     pool: Pool,
     training: dict[str, TrainingSet],
 ) -> dict[str, TagModel]:
-    """Each tag's classifier: from memory, else from tag_models, else trained and stored."""
-    stored = {
-        row.tag: row
-        for row in conn.execute(
-            select(tag_models).where(tag_models.c.user_pk == user_pk, tag_models.c.model == model)
-        )
-    }
-    dislikes = _dislike_vectors(conn, pool, user_pk, model)
+    """Each tag's classifier: from memory, else from tag_models, else trained and stored.
+
+    A warm request reads nothing here: the stored rows and the 👎 vectors are loaded only when
+    a tag's classifier is missing from memory."""
+    disliked = sorted(profile.disliked)
+    stored: dict[str, Any] | None = None
+    dislike_vectors: npt.NDArray[np.float32] | None = None
     models: dict[str, TagModel] = {}
     fresh: list[tuple[str, TagModel]] = []
     for tag, examples in training.items():
         # Category tags learn from the pool itself, so they are fingerprinted by its version.
         pool_part = list(pool.key) if tag.startswith(CATEGORY_PREFIX) else []
-        fp = tag_classifier.fingerprint(
-            version, [*examples.positives, *pool_part], sorted(dislikes[0])
-        )
+        fp = tag_classifier.fingerprint(version, [*examples.positives, *pool_part], disliked)
         memo = _models.get((user_pk, tag, model))
         if memo is not None and memo.fingerprint == fp:
             models[tag] = memo
             continue
+        if stored is None:
+            query = select(tag_models).where(
+                tag_models.c.user_pk == user_pk, tag_models.c.model == model
+            )
+            stored = {row.tag: row for row in conn.execute(query)}
         row = stored.get(tag)
         if row is not None and row.fingerprint == fp:
             found = TagModel(np.frombuffer(row.weights, dtype=np.float32), row.bias, fp)
         else:
-            found = _train(pool, tag, user_pk, examples, dislikes[1], fp)
+            if dislike_vectors is None:
+                dislike_vectors = _dislike_vectors(conn, pool, model, disliked)
+            found = _train(pool, tag, user_pk, examples, dislike_vectors, fp)
             fresh.append((tag, found))
         models[tag] = found
         with _models_lock:
@@ -277,16 +282,12 @@ def _tag_models(
 
 
 def _dislike_vectors(
-    conn: Connection, pool: Pool, user_pk: int, model: str
-) -> tuple[list[int], npt.NDArray[np.float32]]:
-    query = select(recommendation_feedback.c.paper_pk).where(
-        recommendation_feedback.c.user_pk == user_pk, recommendation_feedback.c.value < 0
-    )
-    pks = sorted(conn.execute(query).scalars())
+    conn: Connection, pool: Pool, model: str, pks: list[int]
+) -> npt.NDArray[np.float32]:
     dim = pool.vectors.shape[1]
     found = _stored_vectors(conn, model, dim, pool.key, pks)
     matrix = np.asarray([found[pk] for pk in pks if pk in found], dtype=np.float32)
-    return pks, matrix.reshape(-1, dim)
+    return matrix.reshape(-1, dim)
 
 
 def _train(
