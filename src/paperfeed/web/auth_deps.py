@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from functools import lru_cache
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 
@@ -69,8 +70,6 @@ def require_admin(request: Request) -> User:
 
 
 def _login_url(request: Request) -> str:
-    from urllib.parse import quote
-
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return f"/login?next={quote(target, safe='')}"
 
