@@ -134,6 +134,24 @@ def timed(fn: Callable[[str], object], rounds: int) -> dict[str, list[float]]:
     return times
 
 
+def timed_together(
+    variants: dict[str, Callable[[str], object]], rounds: int
+) -> dict[str, dict[str, list[float]]]:
+    """Like ``timed`` for several variants, interleaved: each query runs under every variant
+    back to back, so load from other work on this shared machine falls on all of them alike."""
+    times: dict[str, dict[str, list[float]]] = {n: {q: [] for q in QUERIES} for n in variants}
+    for fn in variants.values():
+        for query in QUERIES:
+            fn(query)  # warm
+    for _ in range(rounds):
+        for query in QUERIES:
+            for name, fn in variants.items():
+                started = time.perf_counter()
+                fn(query)
+                times[name][query].append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def summary(name: str, times: dict[str, list[float]]) -> None:
     every = sorted(t for ts in times.values() for t in ts)
     p99 = every[min(len(every) - 1, round(0.99 * (len(every) - 1)))]

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, Table, func, inspect, select
 from paperfeed.config import Settings, get_settings
 from paperfeed.domain import Paper
 from paperfeed.store import migrate, papers
-from paperfeed.store.engine import make_engine
+from paperfeed.store.engine import SQLITE_CACHE_MB, make_engine
 
 
 class DatabaseNotReady(Exception):
@@ -18,13 +18,13 @@ class DatabaseNotReady(Exception):
 
 
 @lru_cache(maxsize=8)
-def engine_for(url: str) -> Engine:
-    return make_engine(url)
+def engine_for(url: str, sqlite_cache_mb: int = SQLITE_CACHE_MB) -> Engine:
+    return make_engine(url, sqlite_cache_mb=sqlite_cache_mb)
 
 
 def get_engine(settings: Settings | None = None) -> Engine:
     settings = settings or get_settings()
-    return engine_for(settings.resolved_database_url())
+    return engine_for(settings.resolved_database_url(), settings.sqlite_cache_mb)
 
 
 def require_current_schema(engine: Engine) -> None:

@@ -2,9 +2,11 @@
 
 import json
 import re
+import threading
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -172,6 +174,38 @@ class _FakeDense:
     def search(self, conn: Connection, query_text: str, k: int) -> list[Hit]:
         pk = conn.execute(text("SELECT pk FROM papers WHERE id = :i"), {"i": self.paper_id})
         return [Hit(int(pk.scalar_one()), 0.9)]
+
+
+class _SplitDense(_FakeDense):
+    """A double that can embed apart from searching, as the real DenseRetriever can."""
+
+    def __init__(self, paper_id: str) -> None:
+        super().__init__(paper_id)
+        self.embedded_on: list[str] = []
+        self.searched: list[Any] = []
+
+    def embed(self, query_text: str) -> Any:
+        self.embedded_on.append(threading.current_thread().name)
+        return np.full((1, 4), len(query_text), dtype=np.float32)
+
+    def search_vector(self, conn: Connection, vector: Any, k: int) -> list[Hit]:
+        self.searched.append(vector)
+        return self.search(conn, "", k)
+
+
+def test_a_split_retriever_embeds_the_query_beside_the_lexical_stage(corpus: Engine) -> None:
+    dense = _SplitDense(SPRINT)
+    results = search(corpus, "anisotropic resolution", retriever=dense, limit=50)
+    assert dense.embedded_on and dense.embedded_on[0] != threading.current_thread().name
+    assert float(dense.searched[0][0, 0]) == len("anisotropic resolution")
+    assert {r.id: r for r in results.results}[SPRINT].stages["dense"]["rank"] == 1
+
+
+def test_an_embedding_error_reaches_the_caller(corpus: Engine) -> None:
+    dense = _SplitDense(SPRINT)
+    dense.embed = lambda text: 1 / 0  # type: ignore[method-assign]
+    with pytest.raises(ZeroDivisionError):
+        search(corpus, "anisotropic resolution", retriever=dense)
 
 
 def test_a_dense_retriever_plugs_in(corpus: Engine) -> None:

@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from paperfeed.search.lexical import LexicalParams, lexical_search
+from paperfeed.search.lexical import DocumentCounts, LexicalParams, lexical_search
+from paperfeed.search.lexical_sql import Clause
 from paperfeed.search.query import parse_query
 
 ECLARE = "2503.11787"  # "ECLARE: Efficient cross-planar learning for anisotropic resolution ..."
@@ -74,3 +75,32 @@ def test_default_params_score_everything_on_a_small_corpus(corpus: Engine) -> No
 def test_no_input_is_a_syntax_error(corpus: Engine, raw: str) -> None:
     with corpus.connect() as conn:
         lexical_search(conn, parse_query(raw), 5)
+
+
+class _CountingBackend:
+    """Counts documents from a table, and records what it was asked."""
+
+    def __init__(self, df: dict[str, int]) -> None:
+        self.df = df
+        self.asked: list[str] = []
+
+    def count(self, conn: Any, clause: Clause, limit: int) -> int:
+        self.asked.append(clause.words[0])
+        return min(self.df[clause.words[0]], limit)
+
+
+def test_a_common_word_is_counted_once_while_papers_are_only_added(
+    corpus: Engine, monkeypatch: Any
+) -> None:
+    DocumentCounts.forget()
+    backend = _CountingBackend({"model": 10_000, "rare": 3})
+    model, rare = Clause(("model",)), Clause(("rare",))
+    with corpus.connect() as conn:
+        for _ in range(2):  # two queries
+            counts = DocumentCounts(conn, backend, 5000)  # type: ignore[arg-type]
+            assert counts.is_common(model) and not counts.is_common(rare)
+        assert backend.asked == ["model", "rare", "rare"]
+        # Fewer papers than when the verdict was made (a reset, deletions): count again.
+        monkeypatch.setattr(DocumentCounts, "newest", lambda self: 1)
+        assert DocumentCounts(conn, backend, 5000).is_common(model)  # type: ignore[arg-type]
+        assert backend.asked[-1] == "model"

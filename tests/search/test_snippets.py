@@ -1,4 +1,11 @@
-from paperfeed.search.snippets import TermMatcher, make_snippet
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from paperfeed.search.snippets import TermMatcher, make_snippet, word_starts
+
+_WORD = re.compile(r"[^\W_]+")  # the definition of a word that word_starts vectorises
 
 
 def test_stems_are_marked() -> None:
@@ -27,3 +34,13 @@ def test_no_words_no_marks() -> None:
     snippet = make_snippet(TermMatcher([]), "A title", "An abstract.")
     assert snippet.title_text == "A title"
     assert snippet.html == "An abstract."
+
+
+@given(st.text())
+def test_word_starts_agree_with_the_regex(text: str) -> None:
+    assert word_starts(text) == [m.start() for m in _WORD.finditer(text)]
+
+
+def test_word_starts_on_mixed_scripts() -> None:
+    text = "état-of_the-art 日本語 x\U0001f600y ٣٤"
+    assert word_starts(text) == [m.start() for m in _WORD.finditer(text)]

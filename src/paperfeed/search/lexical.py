@@ -9,24 +9,29 @@ so one very common word ("model", "the") cost ~0.8 s at p99 on 1M papers. So:
 * words above it are dropped from the scored MATCH while rarer words remain;
 * a query left with only common words is answered from a capped candidate set (the newest
   ``candidate_cap`` papers containing them, titles first) ranked without bm25;
-* a word with no documents at all (a misspelling) is replaced by the closest indexed word.
+* a word with no documents at all (a misspelling) is replaced by the closest indexed word;
+* the verdict "common" is remembered per database (``DocumentCounts``): the same few hundred
+  common words recur in most queries, and each of their counts reads ``max_term_df`` postings.
 
 Backends (SQLite FTS5, PostgreSQL tsvector) live in ``lexical_sql``; this module only plans.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection
 
-from paperfeed.search.filters import allowed_pks
+from paperfeed.search.filters import allowed_pks, sql_text
 from paperfeed.search.lexical_sql import Backend, Clause, backend_for
 from paperfeed.search.query import ParsedQuery, words
 from paperfeed.search.types import Hit
 
 _FILTER_DEPTH = 4  # unfiltered candidates ranked per wanted hit before filtering
+_COMMON_REMEMBERED = 4096  # (database, clause) verdicts kept, least recently used dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +91,12 @@ def lexical_search(
     """The ``k`` best papers for the query's text, with its filters applied in SQL."""
     params = params or LexicalParams()
     backend = backend_for(conn, params)
-    plan = make_plan(conn, backend, parsed, params)
+    counts = DocumentCounts(conn, backend, params.max_term_df)
+    plan = make_plan(conn, backend, parsed, params, counts)
     if plan.empty:
         return LexicalResult([], corrected=plan.corrected)
     dropped = tuple(" ".join(c.words) for c in plan.common)
-    if plan.optional or _any_rare(conn, backend, plan.required, params):
+    if plan.optional or any(not counts.is_common(c) for c in plan.required):
         hits = _ranked(conn, backend, plan, parsed, k)
         return LexicalResult(hits, dropped=dropped, corrected=plan.corrected)
     everything = plan.required + plan.common
@@ -118,16 +124,70 @@ def _ranked(
     return backend.ranked(conn, plan, parsed, k)
 
 
+class DocumentCounts:
+    """Documents per clause, counted up to ``max_df + 1`` (``Backend.count``), for one query.
+
+    A clause found above ``max_df`` is remembered as common across queries: while papers are
+    only added its count can only grow, so the verdict holds until the newest paper's key goes
+    down (the store was reset, or papers deleted). Rarer counts stop at the clause's last
+    posting, so they are cheap, and are asked afresh every time.
+    """
+
+    _common: OrderedDict[tuple[str, Clause, int], int] = OrderedDict()  # -> newest pk then
+    _lock = threading.Lock()
+
+    def __init__(self, conn: Connection, backend: Backend, max_df: int) -> None:
+        self.conn, self.backend, self.max_df = conn, backend, max_df
+        self.database = str(conn.engine.url)
+        self._newest: int | None = None
+
+    def __call__(self, clause: Clause) -> int:
+        key = (self.database, clause, self.max_df)
+        with self._lock:
+            seen = self._common.get(key)
+            if seen is not None:
+                self._common.move_to_end(key)
+        if seen is not None and seen <= self.newest():
+            return self.max_df + 1
+        found = self.backend.count(self.conn, clause, self.max_df + 1)
+        if found > self.max_df:
+            with self._lock:
+                self._common[key] = self.newest()
+                while len(self._common) > _COMMON_REMEMBERED:
+                    self._common.popitem(last=False)
+        return found
+
+    def is_common(self, clause: Clause) -> bool:
+        return self(clause) > self.max_df
+
+    def newest(self) -> int:
+        if self._newest is None:
+            found = self.conn.execute(sql_text("SELECT max(pk) FROM papers")).scalar()
+            self._newest = int(found or 0)
+        return self._newest
+
+    @classmethod
+    def forget(cls) -> None:
+        """Drop every remembered verdict (benchmarks measure the first query of a word)."""
+        with cls._lock:
+            cls._common.clear()
+
+
 def make_plan(
-    conn: Connection, backend: Backend, parsed: ParsedQuery, params: LexicalParams
+    conn: Connection,
+    backend: Backend,
+    parsed: ParsedQuery,
+    params: LexicalParams,
+    counts: DocumentCounts | None = None,
 ) -> Plan:
     """Sort the query's words into required, optional, common and excluded clauses."""
+    counts = counts or DocumentCounts(conn, backend, params.max_term_df)
     plan = Plan()
     plan.required += [Clause(tuple(p.split())) for p in parsed.phrases]
     plan.required += [Clause(tuple(t.split()), column="title") for t in parsed.title]
     plan.excluded += [Clause(tuple(e.split())) for e in parsed.excluded]
     for word in dict.fromkeys(w.casefold() for w in parsed.terms):
-        _place_word(conn, backend, plan, word, params)
+        _place_word(conn, backend, plan, word, params, counts)
     _spend_budget(plan, int(params.posting_budget / backend.posting_cost))
     return plan
 
@@ -146,10 +206,15 @@ def _spend_budget(plan: Plan, budget: int) -> None:
 
 
 def _place_word(
-    conn: Connection, backend: Backend, plan: Plan, word: str, params: LexicalParams
+    conn: Connection,
+    backend: Backend,
+    plan: Plan,
+    word: str,
+    params: LexicalParams,
+    counts: DocumentCounts,
 ) -> None:
     clause = Clause((word,))
-    df = backend.count(conn, clause, params.max_term_df + 1)
+    df = counts(clause)
     if df > params.max_term_df:
         plan.common.append(clause)
         return
@@ -164,20 +229,12 @@ def _place_word(
     # most likely misspelt, so also search for the nearest well-attested indexed word.
     fixed = backend.fuzzy(conn, word, params.fuzzy_max_distance)
     if fixed is not None and fixed.words != (word,):
-        fixed_df = backend.count(conn, fixed, params.max_term_df + 1)
+        fixed_df = counts(fixed)
         if fixed_df > df * 10:
             plan.corrected[word] = " ".join(fixed.words)
             plan.df[fixed] = fixed_df
             bucket = plan.common if fixed_df > params.max_term_df else plan.optional
             bucket.append(fixed)
-
-
-def _any_rare(
-    conn: Connection, backend: Backend, clauses: list[Clause], params: LexicalParams
-) -> bool:
-    return any(
-        backend.count(conn, c, params.max_term_df + 1) <= params.max_term_df for c in clauses
-    )
 
 
 def query_words(parsed: ParsedQuery) -> list[str]:

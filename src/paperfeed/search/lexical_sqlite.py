@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from paperfeed.search.filters import sql_text
+from paperfeed.search.filters import in_keys, sql_text
 from paperfeed.search.lexical_sql import Clause, edit_distance, filters_for, run_hits
 from paperfeed.search.query import ParsedQuery
 from paperfeed.search.snippets import stem
@@ -153,14 +153,15 @@ class SqliteBackend:
         rows = _texts(conn, pks)
         lengths = {pk: len(t) + len(a) for pk, (t, a) in rows.items()}
         average = sum(lengths.values()) / max(len(lengths), 1) or 1.0
-        weights = (self.params.title_weight, self.params.abstract_weight)
+        title_weight, abstract_weight = self.params.title_weight, self.params.abstract_weight
         hits = []
         for pk in pks:
-            fields = [f.casefold() for f in rows.get(pk, ("", ""))]
+            title, abstract = rows.get(pk, ("", ""))
+            title, abstract = title.casefold(), abstract.casefold()
             norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * lengths.get(pk, 0) / average)
             score = 0.0
             for word in stems:
-                tf = sum(w * f.count(word) for w, f in zip(weights, fields, strict=True))
+                tf = title_weight * title.count(word) + abstract_weight * abstract.count(word)
                 score += tf * (_BM25_K1 + 1) / (tf + norm)
             hits.append(Hit(pk, round(score, 6)))
         hits.sort(key=lambda h: (-h.score, -h.pk))
@@ -174,9 +175,8 @@ def _source(where: str) -> str:
 
 
 def _texts(conn: Connection, pks: list[int]) -> dict[int, tuple[str, str]]:
-    marks = ", ".join(f":p{i}" for i in range(len(pks)))
-    params: dict[str, Any] = {f"p{i}": pk for i, pk in enumerate(pks)}
+    among, params = in_keys(conn, "pk", pks)
     # The abstract's start is enough to rank candidates that all contain the words.
-    sql = f"SELECT pk, title, substr(abstract, 1, :chars) FROM papers WHERE pk IN ({marks})"
+    sql = f"SELECT pk, title, substr(abstract, 1, :chars) FROM papers WHERE {among}"
     params["chars"] = _ABSTRACT_CHARS
     return {int(pk): (t, a) for pk, t, a in conn.execute(sql_text(sql), params)}

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from paperfeed.search.engine import SORTS, Candidates, DenseRetriever, EngineConfig, Sort
 from paperfeed.search.engine import candidates as find_candidates
-from paperfeed.search.filters import sql_text
+from paperfeed.search.filters import in_keys, sql_text
 from paperfeed.search.lexical import query_words
 from paperfeed.search.snippets import Snippet, TermMatcher, make_snippet
 
@@ -100,9 +100,15 @@ def search(
     retriever = retriever or _default_retriever
     config = config or EngineConfig()
     found = find_candidates(conn, query, max(config.depth, offset + limit), retriever, config)
-    meta = _meta(conn, found.order)
-    order = _sorted(found, meta, sort)
-    page = order[offset : offset + limit]
+    if sort == "relevance":
+        # Only the page needs its metadata; the rest need only to be known visible.
+        order = _visible(conn, found.order)
+        page = order[offset : offset + limit]
+        meta = _meta(conn, page)
+    else:
+        meta = _meta(conn, found.order)
+        order = _sorted(found, meta, sort)
+        page = order[offset : offset + limit]
     return SearchResults(
         query=query,
         results=_results(conn, found, page, meta),
@@ -120,22 +126,32 @@ def _sorted(found: Candidates, meta: dict[int, dict[str, Any]], sort: Sort) -> l
     order = [pk for pk in found.order if pk in meta]
     if sort == "date":
         order.sort(key=lambda pk: (meta[pk]["day"] or date.min, pk), reverse=True)
-    elif sort == "upvotes":
+    else:
         order.sort(key=lambda pk: (meta[pk]["upvotes"], pk), reverse=True)
     return order
+
+
+def _visible(conn: Connection, pks: list[int]) -> list[int]:
+    """``pks`` in order, without hidden papers."""
+    if not pks:
+        return []
+    among, params = in_keys(conn, "pk", pks)
+    sql = f"SELECT pk FROM papers WHERE {among} AND hidden_at IS NULL"
+    shown = {int(pk) for pk in conn.execute(sql_text(sql), params).scalars()}
+    return [pk for pk in pks if pk in shown]
 
 
 def _meta(conn: Connection, pks: list[int]) -> dict[int, dict[str, Any]]:
     if not pks:
         return {}
-    marks, params = _in(pks)
+    among, params = in_keys(conn, "p.pk", pks)
     sql = (
         # No abstracts here: only the page's are needed (for snippets), fetched in _results.
         # Upvotes: imported (Hugging Face) plus this site's. Hidden papers leave every result.
         "SELECT p.pk, p.id, p.title, p.published, p.featured_day,"
         " p.external_upvotes + COALESCE(s.upvotes, 0)"
         " FROM papers p LEFT JOIN paper_stats s ON s.paper_pk = p.pk"
-        f" WHERE p.pk IN ({marks}) AND p.hidden_at IS NULL"
+        f" WHERE {among} AND p.hidden_at IS NULL"
     )
     meta = {}
     for pk, pid, title, published, featured, upvotes in conn.execute(sql_text(sql), params):
@@ -204,11 +220,8 @@ def _children(conn: Connection, table: str, column: str, pks: list[int]) -> dict
     found: dict[int, list[str]] = defaultdict(list)
     if not pks:
         return found
-    marks, params = _in(pks)
-    sql = (
-        f"SELECT paper_pk, {column} FROM {table} WHERE paper_pk IN ({marks})"
-        " ORDER BY paper_pk, position"
-    )
+    among, params = in_keys(conn, "paper_pk", pks)
+    sql = f"SELECT paper_pk, {column} FROM {table} WHERE {among} ORDER BY paper_pk, position"
     for pk, value in conn.execute(sql_text(sql), params):
         found[int(pk)].append(value)
     return found
@@ -217,13 +230,9 @@ def _children(conn: Connection, table: str, column: str, pks: list[int]) -> dict
 def _abstracts(conn: Connection, pks: list[int]) -> dict[int, str]:
     if not pks:
         return {}
-    marks, params = _in(pks)
-    sql = f"SELECT pk, abstract FROM papers WHERE pk IN ({marks})"
+    among, params = in_keys(conn, "pk", pks)
+    sql = f"SELECT pk, abstract FROM papers WHERE {among}"
     return {int(pk): abstract for pk, abstract in conn.execute(sql_text(sql), params)}
-
-
-def _in(pks: list[int]) -> tuple[str, dict[str, Any]]:
-    return ", ".join(f":p{i}" for i in range(len(pks))), {f"p{i}": pk for i, pk in enumerate(pks)}
 
 
 def _date(value: Any) -> date | None:

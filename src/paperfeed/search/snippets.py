@@ -14,14 +14,38 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import snowballstemmer
 
-_WORD = re.compile(r"[^\W_]+")
 _STEMMER = snowballstemmer.stemmer("porter")
 MARK_OPEN, MARK_CLOSE = "**", "**"
 ELLIPSIS = "…"
 
 Span = tuple[int, int]
+
+
+# Which code points are word characters (``[^\W_]``, that is ``str.isalnum``): a table for the
+# ASCII range, ``isalnum`` for the rest.
+_ASCII_WORD = np.array([chr(c).isalnum() for c in range(128)], dtype=bool)
+
+
+def word_starts(text: str) -> list[int]:
+    r"""Where each word (a run of letters and digits: ``[^\W_]+``, as unicode61 splits) begins.
+
+    Vectorised over the code points: a result page makes 20 snippets of ~200-word abstracts,
+    and one regex match object per word was measured at ~40 us an abstract, ~5x this.
+    """
+    if not text:
+        return []
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    ascii_ = points < 128
+    is_word = _ASCII_WORD[np.where(ascii_, points, 0)]
+    if not ascii_.all():
+        for i in np.flatnonzero(~ascii_).tolist():
+            is_word[i] = text[i].isalnum()
+    begins = is_word.copy()
+    begins[1:] &= ~is_word[:-1]
+    return np.flatnonzero(begins).tolist()
 
 
 @lru_cache(maxsize=65_536)
@@ -77,9 +101,10 @@ class Snippet:
 
 def make_snippet(matcher: TermMatcher, title: str, abstract: str, window: int = 40) -> Snippet:
     """Mark matches in the title and in the ``window`` words of the abstract that hold most."""
-    start, end, prefix, suffix = _best_window(matcher, abstract, window)
+    every = matcher.spans(abstract)
+    start, end, prefix, suffix = _best_window(every, abstract, window)
     part = abstract[start:end]
-    spans = matcher.spans(part)
+    spans = [(s - start, e - start) for s, e in every if s >= start and e <= end]
     title_spans = matcher.spans(title)
     return Snippet(
         title_text=mark_text(title, title_spans),
@@ -89,12 +114,12 @@ def make_snippet(matcher: TermMatcher, title: str, abstract: str, window: int = 
     )
 
 
-def _best_window(matcher: TermMatcher, text: str, window: int) -> tuple[int, int, str, str]:
+def _best_window(spans: list[Span], text: str, window: int) -> tuple[int, int, str, str]:
     """The character range of the ``window``-word stretch with the most distinct matches."""
-    starts = [m.start() for m in _WORD.finditer(text)]
+    starts = word_starts(text)
     if len(starts) <= window:
         return 0, len(text), "", ""
-    hits = [(bisect_left(starts, s), stem(text[s:e])) for s, e in matcher.spans(text)]
+    hits = [(bisect_left(starts, s), stem(text[s:e])) for s, e in spans]
     best, best_score = 0, -1
     # Try windows that start a few words before the first hit of each word (and the very
     # start): a handful of windows, where one per hit was quadratic for words like "the".
