@@ -39,6 +39,15 @@ def test_length_sorting_does_not_change_the_vectors() -> None:
     assert np.min(np.sum(sorted_ * singles, axis=1)) > 0.98
 
 
+def test_calls_at_once_give_the_vectors_of_calls_in_turn() -> None:
+    texts = _texts(12)
+    folder = model_folder("paperfeed-minilm-sci")
+    # A small token budget makes several batches, so two of them run at once.
+    together = OnnxEmbedder(folder, threads=2, token_budget=600).embed_documents(texts)
+    in_turn = OnnxEmbedder(folder, threads=2, calls=1, token_budget=600).embed_documents(texts)
+    assert np.allclose(together, in_turn, atol=1e-5)
+
+
 def test_a_query_finds_its_own_paper_among_real_papers() -> None:
     papers = real_papers()[:40]
     embedder = onnx_embedder()
