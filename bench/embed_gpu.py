@@ -1,20 +1,26 @@
-"""GPU bulk embedding benchmark: old exact-length TorchEmbedder vs bucketed/fused/compiled.
+"""GPU bulk embedding benchmark: tokenisers, encoder variants, and the pipeline end to end.
 
 Random weights of the exact all-MiniLM-L6-v2 shapes (bench/minilm_l6_config.json; throughput
 does not depend on the values) or real ones (--weights), the shipped tokenizer, and real arXiv
 abstracts (.train/gpu/arxiv.jsonl.xz, 50k, repeated). Each variant is checked against an fp32
-HF reference (attention mask + mean pooling) by max |cos - 1|.
+HF reference (attention mask + mean pooling) by max |cos - 1|, and the fast tokeniser's ids
+against HF's on all distinct abstracts (the run stops if they differ). Timed variants run
+--reps times; the table gives the median.
 
 Variants (rates in abstracts/s):
-  tokenizer       the tokenizer alone: one process, and the worker pool
-  old             the previous TorchEmbedder (exact-length groups), end to end
+  tokenizer       HF's tokenizer and FastWordPiece: one process (cold = first pass over
+                  distinct abstracts, warm = again), and the worker pools
+  old             the TorchEmbedder before bucketing (exact-length groups), end to end
   hf-bucket       HF BertModel bf16, width-32 buckets + attention mask, pre-tokenised
-  fused-eager     the new fused encoder without compile, pre-tokenised
+  fused-eager     the fused encoder without compile, pre-tokenised
   fused-compiled  the same through torch.compile (compile time reported apart), pre-tokenised
-  e2e             the new TorchEmbedder end to end (tokeniser pool + GPU), compiled
+  fused-autotune  torch.compile mode="max-autotune-no-cudagraphs", pre-tokenised
+  profile         kernel time by kind for one chunk (compiled), and SDPA backends (eager)
+  e2e-hf          TorchEmbedder end to end with HF's tokenizer in the pool (the old pipeline)
+  e2e             TorchEmbedder end to end with FastWordPiece in the pool (the default)
 
 Device: python bench/embed_gpu.py --device cuda --texts 1048576
-CPU check: python bench/embed_gpu.py --device cpu --texts 2000
+CPU check: python bench/embed_gpu.py --device cpu --texts 2000 --variants tokenizer,fused-eager,e2e
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from paperfeed.search import embed_gpu  # noqa: E402
 from paperfeed.search.embed import MAX_LENGTH, load_tokenizer  # noqa: E402
 from paperfeed.search.embed_gpu import (  # noqa: E402
     CHUNK,
+    FastWordPiece,
     TorchEmbedder,
     bucketed_batches,
     tokenise,
@@ -184,7 +191,7 @@ class OldTorchEmbedder:
             return self._embed_chunk(*tokenise(self.tokenizer, texts))
         chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
         parts = []
-        with tokeniser_pool(self.hf_dir) as pool:
+        with tokeniser_pool(self.hf_dir, fast=False) as pool:
             pending = [embed_gpu._submit(pool, c) for c in chunks[:2]]
             for i in range(len(chunks)):
                 flat, lengths = embed_gpu._collect(pending.pop(0))
@@ -224,20 +231,100 @@ def timed(device: str, fn: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
+def repeated(device: str, reps: int, fn: Callable[[], Any]) -> tuple[Any, list[float]]:
+    """The result of the last of ``reps`` timed runs, and each run's seconds."""
+    result, times = None, []
+    for _ in range(reps):
+        result, secs = timed(device, fn)
+        times.append(secs)
+    return result, times
+
+
 def record(
-    variant: str, n: int, seconds: float, compile_s: float | None, err: float | None, note: str = ""
-) -> None:
+    variant: str,
+    n: int,
+    seconds: float | list[float],
+    compile_s: float | None,
+    err: float | None,
+    note: str = "",
+) -> dict[str, Any]:
+    times = seconds if isinstance(seconds, list) else [seconds]
+    median = float(np.median(times))
     row = {
         "variant": variant,
         "texts": n,
-        "seconds": round(seconds, 3),
-        "per_s": round(n / seconds),
+        "seconds": round(median, 3),
+        "per_s": round(n / median),
+        "runs_per_s": [round(n / t) for t in times],
         "compile_s": compile_s,
         "max_cos_err": err,
         "note": note,
     }
     ROWS.append(row)
     log("RESULT", json.dumps(row))
+    return row
+
+
+def in_slices(fn: Callable[[list[str]], Any], texts: list[str], size: int = 4096) -> list[Any]:
+    return [fn(texts[i : i + size]) for i in range(0, len(texts), size)]
+
+
+def joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def kernel_kind(name: str) -> str:
+    low = name.lower()
+    if any(k in low for k in ("flash", "fmha", "attention", "cudnn", "sdpa")):
+        return "attention"
+    if any(k in low for k in ("gemm", "xmma", "cutlass", "nvjet", "cublas", "mm_")):
+        return "matmul"
+    if "triton" in low:
+        return "triton (fused elementwise/norm)"
+    return "other"
+
+
+def profile_chunk(emb: TorchEmbedder, chunk: tuple[Any, Any]) -> None:
+    """Device time by kernel for one chunk, grouped by kind (the first look at where it goes)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    emb.embed_tokens([chunk])
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        emb.embed_tokens([chunk])
+        torch.cuda.synchronize()
+    events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+    total = sum(e.self_device_time_total for e in events)
+    kinds: dict[str, float] = {}
+    for e in events:
+        kind = kernel_kind(e.key)
+        kinds[kind] = kinds.get(kind, 0.0) + e.self_device_time_total
+    log(f"profile: {total / 1e3:.0f} ms device time for {len(chunk[1])} texts")
+    for kind, us in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        log(f"  {kind:34} {us / 1e3:8.1f} ms {us / total:6.1%}")
+    for e in sorted(events, key=lambda e: -e.self_device_time_total)[:14]:
+        log(f"    {e.self_device_time_total / total:6.1%} x{e.count:<5} {e.key[:110]}")
+
+
+def sdpa_backends(emb: TorchEmbedder, chunks: list[Any], device: str) -> None:
+    """Eager encoder under each SDPA backend (masked batches may fall back to efficient)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    choices = {
+        "flash(+efficient)": [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION],
+        "efficient": [SDPBackend.EFFICIENT_ATTENTION],
+        "cudnn(+efficient)": [SDPBackend.CUDNN_ATTENTION, SDPBackend.EFFICIENT_ATTENTION],
+    }
+    n = sum(len(c[1]) for c in chunks)
+    for name, backends in choices.items():
+        try:
+            with sdpa_kernel(backends):
+                emb.embed_tokens(chunks[:1])
+                _, secs = timed(device, lambda: emb.embed_tokens(chunks))
+            record(f"sdpa {name}, eager", n, secs, None, None, "pre-tokenised, GPU only")
+        except Exception as e:
+            log("FAILED sdpa", name, repr(e)[:500])
 
 
 def main() -> None:
@@ -245,21 +332,21 @@ def main() -> None:
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--texts", type=int, default=2000, help="texts for the end-to-end run")
     p.add_argument("--gpu-texts", type=int, help="pre-tokenised texts per GPU-only variant")
+    p.add_argument("--hf-e2e-texts", type=int, help="texts for e2e-hf (default: --texts)")
     p.add_argument("--old-texts", type=int, help="texts for the old embedder")
     p.add_argument("--unique", type=int, default=50_000, help="distinct abstracts loaded")
     p.add_argument("--ref-texts", type=int, default=300)
+    p.add_argument("--reps", type=int, default=3, help="timed runs per variant (median)")
     p.add_argument("--weights", type=Path, help="real HF weights (default: random, seed 0)")
-    p.add_argument("--variants", default="tokenizer,old,hf-bucket,fused-eager,fused-compiled,e2e")
-    p.add_argument("--deadline", type=float, default=1e9, help="skip variants after this (s)")
     p.add_argument(
-        "--e2e-seconds",
-        type=float,
-        default=30.0,
-        help="cap the e2e texts at what the tokeniser pool does in this long",
+        "--variants",
+        default="tokenizer,fused-eager,fused-compiled,profile,e2e-hf,e2e,fused-autotune",
     )
+    p.add_argument("--deadline", type=float, default=1e9, help="skip variants after this (s)")
     p.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "bench/out")))
     args = p.parse_args()
     print("$ python " + " ".join(sys.argv), flush=True)
+    import tokenizers
     import torch
 
     dev = args.device
@@ -269,6 +356,8 @@ def main() -> None:
     log(
         "torch",
         torch.__version__,
+        "tokenizers",
+        tokenizers.__version__,
         "cuda" if dev == "cuda" else "cpu",
         torch.cuda.get_device_name() if dev == "cuda" else "",
         "cpus",
@@ -283,39 +372,42 @@ def main() -> None:
     ref = reference(model_dir, ref_texts, dev)
     log("fp32 reference done")
 
-    # Tokenise the distinct abstracts once in the pool (this also times the pool).
-    tok = load_tokenizer(model_dir, MAX_LENGTH)
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    hf = load_tokenizer(model_dir, MAX_LENGTH)
     sample = unique[:4000]
-    _, t1 = timed("cpu", lambda: tokenise(tok, sample))
-    with tokeniser_pool(model_dir) as pool:
-        pool_n = pool._max_workers
-        list(pool.map(abs, range(pool_n)))  # start the workers
-        embed_gpu._collect(embed_gpu._submit(pool, unique[: 4096 * pool_n]))  # warm
-        (flat, lengths), tp = timed(
-            "cpu", lambda: embed_gpu._collect(embed_gpu._submit(pool, unique))
-        )
+    if "tokenizer" in variants:
+        _, secs = timed("cpu", lambda: tokenise(hf, sample))
+        record("tokenizer HF, 1 process", len(sample), secs, None, None, "encode_batch_fast")
+        fast = FastWordPiece(load_tokenizer(model_dir, MAX_LENGTH))
+        few = unique[:20_000]
+        _, cold = timed("cpu", lambda: in_slices(fast.tokenise, few))
+        record("tokenizer fast, 1 process, cold", len(few), cold, None, None, "first pass")
+        _, warm = repeated("cpu", args.reps, lambda: in_slices(fast.tokenise, few))
+        record("tokenizer fast, 1 process, warm", len(few), warm, None, None, "words known")
+    # Both pools on all distinct abstracts: rates, and the fast ids checked against HF's.
+    pool_rates = {}
+    tokens: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+    for fast_pool in (False, True):
+        with tokeniser_pool(model_dir, fast=fast_pool) as pool:
+            pool_n = pool._max_workers  # type: ignore[attr-defined]
+            list(pool.map(abs, range(4 * pool_n)))  # start the workers (and their tables)
+            run = lambda: embed_gpu._collect(embed_gpu._submit(pool, unique))  # noqa: E731
+            tokens[fast_pool], cold = timed("cpu", run)
+            _, warm = repeated("cpu", args.reps, run)
+        name = f"tokenizer {'fast' if fast_pool else 'HF'}, pool of {pool_n}"
+        pool_rates[fast_pool] = len(unique) / float(np.median(warm))
+        if "tokenizer" in variants:
+            record(name + ", cold", len(unique), cold, None, None, "first pass")
+            record(name + ", warm", len(unique), warm, None, None, "again")
+    flat, lengths = tokens[False]
+    same = all(np.array_equal(a, b) for a, b in zip(tokens[False], tokens[True], strict=True))
+    log(f"fast ids == HF ids on {len(unique)} abstracts: {same}")
+    if not same:
+        raise SystemExit("FastWordPiece ids differ from HF's")
     tokens_per_text = float(lengths.mean())
-    pool_rate = len(unique) / tp
     log(
         f"tokens/text {tokens_per_text:.1f}  at 256: {(lengths == 256).mean():.1%}  padding "
         f"at width 32: {(-(-lengths // 32) * 32).sum() / lengths.sum() - 1:.1%}"
-    )
-    record(
-        "tokenizer-1proc",
-        len(sample),
-        t1,
-        None,
-        None,
-        f"{len(sample) / t1 * tokens_per_text:,.0f} tokens/s",
-    )
-    record(
-        f"tokenizer-pool{pool_n}",
-        len(unique),
-        tp,
-        None,
-        None,
-        f"{pool_rate * tokens_per_text:,.0f} tokens/s",
     )
     chunks = token_chunks(flat, lengths, gpu_texts)
     n_batches = sum(1 for _ in bucketed_batches(np.sort(lengths[:CHUNK]), 262_144))
@@ -339,10 +431,12 @@ def main() -> None:
         # Warm-up: one chunk (all widths, both mask states); for compile that is the compile.
         _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
         err = cos_err(emb.embed_documents(ref_texts), ref)
-        _, secs = timed(dev, lambda: emb.embed_tokens(chunks))
-        steady_first = secs / gpu_texts * len(chunks[0][1])
+        _, times = repeated(dev, args.reps, lambda: emb.embed_tokens(chunks))
+        steady_first = float(np.median(times)) / gpu_texts * len(chunks[0][1])
         compile_s = round(max(0.0, warm - steady_first), 1) if compiled else None
-        record(name, gpu_texts, secs, compile_s, err, "pre-tokenised, GPU only")
+        record(name, gpu_texts, times, compile_s, err, "pre-tokenised, GPU only")
+        if name == "fused-compiled" and "profile" in variants and dev == "cuda":
+            profile_chunk(emb, chunks[0])
 
     def gpu_variant(name: str) -> None:
         if name in variants and not over():
@@ -350,9 +444,14 @@ def main() -> None:
                 if name == "hf-bucket":
                     emb: TorchEmbedder = HFBucketEmbedder(model_dir, dev)
                 else:
-                    compiled = name == "fused-compiled"
-                    emb = TorchEmbedder(model_dir, name=name, device=dev, compile=compiled)
-                gpu_only(name, emb, name == "fused-compiled")
+                    compiled = name in ("fused-compiled", "fused-autotune")
+                    mode = "max-autotune-no-cudagraphs" if name == "fused-autotune" else None
+                    emb = TorchEmbedder(
+                        model_dir, name=name, device=dev, compile=compiled, compile_mode=mode
+                    )
+                gpu_only(name, emb, compiled and dev == "cuda")
+                if name == "fused-eager" and "profile" in variants and dev == "cuda":
+                    sdpa_backends(emb, chunks[:2], dev)
                 del emb
             except Exception as e:
                 log("FAILED", name, repr(e)[:2000])
@@ -360,37 +459,38 @@ def main() -> None:
     gpu_variant("fused-eager")
     gpu_variant("fused-compiled")
 
-    if "e2e" in variants and not over():
+    def e2e(name: str, fast_tokenizer: bool, n: int) -> None:
+        if name not in variants or over():
+            return
         compiled = dev == "cuda"
-        n = min(args.texts, max(CHUNK, int(pool_rate * args.e2e_seconds) // CHUNK * CHUNK))
         texts = repeat(unique, n)
         try:
-            emb = TorchEmbedder(model_dir, name="e2e", device=dev, compile=compiled)
+            emb = TorchEmbedder(
+                model_dir, name=name, device=dev, compile=compiled, fast_tokenizer=fast_tokenizer
+            )
             _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
             err = cos_err(emb.embed_documents(ref_texts), ref)
-            _, secs = timed(dev, lambda: emb.embed_documents(texts))
-            record(
-                "new TorchEmbedder (e2e)",
-                n,
-                secs,
-                round(warm, 1) if compiled else None,
-                err,
-                "tokeniser pool + GPU; compile s = first chunk incl. compile",
-            )
+            _, times = repeated(dev, args.reps, lambda: emb.embed_documents(texts))
+            tokeniser = "FastWordPiece" if fast_tokenizer else "HF tokenizer"
+            note = f"{tokeniser} pool (new each run) + GPU; compile s = first chunk incl. compile"
+            record(name, n, times, round(warm, 1) if compiled else None, err, note)
         except Exception as e:
-            log("FAILED e2e", repr(e)[:2000])
+            log("FAILED", name, repr(e)[:2000])
+
+    e2e("e2e-hf", False, args.hf_e2e_texts or args.texts)
+    e2e("e2e", True, args.texts)
+    gpu_variant("fused-autotune")
     gpu_variant("hf-bucket")  # least needed: last
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "embed_gpu.json").write_text(json.dumps(ROWS, indent=1))
     (args.out / "embed_gpu.log").write_text("\n".join(LOG) + "\n")
-    print("\nvariant                         texts  abstracts/s  compile s  max|cos-1|  note")
+    print("\nvariant                                  texts  abstracts/s  compile s  max|cos-1|")
     for r in ROWS:
-        err = "" if r["max_cos_err"] is None else f"{r['max_cos_err']:.1e}"
+        cos = "" if r["max_cos_err"] is None else f"{r['max_cos_err']:.1e}"
         comp = "" if r["compile_s"] is None else f"{r['compile_s']}"
-        print(
-            f"{r['variant']:28} {r['texts']:>9} {r['per_s']:>12,} {comp:>10} {err:>11}  {r['note']}"
-        )
+        print(f"{r['variant']:38} {r['texts']:>9} {r['per_s']:>12,} {comp:>10} {cos:>11}")
+        print(f"    runs {r['runs_per_s']}  {r['note']}")
     for r in ROWS:
         if not r["variant"].startswith("tokenizer"):
             print(f"  {r['variant']}: 2.7M abstracts in {2.7e6 / r['per_s']:.0f} s")

@@ -44,7 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=["current"],
         help="WRITE_PATH[+PROPOSAL...]: write path `current` (the code as it is) or `baseline` "
         "(the first committed write path, bench/baseline/); proposals for files this benchmark "
-        "does not own (bench/proposals.py): pipeline, cache, mmap. E.g. current+pipeline",
+        "does not own (bench/proposals.py): pipeline, cache, mmap, normal, switch. "
+        "E.g. current+pipeline",
     )
     parser.add_argument(
         "--reingest", action="store_true", help="also time a second, idempotent pass"

