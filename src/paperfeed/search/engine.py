@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol, TypeGuard
 from sqlalchemy import Connection
 
 from paperfeed.ingest.ids import title_key
+from paperfeed.search.embed import cpu_threads
 from paperfeed.search.filters import PAPER_DATE, allowed_pks, query_filter, sql_text
 from paperfeed.search.fusion import Fused, FusionParams, fuse
 from paperfeed.search.lexical import (
@@ -47,9 +48,9 @@ class SplitRetriever(DenseRetriever, Protocol):
     def search_vector(self, conn: Connection, vector: Vectors, k: int) -> list[Hit]: ...
 
 
-# One worker for query embeddings, shared by every search in the process: a second would only
-# compete for the two cores with the SQLite work the calling thread is doing meanwhile.
-_embedding_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embedding")
+# Query embeddings for every search in the process: one worker per core, so concurrent searches
+# (the web server's threads) do not queue behind one another's embedding.
+_embedding_worker = ThreadPoolExecutor(cpu_threads(), thread_name_prefix="query-embedding")
 
 
 @dataclass(frozen=True, slots=True)

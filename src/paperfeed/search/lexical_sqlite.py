@@ -179,4 +179,4 @@ def _texts(conn: Connection, pks: list[int]) -> dict[int, tuple[str, str]]:
     # The abstract's start is enough to rank candidates that all contain the words.
     sql = f"SELECT pk, title, substr(abstract, 1, :chars) FROM papers WHERE {among}"
     params["chars"] = _ABSTRACT_CHARS
-    return {int(pk): (t, a) for pk, t, a in conn.execute(sql_text(sql), params)}
+    return {int(pk): (t, a) for pk, t, a in conn.execute(sql_text(sql), params).fetchall()}

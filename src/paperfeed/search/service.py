@@ -222,7 +222,7 @@ def _children(conn: Connection, table: str, column: str, pks: list[int]) -> dict
         return found
     among, params = in_keys(conn, "paper_pk", pks)
     sql = f"SELECT paper_pk, {column} FROM {table} WHERE {among} ORDER BY paper_pk, position"
-    for pk, value in conn.execute(sql_text(sql), params):
+    for pk, value in conn.execute(sql_text(sql), params).fetchall():
         found[int(pk)].append(value)
     return found
 
@@ -232,7 +232,7 @@ def _abstracts(conn: Connection, pks: list[int]) -> dict[int, str]:
         return {}
     among, params = in_keys(conn, "pk", pks)
     sql = f"SELECT pk, abstract FROM papers WHERE {among}"
-    return {int(pk): abstract for pk, abstract in conn.execute(sql_text(sql), params)}
+    return {int(pk): abstract for pk, abstract in conn.execute(sql_text(sql), params).fetchall()}
 
 
 def _date(value: Any) -> date | None:
