@@ -131,9 +131,9 @@ class OnnxEmbedder:
         max_rows: int = 256,
     ) -> None:
         """``calls`` batches run at once, each on ``threads // calls`` threads (default: one
-        single-threaded call per core). On 2 cores, two one-thread calls embed ~18% more
-        abstracts a second than one two-thread call: the layer norms and GELUs between the
-        matrix products are too small to split well across threads (BENCHMARKS.md)."""
+        single-threaded call per core). On 2 idle cores this embeds as fast as one two-thread
+        call; while other work shares the cores it embeds ~20% more abstracts a second, as no
+        call waits for a thread of its own that another process holds (BENCHMARKS.md)."""
         card = load_card(folder)
         self.name = name or card["name"]
         self.dim = int(card["dim"])
