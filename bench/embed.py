@@ -7,7 +7,8 @@
 Texts are real title + abstract pairs from ../shared/data (cycled when --n exceeds 74,728).
 The fp32 graph comes from scripts/export_model.py (build/, not shipped). A variant is
 KIND-ORDER[-onecall]: int8 or fp32, sorted or unsorted batches, and "onecall" for one ONNX call
-at a time on every core (the default runs one single-threaded call per core at once).
+at a time on every core (the default runs one single-threaded call per core at once); or
+openvino[-PRECISION] (bf16 by default, f32): the OpenVINO embedder (paperfeed[openvino]).
 Rounds interleave the variants, so load from other work falls on each alike; medians printed.
 """
 
@@ -27,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from paperfeed.search.embed import MODELS_DIR, OnnxEmbedder, paper_text  # noqa: E402
+from paperfeed.search.embed_openvino import OpenVinoEmbedder  # noqa: E402
 
 DATA = Path(
     os.environ.get("ARXIV_DAILY", REPO.parent / "shared/data/arxiv-daily-2025-2026.jsonl.gz")
@@ -44,23 +46,30 @@ def load_texts(n: int) -> list[str]:
 
 
 def cpu(texts: list[str], variants: list[str], rounds: int) -> None:
-    embedders, rates = {}, {v: [] for v in variants}  # type: ignore[var-annotated]
+    embedders: dict[str, OnnxEmbedder | OpenVinoEmbedder] = {}
+    rates: dict[str, list[float]] = {v: [] for v in variants}
     for variant in variants:
         kind, *rest = variant.split("-")
-        folder, onnx = (SHIPPED, "model.onnx") if kind == "int8" else (FP32, "model-fp32.onnx")
-        calls = 1 if "onecall" in rest else None
-        embedders[variant] = OnnxEmbedder(folder, onnx_file=onnx, calls=calls)
+        if kind == "openvino":
+            embedders[variant] = OpenVinoEmbedder(SHIPPED, precision=rest[0] if rest else "bf16")
+        else:
+            folder, onnx = (SHIPPED, "model.onnx") if kind == "int8" else (FP32, "model-fp32.onnx")
+            calls = 1 if "onecall" in rest else None
+            embedders[variant] = OnnxEmbedder(folder, onnx_file=onnx, calls=calls)
         embedders[variant].embed_documents(texts[:16])
     for _ in range(rounds):
         for variant, embedder in embedders.items():
             start = time.perf_counter()
-            embedder.embed_documents(texts, sort="unsorted" not in variant)
+            if "unsorted" in variant:
+                embedder.embed_documents(texts, sort=False)
+            else:
+                embedder.embed_documents(texts)
             rates[variant].append(len(texts) / (time.perf_counter() - start))
     for variant, embedder in embedders.items():
         latencies = []
         for i in range(60):
             start = time.perf_counter()
-            embedder._cache.clear()
+            getattr(embedder, "queries", embedder)._cache.clear()
             embedder.embed_query(f"{QUERIES[i % 3]} {i}")
             latencies.append((time.perf_counter() - start) * 1000)
         print(
@@ -92,7 +101,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--hf-dir", type=Path)
-    parser.add_argument("--variants", default="int8-sorted,int8-sorted-onecall,int8-unsorted")
+    parser.add_argument("--variants", default="openvino,int8-sorted,int8-sorted-onecall")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     print("$ " + " ".join(["python", *sys.argv]), f"(load {os.getloadavg()[0]:.1f})")

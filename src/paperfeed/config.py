@@ -124,9 +124,11 @@ class Settings(BaseSettings):
     )
     embedding_device: str = Field(
         default="auto",
-        pattern="^(auto|cpu|cuda)$",
-        description="Where to embed: `auto` (a CUDA GPU when PyTorch sees one, else the CPU), "
-        "`cpu` (ONNX Runtime, int8) or `cuda`.",
+        pattern="^(auto|cpu|openvino|cuda)$",
+        description="Where to embed: `auto` (a CUDA GPU when PyTorch sees one; else OpenVINO in "
+        "bfloat16 when `paperfeed[openvino]` is installed and the CPU computes bfloat16 "
+        "natively; else ONNX Runtime), `cpu` (ONNX Runtime, int8), `openvino` or `cuda`. "
+        "Queries are always embedded by ONNX Runtime.",
     )
     for_you_window_days: int = Field(
         default=7,

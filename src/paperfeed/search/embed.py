@@ -223,9 +223,11 @@ def torch_cuda_available() -> bool:
 
 
 def get_embedder(settings: Settings | None = None) -> Embedder:
-    """The configured model: on a GPU when PyTorch and CUDA are present and allowed, else CPU.
+    """The configured model: on a GPU when PyTorch and CUDA are present and allowed, else on
+    the CPU with OpenVINO in bfloat16 where it is installed and the CPU computes bfloat16
+    natively, else with ONNX Runtime (int8).
 
-    ``settings.embedding_device`` (when declared) is ``auto`` (default), ``cpu`` or ``cuda``.
+    ``settings.embedding_device`` is ``auto`` (default), ``cpu``, ``openvino`` or ``cuda``.
     """
     from paperfeed.config import get_settings
 
@@ -241,4 +243,8 @@ def _embedder(model: str, device: str) -> Embedder:
         from paperfeed.search.embed_gpu import TorchEmbedder
 
         return TorchEmbedder.for_folder(folder, name=model)
+    from paperfeed.search import embed_openvino
+
+    if device == "openvino" or (device == "auto" and embed_openvino.openvino_bf16_available()):
+        return embed_openvino.OpenVinoEmbedder(folder, name=model)
     return OnnxEmbedder(folder, name=model)
