@@ -14,6 +14,7 @@ answers one in ~1 ms; both run the same weights, so documents and queries meet i
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,11 +62,13 @@ class OpenVinoEmbedder:
         }
         self.compiled = core.compile_model(model, "CPU", config)
         self.output = self.compiled.output(0)
+        self._lock = threading.Lock()  # a compiled model's own infer request serves one call
 
     def _run(self, rows: Sequence[Sequence[int]]) -> Vectors:
         ids, mask = pad(rows)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self.compiled(feeds)[self.output]
+        with self._lock:
+            hidden = self.compiled(feeds)[self.output]
         return mean_pool(hidden, mask)
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
