@@ -63,3 +63,22 @@ def test_auto_picks_openvino_only_with_native_bfloat16(monkeypatch: pytest.Monke
         assert isinstance(chosen, embed_openvino.OpenVinoEmbedder)
     finally:
         embed._embedder.cache_clear()
+
+
+def test_auto_falls_back_to_onnx_runtime_when_openvino_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no CPU plugin")
+
+    monkeypatch.setattr(embed, "torch_cuda_available", lambda: False)
+    monkeypatch.setattr(embed_openvino, "openvino_bf16_available", lambda: True)
+    monkeypatch.setattr(embed_openvino, "OpenVinoEmbedder", broken)
+    embed._embedder.cache_clear()
+    try:
+        assert isinstance(get_embedder(Settings(embedding_device="auto")), OnnxEmbedder)
+        embed._embedder.cache_clear()
+        with pytest.raises(RuntimeError, match="no CPU plugin"):  # asked for by name: say so
+            get_embedder(Settings(embedding_device="openvino"))
+    finally:
+        embed._embedder.cache_clear()
