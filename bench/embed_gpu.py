@@ -13,14 +13,25 @@ Variants (rates in abstracts/s):
   old             the TorchEmbedder before bucketing (exact-length groups), end to end
   hf-bucket       HF BertModel bf16, width-32 buckets + attention mask, pre-tokenised
   fused-eager     the fused encoder without compile, pre-tokenised
-  fused-compiled  the same through torch.compile (compile time reported apart), pre-tokenised
+  fused-compiled  the same through torch.compile (compile time reported apart), pre-tokenised;
+                  on CUDA the up-projection and its (tanh) GELU are one cuBLASLt call
+  fused-compiled-erf  the same with BERT's exact erf GELU as a separate pass (before)
+  gelu            how far cuBLASLt's GELU epilogue is from erf and tanh GELU
   fused-autotune  torch.compile mode="max-autotune-no-cudagraphs", pre-tokenised
-  profile         kernel time by kind for one chunk (compiled), and SDPA backends (eager)
-  e2e-hf          TorchEmbedder end to end with HF's tokenizer in the pool (the old pipeline)
-  e2e             TorchEmbedder end to end with FastWordPiece in the pool (the default)
+  fused-flex      fused-compiled with FlexAttention in place of SDPA, pre-tokenised
+  profile         kernel time by kind for one chunk, after each compiled GPU-only variant
+  sdpa            the eager encoder under each SDPA backend (after fused-eager)
+  budget-2x       fused-compiled with twice the tokens per forward pass
+  e2e-hf          TorchEmbedder end to end, HF's tokenizer in the pool and erf GELU (as before)
+  e2e             TorchEmbedder end to end with its defaults (FastWordPiece pool, fused GELU)
+  e2e-erf         the same with the erf GELU pass
+  e2e-autotune    the same, compiled with mode="max-autotune-no-cudagraphs"
 
-Device: python bench/embed_gpu.py --device cuda --texts 1048576
-CPU check: python bench/embed_gpu.py --device cpu --texts 2000 --variants tokenizer,fused-eager,e2e
+Device (BENCHMARKS.md): python bench/embed_gpu.py --device cuda --texts 2700000 \
+    --gpu-texts 262144 --hf-e2e-texts 131072 --reps 3 \
+    --variants tokenizer,gelu,fused-compiled-erf,fused-compiled,profile,e2e-hf,e2e
+CPU check: python bench/embed_gpu.py --device cpu --texts 600 --unique 1200 --reps 1 \
+    --variants tokenizer,fused-eager,e2e
 """
 
 from __future__ import annotations
@@ -327,12 +338,66 @@ def sdpa_backends(emb: TorchEmbedder, chunks: list[Any], device: str) -> None:
             log("FAILED sdpa", name, repr(e)[:500])
 
 
+def flex_sdpa(original: Callable[..., Any]) -> Callable[..., Any]:
+    """SDPA's signature (as the fused encoder calls it) on FlexAttention, for fused-flex."""
+    import torch
+    from torch.nn.attention.flex_attention import flex_attention
+
+    def sdpa(q: Any, k: Any, v: Any, attn_mask: Any = None, **kw: Any) -> Any:
+        if kw or q.device.type != "cuda":
+            return original(q, k, v, attn_mask=attn_mask, **kw)
+        if attn_mask is None:
+            return flex_attention(q, k, v)
+        keep = attn_mask[:, 0, 0, :]
+
+        def score_mod(score: Any, b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
+            return torch.where(keep[b, kv_idx], score, -float("inf"))
+
+        return flex_attention(q, k, v, score_mod=score_mod)
+
+    return sdpa
+
+
+def gelu_check(device: str) -> None:
+    """Max |difference| of cuBLASLt's fused GELU from erf and tanh GELU (fp32), and the error
+    of fused and unfused bf16 GELU against fp32 erf GELU, on random pre-activations."""
+    import torch
+    from torch.nn import functional as F
+
+    g = torch.Generator(device=device).manual_seed(0)
+    x = torch.randn(8192, 384, device=device, generator=g)
+    w = torch.randn(1536, 384, device=device, generator=g) / 384**0.5
+    b = torch.randn(1536, device=device, generator=g)
+    pre = torch.addmm(b, x, w.t())
+    exact = F.gelu(pre)
+    fused = torch._addmm_activation(b, x, w.t(), use_gelu=True)
+    to_erf = (fused - exact).abs().max().item()
+    to_tanh = (fused - F.gelu(pre, approximate="tanh")).abs().max().item()
+    xb, wb, bb = x.bfloat16(), w.bfloat16(), b.bfloat16()
+    fused_b = torch._addmm_activation(bb, xb, wb.t(), use_gelu=True).float()
+    plain_b = F.gelu(torch.addmm(bb, xb, wb.t())).float()
+    log(
+        f"GELU epilogue (fp32) vs erf {to_erf:.1e}, vs tanh {to_tanh:.1e}; bf16 vs fp32 erf: "
+        f"fused {(fused_b - exact).abs().max().item():.1e}, "
+        f"unfused {(plain_b - exact).abs().max().item():.1e}"
+    )
+
+
+def fresh_compile() -> None:
+    """Forget compiled code: each embedder's forward is another entry for the same code object,
+    and past torch._dynamo's recompile limit (8) it silently runs eagerly."""
+    import torch
+
+    torch._dynamo.reset()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--texts", type=int, default=2000, help="texts for the end-to-end run")
     p.add_argument("--gpu-texts", type=int, help="pre-tokenised texts per GPU-only variant")
     p.add_argument("--hf-e2e-texts", type=int, help="texts for e2e-hf (default: --texts)")
+    p.add_argument("--erf-e2e-texts", type=int, help="texts for e2e-erf (default: --texts)")
     p.add_argument("--old-texts", type=int, help="texts for the old embedder")
     p.add_argument("--unique", type=int, default=50_000, help="distinct abstracts loaded")
     p.add_argument("--ref-texts", type=int, default=300)
@@ -340,7 +405,7 @@ def main() -> None:
     p.add_argument("--weights", type=Path, help="real HF weights (default: random, seed 0)")
     p.add_argument(
         "--variants",
-        default="tokenizer,fused-eager,fused-compiled,profile,e2e-hf,e2e,fused-autotune",
+        default="tokenizer,gelu,fused-compiled-erf,fused-compiled,profile,e2e-hf,e2e,e2e-erf",
     )
     p.add_argument("--deadline", type=float, default=1e9, help="skip variants after this (s)")
     p.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "bench/out")))
@@ -435,51 +500,86 @@ def main() -> None:
         steady_first = float(np.median(times)) / gpu_texts * len(chunks[0][1])
         compile_s = round(max(0.0, warm - steady_first), 1) if compiled else None
         record(name, gpu_texts, times, compile_s, err, "pre-tokenised, GPU only")
-        if name == "fused-compiled" and "profile" in variants and dev == "cuda":
+        if compiled and "profile" in variants and dev == "cuda":
             profile_chunk(emb, chunks[0])
+        if name == "fused-compiled" and "budget-2x" in variants and not over():
+            emb.budget *= 2  # fewer, larger forward passes (same compiled code, new sizes)
+            _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
+            _, times = repeated(dev, args.reps, lambda: emb.embed_tokens(chunks))
+            note = f"token budget {emb.budget}; first chunk {warm:.1f} s"
+            record(name + ", 2x budget", gpu_texts, times, None, None, note)
 
     def gpu_variant(name: str) -> None:
-        if name in variants and not over():
-            try:
-                if name == "hf-bucket":
-                    emb: TorchEmbedder = HFBucketEmbedder(model_dir, dev)
-                else:
-                    compiled = name in ("fused-compiled", "fused-autotune")
-                    mode = "max-autotune-no-cudagraphs" if name == "fused-autotune" else None
-                    emb = TorchEmbedder(
-                        model_dir, name=name, device=dev, compile=compiled, compile_mode=mode
-                    )
-                gpu_only(name, emb, compiled and dev == "cuda")
-                if name == "fused-eager" and "profile" in variants and dev == "cuda":
-                    sdpa_backends(emb, chunks[:2], dev)
-                del emb
-            except Exception as e:
-                log("FAILED", name, repr(e)[:2000])
+        if name not in variants or over():
+            return
+        sdpa = torch.nn.functional.scaled_dot_product_attention
+        try:
+            fresh_compile()
+            if name == "hf-bucket":
+                emb: TorchEmbedder = HFBucketEmbedder(model_dir, dev)
+                compiled = False
+            else:
+                compiled = name != "fused-eager"
+                mode = "max-autotune-no-cudagraphs" if name == "fused-autotune" else None
+                if name == "fused-flex":
+                    torch.nn.functional.scaled_dot_product_attention = flex_sdpa(sdpa)
+                emb = TorchEmbedder(
+                    model_dir,
+                    name=name,
+                    device=dev,
+                    compile=compiled,
+                    compile_mode=mode,
+                    fused_gelu=False if name == "fused-compiled-erf" else None,
+                )
+            gpu_only(name, emb, compiled and dev == "cuda")
+            if name == "fused-eager" and "sdpa" in variants and dev == "cuda":
+                sdpa_backends(emb, chunks[:2], dev)
+            del emb
+        except Exception as e:
+            log("FAILED", name, repr(e)[:2000])
+        finally:
+            torch.nn.functional.scaled_dot_product_attention = sdpa
 
+    if "gelu" in variants and dev == "cuda":
+        gelu_check(dev)
     gpu_variant("fused-eager")
+    gpu_variant("fused-compiled-erf")
     gpu_variant("fused-compiled")
 
-    def e2e(name: str, fast_tokenizer: bool, n: int) -> None:
+    def e2e(
+        name: str, fast_tokenizer: bool, n: int, mode: str | None = None, erf: bool = False
+    ) -> None:
         if name not in variants or over():
             return
         compiled = dev == "cuda"
         texts = repeat(unique, n)
         try:
+            fresh_compile()
             emb = TorchEmbedder(
-                model_dir, name=name, device=dev, compile=compiled, fast_tokenizer=fast_tokenizer
+                model_dir,
+                name=name,
+                device=dev,
+                compile=compiled,
+                compile_mode=mode,
+                fast_tokenizer=fast_tokenizer,
+                fused_gelu=False if erf else None,
             )
             _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
             err = cos_err(emb.embed_documents(ref_texts), ref)
             _, times = repeated(dev, args.reps, lambda: emb.embed_documents(texts))
             tokeniser = "FastWordPiece" if fast_tokenizer else "HF tokenizer"
-            note = f"{tokeniser} pool (new each run) + GPU; compile s = first chunk incl. compile"
+            gelu = "erf GELU pass" if erf else "fused GELU"
+            note = f"{tokeniser} pool (new each run), {gelu}; compile s = first chunk incl. it"
             record(name, n, times, round(warm, 1) if compiled else None, err, note)
         except Exception as e:
             log("FAILED", name, repr(e)[:2000])
 
-    e2e("e2e-hf", False, args.hf_e2e_texts or args.texts)
+    e2e("e2e-hf", False, args.hf_e2e_texts or args.texts, erf=True)
     e2e("e2e", True, args.texts)
+    e2e("e2e-erf", True, args.erf_e2e_texts or args.texts, erf=True)
+    gpu_variant("fused-flex")
     gpu_variant("fused-autotune")
+    e2e("e2e-autotune", True, args.texts, "max-autotune-no-cudagraphs")
     gpu_variant("hf-bucket")  # least needed: last
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,210 @@
+"""The GPU bulk embedder's CPU side: FastWordPiece gives HF's ids exactly, batching covers every
+text within its budget. These need no torch; the last test runs the encoder where torch is."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer
+
+from paperfeed.search import embed_gpu
+from paperfeed.search.embed import MAX_LENGTH, load_tokenizer, model_folder, paper_text
+from paperfeed.search.embed_gpu import (
+    FastWordPiece,
+    PieceTable,
+    bucketed_batches,
+    ragged_arange,
+    tokenise,
+)
+from tests.search.dense_helpers import real_papers
+
+FOLDER = model_folder("paperfeed-minilm-sci")
+
+
+def hf() -> Any:
+    return load_tokenizer(FOLDER, MAX_LENGTH)
+
+
+def hf_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    return [e.ids for e in tokenizer.encode_batch(texts)]
+
+
+def rows(flat: np.ndarray, lengths: np.ndarray) -> list[list[int]]:
+    assert flat.dtype == np.int32 and lengths.dtype == np.int64
+    assert len(flat) == int(lengths.sum())
+    return [part.tolist() for part in np.split(flat, np.cumsum(lengths)[:-1])]
+
+
+def assert_same_ids(texts: list[str], tokenizer: Any = None) -> FastWordPiece:
+    tokenizer = tokenizer or hf()
+    fast = FastWordPiece(tokenizer)
+    expected = hf_ids(tokenizer, texts)
+    for _ in range(2):  # the second pass reads words learnt in the first
+        assert rows(*fast.tokenise(texts)) == expected
+    return fast
+
+
+EDGE_CASES = [
+    "",
+    " ",
+    "\t\n\r",
+    "Hello, World!",
+    "already lowercase words only",
+    "!!!...???",
+    "e.g. 3.14159 x^2_{i,j} \\mathcal{O}(n \\log n) -- state-of-the-art (SOTA)",
+    "a" * 100,
+    "b" * 101,  # longer than max_input_chars_per_word: one [UNK]
+    "supercalifragilisticexpialidocious antidisestablishmentarianism",
+    "The [MASK] token and [CLS] and [SEP] inside text",
+    "lowercase [mask] and [cls] are not special but checked",
+    "brackets [x] without specials",
+    "x[MASK]y",
+    "control\x00char",
+    "bell\x07and\x0bvertical\x0ctab\x1fand\x7fdel",
+    "café naïve résumé Ångström",
+    "Greek α-β γ and ∑ operators, 10°C, ±3 μm",
+    "中文 characters 和 English",
+    "non\u00a0breaking\u2009thin\u3000ideographic spaces",
+    "emoji 🚀 rocket",
+    "ﬁ ligature and ＦＵＬＬＷＩＤＴＨ",
+    "tab\tseparated\nnew\r\nline",
+    " ".join(["word"] * 300),  # cut at 254 pieces
+    " ".join(["unbelievabilities"] * 120),  # multi-piece words across the cut
+    "x" + " ." * 400,
+]
+
+
+def test_fast_ids_equal_hf_on_edge_cases() -> None:
+    fast = assert_same_ids(EDGE_CASES)
+    assert fast.fast
+
+
+def test_fast_ids_equal_hf_on_real_abstracts() -> None:
+    texts = [paper_text(str(p["title"]), str(p["abstract"])) for p in real_papers()[:1500]]
+    texts += [str(p["abstract"]) for p in real_papers()[1500:2500]]
+    fast = assert_same_ids(texts)
+    # Most real abstracts take the fast path: printable ASCII, no special token.
+    assert sum(not fast._odd(t) for t in texts) > 0.9 * len(texts)
+
+
+def test_fast_ids_equal_hf_on_random_strings() -> None:
+    rng = random.Random(7)
+    alphabet = (
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+        "     \t\n\r!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" + "éαü中\x00\x01\u00a0"
+    )
+    words = ["[MASK]", "[CLS]", "[PAD]", "transformer", "##ing", "unaffable", "x" * 120]
+    texts = []
+    for _ in range(400):
+        parts = [
+            rng.choice(words) if rng.random() < 0.05 else rng.choice(alphabet)
+            for _ in range(rng.randrange(0, 1500))
+        ]
+        texts.append("".join(parts))
+    texts += ["".join(rng.choice(alphabet[:90]) for _ in range(2000)) for _ in range(50)]
+    assert_same_ids(texts)
+
+
+def test_order_is_kept_when_some_texts_go_to_hf() -> None:
+    texts = ["plain one", "café", "plain two", "[MASK] here", "", "plain three"] * 5
+    fast = assert_same_ids(texts)
+    assert [fast._odd(t) for t in texts[:6]] == [False, True, False, True, False, False]
+
+
+def test_all_texts_to_hf_and_none() -> None:
+    assert_same_ids(["über", "naïve", "中文"])
+    fast = FastWordPiece(hf())
+    flat, lengths = fast.tokenise([])
+    assert flat.shape == (0,) and lengths.shape == (0,)
+
+
+def test_without_truncation_long_texts_are_whole() -> None:
+    tokenizer = hf()
+    tokenizer.no_truncation()
+    text = " ".join(["token"] * 600)
+    fast = assert_same_ids([text, "short"], tokenizer)
+    assert fast.room is None
+    assert len(rows(*fast.tokenise([text]))[0]) == 602
+
+
+def test_the_word_table_starts_over_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [paper_text(str(p["title"]), str(p["abstract"])) for p in real_papers()[:300]]
+    monkeypatch.setattr(embed_gpu, "CACHE_WORDS", 31_000)  # a little over the vocabulary
+    fast = FastWordPiece(hf())
+    expected = hf_ids(fast.hf, texts)
+    for i in range(0, len(texts), 50):
+        assert rows(*fast.tokenise(texts[i : i + 50])) == expected[i : i + 50]
+    assert len(fast.index) < 31_000 + 50 * 400
+
+
+def test_another_tokenizer_shape_goes_to_hf_whole() -> None:
+    spec = json.loads((FOLDER / "tokenizer.json").read_text())
+    spec["normalizer"]["lowercase"] = False  # a cased model: the fast path does not apply
+    tokenizer = Tokenizer.from_str(json.dumps(spec))
+    tokenizer.enable_truncation(MAX_LENGTH)
+    tokenizer.no_padding()
+    fast = assert_same_ids(["Cased Text, kept AS IS", "plain"], tokenizer)
+    assert not fast.fast
+
+
+def test_tokenise_takes_plain_hf_tokenizers_too() -> None:
+    texts = ["one text", "another, longer text"]
+    assert rows(*tokenise(hf(), texts)) == hf_ids(hf(), texts)
+    assert rows(*tokenise(FastWordPiece(hf()), texts)) == hf_ids(hf(), texts)
+
+
+def test_ragged_arange_and_piece_table() -> None:
+    assert ragged_arange(np.array([2, 0, 3, 1])).tolist() == [0, 1, 0, 1, 2, 0]
+    assert ragged_arange(np.array([], dtype=np.int64)).tolist() == []
+    table = PieceTable()
+    ids = [table.add(list(range(k % 5))) for k in range(70_000)]  # grows past its first size
+    assert ids == list(range(70_000))
+    assert table.count[69_999] == 4
+    start = table.start[69_999]
+    assert table.flat[start : start + 4].tolist() == [0, 1, 2, 3]
+
+
+def test_buckets_cover_every_text_in_few_shapes_within_budget() -> None:
+    rng = np.random.default_rng(0)
+    lengths = np.sort(rng.integers(3, 257, size=5000))
+    batches = list(bucketed_batches(lengths, budget=8192))
+    covered = np.concatenate([np.arange(a, b) for a, b, _ in batches])
+    assert covered.tolist() == list(range(len(lengths)))
+    for start, stop, width in batches:
+        assert width % 32 == 0
+        assert lengths[stop - 1] <= width < lengths[start] + 32
+        assert (stop - start) * width <= 8192
+    assert len({w for _, _, w in batches}) <= 8
+
+
+def test_torch_embedder_on_cpu_matches_hf_bert(tmp_path: Any) -> None:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    config = transformers.BertConfig(
+        vocab_size=30522,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(0)
+    model = transformers.BertModel(config).eval()
+    model.save_pretrained(str(tmp_path))
+    (tmp_path / "tokenizer.json").write_text((FOLDER / "tokenizer.json").read_text())
+    texts = [*EDGE_CASES[:12], *(str(p["abstract"]) for p in real_papers()[:20])]
+    vectors = embed_gpu.TorchEmbedder(tmp_path, name="t", device="cpu").embed_documents(texts)
+    expected = []
+    with torch.inference_mode():
+        for ids in hf_ids(hf(), texts):
+            hidden = model(input_ids=torch.tensor([ids]))[0][0]
+            expected.append(torch.nn.functional.normalize(hidden.mean(0), dim=0).numpy())
+    assert vectors.shape == (len(texts), 64) and vectors.dtype == np.float32
+    assert np.abs((vectors * np.vstack(expected)).sum(1) - 1).max() < 1e-5
+    # The fused (tanh) GELU that CUDA uses by default stays within rounding of erf GELU.
+    fused = embed_gpu.TorchEmbedder(tmp_path, name="t", device="cpu", fused_gelu=True)
+    assert np.abs((fused.embed_documents(texts) * vectors).sum(1) - 1).max() < 1e-4
