@@ -26,6 +26,17 @@ Variants (rates in abstracts/s):
   e2e             TorchEmbedder end to end with its defaults (FastWordPiece pool, fused GELU)
   e2e-erf         the same with the erf GELU pass
   e2e-autotune    the same, compiled with mode="max-autotune-no-cudagraphs"
+  e2e-fp8         e2e with the feed-forward projections in FP8 e4m3 (row-wise scales)
+  e2e-fp8-all     e2e with all four projections in FP8 (row-wise scales)
+  e2e-fp8-tensor  e2e-fp8 with per-tensor weight scales, activations unscaled
+  fused-compiled-fp8  fused-compiled with FP8 feed-forward, pre-tokenised (+ profile)
+  fused-compiled-fp8-tensor  the same with per-tensor scales
+  knn             top-10 neighbour agreement among the --ref-texts, each e2e variant vs e2e
+                  (bf16) and vs the fp32 reference
+
+--real takes the trained weights of the shipped int8 ONNX model, dequantised to fp32
+(embed_gpu.onnx_bert_weights), instead of random ones: reduced-precision errors on real
+weights and real text. Errors are given as max and mean |cos - 1| against the fp32 reference.
 
 Device (BENCHMARKS.md): python bench/embed_gpu.py --device cuda --texts 2700000 \
     --gpu-texts 262144 --hf-e2e-texts 131072 --reps 3 \
@@ -67,10 +78,12 @@ from paperfeed.search.embed_gpu import (  # noqa: E402
 
 TOKENIZER = ROOT / "src/paperfeed/search/models/paperfeed-minilm-sci/tokenizer.json"
 CONFIG = ROOT / "bench/minilm_l6_config.json"
+ONNX = ROOT / "src/paperfeed/search/models/paperfeed-minilm-sci/model.onnx"
 DATA = ROOT / ".train/gpu/arxiv.jsonl.xz"
 T0 = time.perf_counter()
 LOG: list[str] = []
 ROWS: list[dict[str, Any]] = []
+VECS: dict[str, np.ndarray] = {}  # each e2e variant's vectors of the reference texts
 
 
 def log(*parts: Any) -> None:
@@ -86,13 +99,18 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def make_model_dir(weights: Path | None) -> Path:
+def make_model_dir(weights: Path | None, real: bool = False) -> Path:
     """A folder with config, weights and tokenizer.json, as TorchEmbedder loads it."""
     import torch
     from transformers import BertConfig, BertModel
 
     folder = Path(tempfile.mkdtemp(prefix="embed_gpu_"))
-    if weights:
+    if real:
+        model = BertModel(BertConfig.from_dict(json.loads(CONFIG.read_text())))
+        state = {k: torch.from_numpy(v) for k, v in embed_gpu.onnx_bert_weights(ONNX).items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        assert not unexpected and all(k.startswith("pooler.") for k in missing), missing
+    elif weights:
         model = BertModel.from_pretrained(str(weights))
     else:
         torch.manual_seed(0)
@@ -152,11 +170,32 @@ def reference(model_dir: Path, texts: list[str], device: str) -> np.ndarray:
     return np.vstack(out)
 
 
-def cos_err(vectors: np.ndarray, ref: np.ndarray) -> float:
+def cos_err(vectors: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    """Max and mean |cos - 1| against the reference."""
     assert vectors.dtype == np.float32 and vectors.shape == ref.shape, (vectors.shape, ref.shape)
     assert np.isfinite(vectors).all()
     cos = (vectors * ref).sum(1) / np.linalg.norm(vectors, axis=1) / np.linalg.norm(ref, axis=1)
-    return float(np.abs(cos - 1).max())
+    err = np.abs(cos - 1)
+    return float(err.max()), float(err.mean())
+
+
+def top_k(vectors: np.ndarray, k: int = 10) -> np.ndarray:
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argpartition(-sims, k, axis=1)[:, :k]
+
+
+def knn_agreement(ref: np.ndarray, k: int = 10) -> None:
+    """Mean share of each text's top-k neighbours (among the reference texts) that a variant
+    has in common with e2e (bf16) and with the fp32 reference."""
+    tops = {"fp32": top_k(ref, k)} | {n: top_k(v, k) for n, v in VECS.items()}
+    for name, top in tops.items():
+        parts = []
+        for other in ("e2e", "fp32"):
+            if other in tops and other != name:
+                both = [len(set(a) & set(b)) for a, b in zip(top, tops[other], strict=True)]
+                parts.append(f"vs {other} {np.mean(both) / k:.4f} (min {min(both)}/{k})")
+        log(f"knn top-{k} over {len(ref)} texts: {name:22} " + "  ".join(parts))
 
 
 class OldTorchEmbedder:
@@ -256,10 +295,13 @@ def record(
     n: int,
     seconds: float | list[float],
     compile_s: float | None,
-    err: float | None,
+    err: float | tuple[float, float] | None,
     note: str = "",
 ) -> dict[str, Any]:
     times = seconds if isinstance(seconds, list) else [seconds]
+    mean_err = None
+    if isinstance(err, tuple):
+        err, mean_err = err
     median = float(np.median(times))
     row = {
         "variant": variant,
@@ -269,6 +311,7 @@ def record(
         "runs_per_s": [round(n / t) for t in times],
         "compile_s": compile_s,
         "max_cos_err": err,
+        "mean_cos_err": mean_err,
         "note": note,
     }
     ROWS.append(row)
@@ -403,6 +446,7 @@ def main() -> None:
     p.add_argument("--ref-texts", type=int, default=300)
     p.add_argument("--reps", type=int, default=3, help="timed runs per variant (median)")
     p.add_argument("--weights", type=Path, help="real HF weights (default: random, seed 0)")
+    p.add_argument("--real", action="store_true", help="the shipped model's weights (ONNX)")
     p.add_argument(
         "--variants",
         default="tokenizer,gelu,fused-compiled-erf,fused-compiled,profile,e2e-hf,e2e,e2e-erf",
@@ -430,7 +474,8 @@ def main() -> None:
     )
     if dev == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False  # an fp32 reference that is fp32
-    model_dir = make_model_dir(args.weights)
+    model_dir = make_model_dir(args.weights, args.real)
+    log("weights:", "shipped model (dequantised ONNX)" if args.real else args.weights or "random")
     unique = load_texts(args.unique)
     log("loaded", len(unique), "abstracts")
     ref_texts = unique[: args.ref_texts]
@@ -530,6 +575,8 @@ def main() -> None:
                     compile=compiled,
                     compile_mode=mode,
                     fused_gelu=False if name == "fused-compiled-erf" else None,
+                    fp8=name.startswith("fused-compiled-fp8"),
+                    fp8_scaling="tensor" if name.endswith("-tensor") else "row",
                 )
             gpu_only(name, emb, compiled and dev == "cuda")
             if name == "fused-eager" and "sdpa" in variants and dev == "cuda":
@@ -547,7 +594,13 @@ def main() -> None:
     gpu_variant("fused-compiled")
 
     def e2e(
-        name: str, fast_tokenizer: bool, n: int, mode: str | None = None, erf: bool = False
+        name: str,
+        fast_tokenizer: bool,
+        n: int,
+        mode: str | None = None,
+        erf: bool = False,
+        fp8: bool | str = False,
+        fp8_scaling: str = "row",
     ) -> None:
         if name not in variants or over():
             return
@@ -563,13 +616,19 @@ def main() -> None:
                 compile_mode=mode,
                 fast_tokenizer=fast_tokenizer,
                 fused_gelu=False if erf else None,
+                fp8=fp8,
+                fp8_scaling=fp8_scaling,
             )
             _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
-            err = cos_err(emb.embed_documents(ref_texts), ref)
+            VECS[name] = emb.embed_documents(ref_texts)
+            err = cos_err(VECS[name], ref)
             _, times = repeated(dev, args.reps, lambda: emb.embed_documents(texts))
             tokeniser = "FastWordPiece" if fast_tokenizer else "HF tokenizer"
             gelu = "erf GELU pass" if erf else "fused GELU"
             note = f"{tokeniser} pool (new each run), {gelu}; compile s = first chunk incl. it"
+            if fp8:
+                note += f"; FP8 {emb.fp8} ({fp8_scaling} scales, bias in mm: "
+                note += f"{emb.encoder.bias_in_mm})"
             record(name, n, times, round(warm, 1) if compiled else None, err, note)
         except Exception as e:
             log("FAILED", name, repr(e)[:2000])
@@ -577,6 +636,13 @@ def main() -> None:
     e2e("e2e-hf", False, args.hf_e2e_texts or args.texts, erf=True)
     e2e("e2e", True, args.texts)
     e2e("e2e-erf", True, args.erf_e2e_texts or args.texts, erf=True)
+    e2e("e2e-fp8", True, args.texts, fp8="ffn")
+    e2e("e2e-fp8-all", True, args.texts, fp8="all")
+    e2e("e2e-fp8-tensor", True, args.texts, fp8="ffn", fp8_scaling="tensor")
+    if "knn" in variants:
+        knn_agreement(ref)
+    gpu_variant("fused-compiled-fp8")
+    gpu_variant("fused-compiled-fp8-tensor")
     gpu_variant("fused-flex")
     gpu_variant("fused-autotune")
     e2e("e2e-autotune", True, args.texts, "max-autotune-no-cudagraphs")
@@ -588,6 +654,8 @@ def main() -> None:
     print("\nvariant                                  texts  abstracts/s  compile s  max|cos-1|")
     for r in ROWS:
         cos = "" if r["max_cos_err"] is None else f"{r['max_cos_err']:.1e}"
+        if r["mean_cos_err"] is not None:
+            cos += f" (mean {r['mean_cos_err']:.1e})"
         comp = "" if r["compile_s"] is None else f"{r['compile_s']}"
         print(f"{r['variant']:38} {r['texts']:>9} {r['per_s']:>12,} {comp:>10} {cos:>11}")
         print(f"    runs {r['runs_per_s']}  {r['note']}")

@@ -208,3 +208,72 @@ def test_torch_embedder_on_cpu_matches_hf_bert(tmp_path: Any) -> None:
     # The fused (tanh) GELU that CUDA uses by default stays within rounding of erf GELU.
     fused = embed_gpu.TorchEmbedder(tmp_path, name="t", device="cpu", fused_gelu=True)
     assert np.abs((fused.embed_documents(texts) * vectors).sum(1) - 1).max() < 1e-4
+    # FP8 is for CUDA alone: asked for on CPU, the vectors stay exact fp32.
+    fp8 = embed_gpu.TorchEmbedder(tmp_path, name="t", device="cpu", fp8="all")
+    assert fp8.fp8 == () and not fp8.encoder.fp8_weights
+    assert np.array_equal(fp8.embed_documents(texts), vectors)
+
+
+def test_fp8_targets() -> None:
+    assert embed_gpu.fp8_targets(True, cuda=True) == ("up", "down")
+    assert embed_gpu.fp8_targets("ffn", cuda=True) == ("up", "down")
+    assert embed_gpu.fp8_targets("all", cuda=True) == ("qkv", "out", "up", "down")
+    for off in (None, False):
+        assert embed_gpu.fp8_targets(off, cuda=True) == ()
+    assert embed_gpu.fp8_targets("all", cuda=False) == ()  # the CPU path stays fp32
+    with pytest.raises(ValueError):
+        embed_gpu.fp8_targets("attention", cuda=True)
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(((x - mean) ** 2).mean(-1, keepdims=True) + 1e-12) * w + b
+
+
+def _numpy_bert(w: dict[str, np.ndarray], ids: list[int], heads: int = 12) -> np.ndarray:
+    """Hidden states of a BERT state dict (tanh GELU: what the ONNX graph's BiasGelu is near)."""
+    e = "embeddings."
+    x = w[e + "word_embeddings.weight"][ids] + w[e + "position_embeddings.weight"][: len(ids)]
+    x = _layer_norm(x + w[e + "token_type_embeddings.weight"][0], *_norm(w, e + "LayerNorm"))
+    layer = 0
+    while f"encoder.layer.{layer}.output.dense.weight" in w:
+        p = f"encoder.layer.{layer}."
+
+        def lin(name: str, h: np.ndarray, p: str = p) -> np.ndarray:
+            return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+        q, k, v = (
+            lin(f"attention.self.{n}", x).reshape(len(ids), heads, -1).transpose(1, 0, 2)
+            for n in ("query", "key", "value")
+        )
+        s = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1])
+        s = np.exp(s - s.max(-1, keepdims=True))
+        a = ((s / s.sum(-1, keepdims=True)) @ v).transpose(1, 0, 2).reshape(len(ids), -1)
+        x = _layer_norm(x + lin("attention.output.dense", a), *_norm(w, p + "attention.output"))
+        h = lin("intermediate.dense", x)
+        h = 0.5 * h * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h**3)))
+        x = _layer_norm(x + lin("output.dense", h), *_norm(w, p + "output"))
+        layer += 1
+    return x
+
+
+def _norm(w: dict[str, np.ndarray], prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    name = prefix if prefix.endswith("LayerNorm") else prefix + ".LayerNorm"
+    return w[name + ".weight"], w[name + ".bias"]
+
+
+def test_onnx_bert_weights_are_the_shipped_model() -> None:
+    """The dequantised weights, as a BertModel state dict, give the ONNX float graph's states."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from paperfeed.search.embed_openvino import float_graph
+
+    weights = embed_gpu.onnx_bert_weights(FOLDER / "model.onnx")
+    assert weights["encoder.layer.5.intermediate.dense.weight"].shape == (1536, 384)
+    assert all(v.dtype == np.float32 for v in weights.values())
+    ids = hf_ids(hf(), ["Surface codes with neural decoders for quantum error correction."])[0]
+    session = ort.InferenceSession(float_graph(FOLDER / "model.onnx"))
+    feeds = {"input_ids": np.array([ids]), "attention_mask": np.ones((1, len(ids)), np.int64)}
+    feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
+    expected = session.run(None, feeds)[0][0]
+    assert np.abs(_numpy_bert(weights, ids) - expected).max() < 1e-2
