@@ -69,12 +69,11 @@ from paperfeed.search import embed_gpu  # noqa: E402
 from paperfeed.search.embed import MAX_LENGTH, load_tokenizer  # noqa: E402
 from paperfeed.search.embed_gpu import (  # noqa: E402
     CHUNK,
-    FastWordPiece,
     TorchEmbedder,
     bucketed_batches,
-    tokenise,
     tokeniser_pool,
 )
+from paperfeed.search.wordpiece import FastWordPiece, tokenise  # noqa: E402
 
 TOKENIZER = ROOT / "src/paperfeed/search/models/paperfeed-minilm-sci/tokenizer.json"
 CONFIG = ROOT / "bench/minilm_l6_config.json"

@@ -11,15 +11,10 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from paperfeed.search import embed_gpu
+from paperfeed.search import embed_gpu, wordpiece
 from paperfeed.search.embed import MAX_LENGTH, load_tokenizer, model_folder, paper_text
-from paperfeed.search.embed_gpu import (
-    FastWordPiece,
-    PieceTable,
-    bucketed_batches,
-    ragged_arange,
-    tokenise,
-)
+from paperfeed.search.embed_gpu import bucketed_batches
+from paperfeed.search.wordpiece import FastWordPiece, PieceTable, ragged_arange, tokenise
 from tests.search.dense_helpers import real_papers
 
 FOLDER = model_folder("paperfeed-minilm-sci")
@@ -133,7 +128,7 @@ def test_without_truncation_long_texts_are_whole() -> None:
 
 def test_the_word_table_starts_over_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [paper_text(str(p["title"]), str(p["abstract"])) for p in real_papers()[:300]]
-    monkeypatch.setattr(embed_gpu, "CACHE_WORDS", 31_000)  # a little over the vocabulary
+    monkeypatch.setattr(wordpiece, "CACHE_WORDS", 31_000)  # a little over the vocabulary
     fast = FastWordPiece(hf())
     expected = hf_ids(fast.hf, texts)
     for i in range(0, len(texts), 50):
