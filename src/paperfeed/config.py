@@ -127,8 +127,8 @@ class Settings(BaseSettings):
         pattern="^(auto|cpu|openvino|cuda)$",
         description="Where to embed: `auto` (a CUDA GPU when PyTorch sees one; else OpenVINO in "
         "bfloat16 when `paperfeed[openvino]` is installed and the CPU computes bfloat16 "
-        "natively; else ONNX Runtime), `cpu` (ONNX Runtime, int8), `openvino` or `cuda`. "
-        "Queries are always embedded by ONNX Runtime.",
+        "natively; else ONNX Runtime), `cpu` (ONNX Runtime, int8), `openvino` (documents; "
+        "queries stay on ONNX Runtime) or `cuda`.",
     )
     for_you_window_days: int = Field(
         default=7,
