@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from paperfeed.domain import PaperRecord, RecordError
+from paperfeed.ingest import service
 from paperfeed.ingest.service import IngestFailed, run_ingest
 from paperfeed.ingest.sources import PageMark
 from paperfeed.store import checkpoints, migrate
@@ -197,3 +198,17 @@ def test_a_paged_source_resumes_from_the_page_that_covers_the_checkpoint(
     assert source.asked_from == ["300"]
     assert resumed.counts.inserted == TOTAL - 400
     assert digest(engine) == digest(fresh_engine)
+
+
+def test_a_large_ingest_refreshes_postgresql_statistics(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "ANALYZE_AFTER", TOTAL)
+    run_ingest(engine, ListSource(real_records(), key="daily"), batch_size=BATCH)
+    if engine.dialect.name != "postgresql":
+        return  # SQLite: nothing to refresh, and nothing failed
+    with engine.connect() as conn:
+        analysed = conn.exec_driver_sql(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'papers'"
+        ).scalar()
+    assert analysed is not None

@@ -19,12 +19,13 @@ from paperfeed.ingest.sources import PageMark, Source
 from paperfeed.ingest.upsert import BatchCounts, upsert_batch
 from paperfeed.store import checkpoints
 from paperfeed.store.checkpoints import Checkpoint
-from paperfeed.store.engine import write_transaction
+from paperfeed.store.engine import refresh_planner_statistics, write_transaction
 
 log = logging.getLogger(__name__)
 
 OnError = Literal["stop", "skip"]
 ProgressCallback = Callable[[int, int], None]  # (records read, bytes read)
+ANALYZE_AFTER = 10_000  # papers written by one ingest before PostgreSQL's statistics are redone
 
 
 class IngestFailed(Exception):
@@ -101,6 +102,8 @@ def run_ingest(
         if progress is not None and seen % 256 == 0:
             progress(seen, source.position())
     run.flush(finished=True)
+    if run.report.written >= ANALYZE_AFTER:
+        refresh_planner_statistics(engine)
     if run.brought_activity:
         from paperfeed.rank.trending import recompute_trending
 

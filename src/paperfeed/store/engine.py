@@ -71,3 +71,15 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         connection = connection.execution_options(sqlite_immediate=True)
         with connection.begin():
             yield connection
+
+
+def refresh_planner_statistics(engine: Engine) -> None:
+    """``ANALYZE`` on PostgreSQL (SQLite plans without statistics here).
+
+    After a bulk load the planner still sees the tables as they were until autovacuum gets to
+    them: the first searches after loading 1M papers ran ~5x slower (BENCHMARKS.md).
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
