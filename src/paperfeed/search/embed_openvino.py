@@ -47,8 +47,13 @@ def openvino_bf16_available() -> bool:
 class OpenVinoEmbedder:
     """Documents through OpenVINO (bfloat16), queries through the ONNX Runtime embedder."""
 
-    def __init__(self, folder: Path, *, name: str | None = None, precision: str = "bf16") -> None:
+    def __init__(
+        self, folder: Path, *, name: str | None = None, precision: str | None = None
+    ) -> None:
+        """``precision``: ``bf16`` or ``f32``; by default bf16 where the CPU has it natively."""
         import openvino as ov
+
+        precision = precision or ("bf16" if openvino_bf16_available() else "f32")
 
         self.queries = OnnxEmbedder(folder, name=name)
         self.name, self.dim = self.queries.name, self.queries.dim
