@@ -17,12 +17,6 @@ Variants (rates in abstracts/s):
                   on CUDA the up-projection and its (tanh) GELU are one cuBLASLt call
   fused-compiled-erf  the same with BERT's exact erf GELU as a separate pass (before)
   gelu            how far cuBLASLt's GELU epilogue is from erf and tanh GELU
-  mlp-check       the fused Triton MLP kernel (fused_mlp.py) against fp32 torch (erf and tanh
-                  GELU) and against the current bf16 path (cuBLASLt GELU epilogue + down
-                  projection), on random inputs and on each layer's real inputs (the ref
-                  texts through the eager encoder), eager and compiled; then both timed alone
-                  on 262,144 tokens (the autotuner's choice logged)
-  fused-compiled-mlp  fused-compiled with the fused Triton MLP, pre-tokenised (+ profile)
   fused-autotune  torch.compile mode="max-autotune-no-cudagraphs", pre-tokenised
   fused-flex      fused-compiled with FlexAttention in place of SDPA, pre-tokenised
   profile         kernel time by kind for one chunk, after each compiled GPU-only variant
@@ -31,7 +25,6 @@ Variants (rates in abstracts/s):
   e2e-hf          TorchEmbedder end to end, HF's tokenizer in the pool and erf GELU (as before)
   e2e             TorchEmbedder end to end with its defaults (FastWordPiece pool, fused GELU)
   e2e-erf         the same with the erf GELU pass
-  e2e-mlp         e2e with the fused Triton MLP (fused_mlp=True)
   e2e-autotune    the same, compiled with mode="max-autotune-no-cudagraphs"
   e2e-fp8         e2e with the feed-forward projections in FP8 e4m3 (row-wise scales)
   e2e-fp8-all     e2e with all four projections in FP8 (row-wise scales)
@@ -48,8 +41,6 @@ weights and real text. Errors are given as max and mean |cos - 1| against the fp
 Device (BENCHMARKS.md): python bench/embed_gpu.py --device cuda --texts 2700000 \
     --gpu-texts 262144 --hf-e2e-texts 131072 --reps 3 \
     --variants tokenizer,gelu,fused-compiled-erf,fused-compiled,profile,e2e-hf,e2e
-Fused MLP: python bench/embed_gpu.py --device cuda --real --texts 1048576 --gpu-texts 131072 \
-    --reps 3 --variants gelu,mlp-check,fused-compiled,fused-compiled-mlp,profile,e2e,e2e-mlp,knn
 CPU check: python bench/embed_gpu.py --device cpu --texts 600 --unique 1200 --reps 1 \
     --variants tokenizer,fused-eager,e2e
 """
@@ -434,87 +425,6 @@ def gelu_check(device: str) -> None:
     )
 
 
-def mlp_check(model_dir: Path, texts: list[str], device: str) -> None:
-    """The fused MLP kernel against fp32 torch and the current bf16 path; then timed alone."""
-    import torch
-    from torch.nn import functional as F
-
-    from paperfeed.search import fused_mlp as fm
-
-    def errs(y: Any, ref: Any) -> str:
-        d = (y.float() - ref).abs()
-        rel = (d.norm() / ref.norm()).item()
-        return f"max {d.max().item():.1e} rel {rel:.1e}"
-
-    def current(x: Any, w1: Any, b1: Any, w2: Any, b2: Any) -> Any:
-        return F.linear(torch._addmm_activation(b1, x, w1.t(), use_gelu=True), w2, b2)
-
-    def compare(label: str, x: Any, w: tuple[Any, ...]) -> None:
-        ref_erf = fm.reference(x, *w, erf=True)
-        ref_tanh = fm.reference(x, *w)
-        kern = fm.fused_mlp(x, *w)
-        kern_erf = fm.fused_mlp(x, *w, erf=True)
-        cur = current(x, *w)
-        log(
-            f"mlp-check {label} M={x.shape[0]}: vs fp32 erf: kernel(tanh) {errs(kern, ref_erf)}"
-            f"; kernel(erf) {errs(kern_erf, ref_erf)}; current bf16 {errs(cur, ref_erf)}"
-            f"; vs fp32 tanh: kernel(tanh) {errs(kern, ref_tanh)}, current {errs(cur, ref_tanh)}"
-            f"; fp32 tanh vs erf {errs(ref_tanh, ref_erf)}"
-        )
-
-    g = torch.Generator(device=device).manual_seed(0)
-
-    def rnd(*shape: int, scale: float = 1.0) -> Any:
-        t = torch.randn(*shape, device=device, generator=g) * scale
-        return t.to(torch.bfloat16)
-
-    w = (rnd(1536, 384, scale=384**-0.5), rnd(1536, scale=0.5))
-    w += (rnd(384, 1536, scale=1536**-0.5), rnd(384, scale=0.5))
-    for m in (262_144, 4097, 100, 1):  # the first call tunes: a full batch's size
-        compare("random", rnd(m, 384), w)
-    x = rnd(5000, 384)
-    res = fm.fused_mlp(x, *w, residual=True)
-    log(f"mlp-check residual: {errs(res, fm.reference(x, *w, residual=True))}")
-    compiled = torch.compile(lambda x: fm.fused_mlp(x, *w), dynamic=True)
-    for m in (333, 70_000):
-        x = rnd(m, 384)
-        same = torch.equal(compiled(x), fm.fused_mlp(x, *w))
-        log(f"mlp-check compiled == eager op, M={m}: {same}")
-
-    emb = TorchEmbedder(model_dir, name="mlp-check", device=device, fused_gelu=False)
-    layers = emb.encoder.layers
-    inputs: list[list[Any]] = [[] for _ in layers]
-    hooks = [
-        layer[2].register_forward_pre_hook(
-            lambda mod, args, i=i: inputs[i].append(args[0].reshape(-1, args[0].shape[-1]))
-        )
-        for i, layer in enumerate(layers)
-    ]
-    emb.embed_documents(texts)
-    for hook in hooks:
-        hook.remove()
-    for i, layer in enumerate(layers):
-        up, down = layer[2], layer[3]
-        w = (up.weight, up.bias, down.weight, down.bias)
-        compare(f"real layer {i}", torch.cat(inputs[i]), w)
-    log(f"mlp-check autotuner's choice: {fm.best_config()}")
-
-    x = rnd(262_144, 384)
-    flops = 2 * 2 * 384 * 1536 * x.shape[0]
-    for name, fn in (("current (cuBLASLt GELU + down)", current), ("fused kernel", fm.fused_mlp)):
-        for _ in range(3):
-            fn(x, *w)
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(20):
-            fn(x, *w)
-        stop.record()
-        stop.synchronize()
-        ms = start.elapsed_time(stop) / 20
-        log(f"mlp-check timed {name}: {ms:.3f} ms for 262,144 tokens, {flops / ms / 1e9:.0f} TF/s")
-    log(f"mlp-check autotuner's choice: {fm.best_config()}")
-
-
 def fresh_compile() -> None:
     """Forget compiled code: each embedder's forward is another entry for the same code object,
     and past torch._dynamo's recompile limit (8) it silently runs eagerly."""
@@ -666,7 +576,6 @@ def main() -> None:
                     fused_gelu=False if name == "fused-compiled-erf" else None,
                     fp8=name.startswith("fused-compiled-fp8"),
                     fp8_scaling="tensor" if name.endswith("-tensor") else "row",
-                    fused_mlp=name.endswith("-mlp"),
                 )
             gpu_only(name, emb, compiled and dev == "cuda")
             if name == "fused-eager" and "sdpa" in variants and dev == "cuda":
@@ -679,15 +588,9 @@ def main() -> None:
 
     if "gelu" in variants and dev == "cuda":
         gelu_check(dev)
-    if "mlp-check" in variants and dev == "cuda" and not over():
-        try:
-            mlp_check(model_dir, ref_texts, dev)
-        except Exception as e:
-            log("FAILED mlp-check", repr(e)[:2000])
     gpu_variant("fused-eager")
     gpu_variant("fused-compiled-erf")
     gpu_variant("fused-compiled")
-    gpu_variant("fused-compiled-mlp")
 
     def e2e(
         name: str,
@@ -697,7 +600,6 @@ def main() -> None:
         erf: bool = False,
         fp8: bool | str = False,
         fp8_scaling: str = "row",
-        fused_mlp: bool = False,
     ) -> None:
         if name not in variants or over():
             return
@@ -715,7 +617,6 @@ def main() -> None:
                 fused_gelu=False if erf else None,
                 fp8=fp8,
                 fp8_scaling=fp8_scaling,
-                fused_mlp=fused_mlp,
             )
             _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
             VECS[name] = emb.embed_documents(ref_texts)
@@ -723,8 +624,6 @@ def main() -> None:
             _, times = repeated(dev, args.reps, lambda: emb.embed_documents(texts))
             tokeniser = "FastWordPiece" if fast_tokenizer else "HF tokenizer"
             gelu = "erf GELU pass" if erf else "fused GELU"
-            if fused_mlp:
-                gelu = "fused Triton MLP (tanh GELU)"
             note = f"{tokeniser} pool (new each run), {gelu}; compile s = first chunk incl. it"
             if fp8:
                 note += f"; FP8 {emb.fp8} ({fp8_scaling} scales, bias in mm: "
@@ -735,7 +634,6 @@ def main() -> None:
 
     e2e("e2e-hf", False, args.hf_e2e_texts or args.texts, erf=True)
     e2e("e2e", True, args.texts)
-    e2e("e2e-mlp", True, args.texts, fused_mlp=True)
     e2e("e2e-erf", True, args.erf_e2e_texts or args.texts, erf=True)
     e2e("e2e-fp8", True, args.texts, fp8="ffn")
     e2e("e2e-fp8-all", True, args.texts, fp8="all")

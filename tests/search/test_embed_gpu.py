@@ -207,48 +207,6 @@ def test_torch_embedder_on_cpu_matches_hf_bert(tmp_path: Any) -> None:
     fp8 = embed_gpu.TorchEmbedder(tmp_path, name="t", device="cpu", fp8="all")
     assert fp8.fp8 == () and not fp8.encoder.fp8_weights
     assert np.array_equal(fp8.embed_documents(texts), vectors)
-    # So is the fused Triton MLP: off on CPU whatever the flag.
-    mlp = embed_gpu.TorchEmbedder(tmp_path, name="t", device="cpu", fused_mlp=True)
-    assert not mlp.fused_mlp
-    assert np.array_equal(mlp.embed_documents(texts), vectors)
-
-
-def test_fused_mlp_flag_and_shapes() -> None:
-    assert embed_gpu.fused_mlp_shape_ok(384, 1536)  # MiniLM: 3 x 128
-    assert embed_gpu.fused_mlp_shape_ok(768, 3072) and embed_gpu.fused_mlp_shape_ok(48, 64)
-    for hidden, ffn in ((64, 128), (256, 1024), (390, 1536), (384, 1500), (24, 64)):
-        assert not embed_gpu.fused_mlp_shape_ok(hidden, ffn)
-    assert embed_gpu.fused_mlp_on(True, cuda=True, hidden=384, ffn=1536)
-    for flag in (None, False):
-        assert not embed_gpu.fused_mlp_on(flag, cuda=True, hidden=384, ffn=1536)
-    assert not embed_gpu.fused_mlp_on(True, cuda=False, hidden=384, ffn=1536)  # CPU: fp32 path
-    assert not embed_gpu.fused_mlp_on(True, cuda=False, hidden=64, ffn=128)
-    with pytest.raises(ValueError):
-        embed_gpu.fused_mlp_on(True, cuda=True, hidden=64, ffn=128)
-
-
-def test_fused_mlp_kernel_matches_torch_on_cuda() -> None:
-    """The Triton kernel against fp32 torch (tanh and erf GELU, with and without the residual),
-    for row counts that are and are not multiples of its blocks; runs where CUDA is."""
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("triton")
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
-    from paperfeed.search import fused_mlp
-
-    g = torch.Generator(device="cuda").manual_seed(0)
-
-    def rnd(*shape: int, scale: float = 1.0) -> Any:
-        return (torch.randn(*shape, device="cuda", generator=g) * scale).bfloat16()
-
-    w = (rnd(1536, 384, scale=384**-0.5), rnd(1536), rnd(384, 1536, scale=1536**-0.5), rnd(384))
-    for m, erf, residual in ((1, False, False), (300, True, False), (5000, False, True)):
-        x = rnd(m, 384)
-        y = fused_mlp.fused_mlp(x, *w, residual=residual, erf=erf)
-        ref = fused_mlp.reference(x, *w, residual=residual, erf=erf)
-        assert y.shape == x.shape and y.dtype == torch.bfloat16
-        assert ((y.float() - ref).norm() / ref.norm()).item() < 1e-2
-        assert (y.float() - ref).abs().max().item() < 0.1
 
 
 def test_fp8_targets() -> None:

@@ -131,30 +131,6 @@ def fp8_targets(fp8: bool | str | None, cuda: bool) -> tuple[str, ...]:
     return FP8_TARGETS[key]
 
 
-MLP_PIECES = 3  # the fused MLP kernel splits hidden into 3 power-of-two pieces (384 = 3 x 128)
-
-
-def fused_mlp_shape_ok(hidden: int, ffn: int) -> bool:
-    """Shapes the fused MLP kernel takes: hidden = 3 x a power of two (>= 16), ffn a multiple
-    of 64 (its largest chunk)."""
-    piece = hidden // MLP_PIECES
-    return (
-        hidden == MLP_PIECES * piece and piece >= 16 and piece & (piece - 1) == 0 and ffn % 64 == 0
-    )
-
-
-def fused_mlp_on(flag: bool | None, cuda: bool, hidden: int, ffn: int) -> bool:
-    """Whether the feed-forward block runs as the fused Triton kernel (``fused_mlp.py``):
-    only on CUDA, only for shapes it takes; ``None`` is the default (off)."""
-    if not flag or not cuda:
-        return False
-    if not fused_mlp_shape_ok(hidden, ffn):
-        raise ValueError(
-            f"fused_mlp needs hidden = 3 x a power of two, ffn % 64 == 0: {hidden}, {ffn}"
-        )
-    return True
-
-
 def onnx_bert_weights(int8_graph: Path) -> dict[str, np.ndarray]:
     """A ``transformers`` BertModel state dict (float32) from a shipped int8 ONNX model: its
     weights dequantised (``(q - zero) * scale``, per tensor or per output column), fused QKV
@@ -208,11 +184,7 @@ def onnx_bert_weights(int8_graph: Path) -> dict[str, np.ndarray]:
 
 
 def _fused_encoder(
-    model: Any,
-    fused_gelu: bool = False,
-    fp8: tuple[str, ...] = (),
-    fp8_scaling: str = "row",
-    fused_mlp: bool = False,
+    model: Any, fused_gelu: bool = False, fp8: tuple[str, ...] = (), fp8_scaling: str = "row"
 ) -> Any:
     """A BERT encoder from a ``transformers`` BertModel's weights, with fused QKV projections
     and mean pooling + L2 norm in the forward pass. Built on first use (torch is optional).
@@ -228,23 +200,12 @@ def _fused_encoder(
     quantised once with a scale per output channel, activations per token inside the graph
     (``fp8_scaling="row"``), or, with ``"tensor"``, one scale per weight and activations
     clamped to e4m3's range unscaled. The up-projection's GELU (tanh) is then a separate
-    pass that inductor fuses with the quantisation of the down-projection's input.
-
-    ``fused_mlp`` (CUDA) runs each feed-forward block, up-projection, tanh GELU and
-    down-projection with their biases, as one Triton kernel (``fused_mlp.py``, the custom op
-    ``paperfeed::fused_mlp``, opaque to ``torch.compile``) that keeps the 1536-wide
-    intermediate on chip; the residual add stays in the layer norm's fp32 pass, as before.
-    Projections in ``fp8`` take precedence over it."""
+    pass that inductor fuses with the quantisation of the down-projection's input."""
     import torch
     from torch import nn
     from torch.nn import functional as F
 
     config = model.config
-    mlp: Any = None
-    if fused_mlp:
-        from paperfeed.search import fused_mlp as fused_mlp_module
-
-        mlp = fused_mlp_module.fused_mlp
 
     class FusedBert(nn.Module):
         def __init__(self) -> None:
@@ -368,10 +329,6 @@ def _fused_encoder(
                         f = self._fp8_linear(h, *q8["down"]).view(rows, width, hidden)
                     else:
                         f = down(h.view(rows, width, -1))
-                elif mlp is not None:
-                    flat_x = x.reshape(rows * width, hidden)
-                    f = mlp(flat_x, up.weight, up.bias, down.weight, down.bias)
-                    f = f.view(rows, width, hidden)
                 elif fused_gelu:
                     flat_x = x.reshape(rows * width, hidden)
                     h = torch._addmm_activation(up.bias, flat_x, up.weight.t(), use_gelu=True)
@@ -404,12 +361,6 @@ class TorchEmbedder:
     of its output to FP8 are a separate pass over the 1536-wide activations (the bf16 path
     has the GELU in cuBLASLt's epilogue), which costs what the matmuls save, and the
     row-wise amax of that pass more again.
-
-    ``fused_mlp`` (CUDA only; off by default) runs each feed-forward block as one Triton
-    kernel that never writes the 1536-wide intermediate (``fused_mlp.py``). It is as exact
-    (mean |cos - 1| from fp32 5.5e-5, as bf16) but slower: on an H200 with the real weights,
-    end to end 41.9k/s against 55.7k/s in the same run (kernel 2.3 ms against 1.08 ms for the
-    cuBLASLt pair per 262,144 tokens), so it stays opt-in.
     """
 
     def __init__(
@@ -425,7 +376,6 @@ class TorchEmbedder:
         fused_gelu: bool | None = None,
         fp8: bool | str | None = None,
         fp8_scaling: str = "row",
-        fused_mlp: bool | None = None,
     ) -> None:
         import torch
         from transformers import AutoModel
@@ -439,11 +389,7 @@ class TorchEmbedder:
         fused_gelu = cuda if fused_gelu is None else fused_gelu
         # FP8 projections: opt-in, CUDA only (Hopper or newer); None means the default (off).
         self.fp8 = fp8_targets(fp8, cuda)
-        # The fused Triton MLP: opt-in, CUDA only (see the class docstring for why).
-        self.fused_mlp = fused_mlp_on(
-            fused_mlp, cuda, int(model.config.hidden_size), int(model.config.intermediate_size)
-        )
-        encoder = _fused_encoder(model, fused_gelu, self.fp8, fp8_scaling, self.fused_mlp)
+        encoder = _fused_encoder(model, fused_gelu, self.fp8, fp8_scaling)
         self.encoder = encoder.to(self.device, dtype).eval()
         if self.fp8:
             self.encoder.quantise_fp8()
