@@ -67,20 +67,31 @@ def test_auto_picks_openvino_only_with_native_bfloat16(monkeypatch: pytest.Monke
         embed._embedder.cache_clear()
 
 
+def test_openvino_compiles_only_when_documents_come() -> None:
+    embedder = embed_openvino.OpenVinoEmbedder(FOLDER, precision="f32")
+    embedder.embed_query("landmark attention")
+    assert embedder._compiled is None  # a server that only embeds queries never compiles
+    embedder.embed_documents(["landmark attention"])
+    assert embedder._compiled is not None
+
+
 def test_auto_falls_back_to_onnx_runtime_when_openvino_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(*args: object, **kwargs: object) -> None:
+    def broken(path: object) -> bytes:
         raise RuntimeError("no CPU plugin")
 
     monkeypatch.setattr(embed, "torch_cuda_available", lambda: False)
     monkeypatch.setattr(embed_openvino, "openvino_bf16_available", lambda: True)
-    monkeypatch.setattr(embed_openvino, "OpenVinoEmbedder", broken)
+    monkeypatch.setattr(embed_openvino, "float_graph", broken)
+    texts = _texts(3)
     embed._embedder.cache_clear()
     try:
-        assert isinstance(get_embedder(Settings(embedding_device="auto")), OnnxEmbedder)
+        chosen = get_embedder(Settings(embedding_device="auto"))
+        assert np.allclose(chosen.embed_documents(texts), onnx_embedder().embed_documents(texts))
         embed._embedder.cache_clear()
+        named = get_embedder(Settings(embedding_device="openvino"))
         with pytest.raises(RuntimeError, match="no CPU plugin"):  # asked for by name: say so
-            get_embedder(Settings(embedding_device="openvino"))
+            named.embed_documents(texts)
     finally:
         embed._embedder.cache_clear()

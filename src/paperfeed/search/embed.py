@@ -9,7 +9,6 @@ The model weights ship inside the package (``models/<name>/``: int8 ONNX graph, 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 from collections import OrderedDict
@@ -25,8 +24,6 @@ import numpy.typing as npt
 if TYPE_CHECKING:  # at run time this module needs only numpy, tokenizers and onnxruntime
     from paperfeed.config import Settings
     from paperfeed.search.types import Embedder, Vectors
-
-log = logging.getLogger(__name__)
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 MAX_LENGTH = 256
@@ -251,10 +248,5 @@ def _embedder(model: str, device: str) -> Embedder:
     if device == "openvino":
         return embed_openvino.OpenVinoEmbedder(folder, name=model)
     if device == "auto" and embed_openvino.openvino_bf16_available():
-        try:
-            return embed_openvino.OpenVinoEmbedder(folder, name=model)
-        except Exception as error:  # a broken install must not stop search: ONNX Runtime works
-            log.warning(
-                "OpenVINO unusable, embedding with ONNX Runtime", extra={"error": str(error)}
-            )
+        return embed_openvino.OpenVinoEmbedder(folder, name=model, fallback=True)
     return OnnxEmbedder(folder, name=model)

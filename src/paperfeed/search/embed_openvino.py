@@ -14,6 +14,7 @@ answers one in ~1 ms; both run the same weights, so documents and queries meet i
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from paperfeed.search.embed import (
 from paperfeed.search.types import Vectors
 
 MS_DOMAIN = "com.microsoft"
+log = logging.getLogger(__name__)
 
 
 def openvino_bf16_available() -> bool:
@@ -48,35 +50,53 @@ class OpenVinoEmbedder:
     """Documents through OpenVINO (bfloat16), queries through the ONNX Runtime embedder."""
 
     def __init__(
-        self, folder: Path, *, name: str | None = None, precision: str | None = None
+        self,
+        folder: Path,
+        *,
+        name: str | None = None,
+        precision: str | None = None,
+        fallback: bool = False,
     ) -> None:
-        """``precision``: ``bf16`` or ``f32``; by default bf16 where the CPU has it natively."""
-        import openvino as ov
+        """``precision``: ``bf16`` or ``f32``; by default bf16 where the CPU has it natively.
 
-        precision = precision or ("bf16" if openvino_bf16_available() else "f32")
-
+        OpenVINO compiles on the first documents, not here: a web server embeds only queries,
+        and should hold neither the float weights nor OpenVINO's threads. With ``fallback``,
+        documents go to ONNX Runtime if OpenVINO cannot compile the model (a broken install
+        must not stop indexing when nobody asked for OpenVINO by name)."""
         self.queries = OnnxEmbedder(folder, name=name)
         self.name, self.dim = self.queries.name, self.queries.dim
         self.tokenizer = self.queries.tokenizer
-        core = ov.Core()
-        model = core.read_model(float_graph(folder / "model.onnx"), b"")
-        config = {
-            "INFERENCE_PRECISION_HINT": precision,
-            "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_NUM_THREADS": str(cpu_threads()),
-        }
-        self.compiled = core.compile_model(model, "CPU", config)
-        self.output = self.compiled.output(0)
+        self.folder, self.precision, self.fallback = folder, precision, fallback
+        self._compiled: Any = None
+        self._unusable = False
         self._lock = threading.Lock()  # a compiled model's own infer request serves one call
+
+    def _model(self) -> Any:
+        if self._compiled is None:
+            import openvino as ov
+
+            precision = self.precision or ("bf16" if openvino_bf16_available() else "f32")
+            core = ov.Core()
+            model = core.read_model(float_graph(self.folder / "model.onnx"), b"")
+            config = {
+                "INFERENCE_PRECISION_HINT": precision,
+                "PERFORMANCE_HINT": "LATENCY",
+                "INFERENCE_NUM_THREADS": str(cpu_threads()),
+            }
+            self._compiled = core.compile_model(model, "CPU", config)
+        return self._compiled
 
     def _run(self, rows: Sequence[Sequence[int]]) -> Vectors:
         ids, mask = pad(rows)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         with self._lock:
-            hidden = self.compiled(feeds)[self.output]
+            compiled = self._model()
+            hidden = compiled(feeds)[compiled.output(0)]
         return mean_pool(hidden, mask)
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        if self.fallback and not self._usable():
+            return self.queries.embed_documents(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
@@ -84,6 +104,18 @@ class OpenVinoEmbedder:
         for batch in length_sorted_batches([len(r) for r in rows], CPU_TOKEN_BUDGET, 256):
             out[batch] = self._run([rows[i] for i in batch])
         return out
+
+    def _usable(self) -> bool:
+        if not self._unusable and self._compiled is None:
+            try:
+                with self._lock:
+                    self._model()
+            except Exception as error:
+                log.warning(
+                    "OpenVINO unusable, embedding with ONNX Runtime", extra={"error": str(error)}
+                )
+                self._unusable = True
+        return not self._unusable
 
     def embed_query(self, text: str) -> Vectors:
         return self.queries.embed_query(text)

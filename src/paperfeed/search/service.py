@@ -103,8 +103,8 @@ def search(
     if sort == "relevance":
         # Only the page needs its metadata; the rest need only to be known visible.
         order = _visible(conn, found.order)
-        page = order[offset : offset + limit]
-        meta = _meta(conn, page)
+        meta = _meta(conn, order[offset : offset + limit])
+        page = [pk for pk in order[offset : offset + limit] if pk in meta]
     else:
         meta = _meta(conn, found.order)
         order = _sorted(found, meta, sort)
@@ -132,13 +132,18 @@ def _sorted(found: Candidates, meta: dict[int, dict[str, Any]], sort: Sort) -> l
 
 
 def _visible(conn: Connection, pks: list[int]) -> list[int]:
-    """``pks`` in order, without hidden papers."""
+    """``pks`` in order, without hidden papers.
+
+    Through the partial index of hidden papers (a handful), not the ~200 candidates' rows: that
+    read was ~1 ms a query at 1M papers. SQLite is told to use it (it would rather look up
+    each key)."""
     if not pks:
         return []
     among, params = in_keys(conn, "pk", pks)
-    sql = f"SELECT pk FROM papers WHERE {among} AND hidden_at IS NULL"
-    shown = {int(pk) for pk in conn.execute(sql_text(sql), params).scalars()}
-    return [pk for pk in pks if pk in shown]
+    index = " INDEXED BY ix_papers_hidden" if conn.dialect.name == "sqlite" else ""
+    sql = f"SELECT pk FROM papers{index} WHERE hidden_at IS NOT NULL AND {among}"
+    hidden = {int(pk) for pk in conn.execute(sql_text(sql), params).scalars()}
+    return [pk for pk in pks if pk not in hidden]
 
 
 def _meta(conn: Connection, pks: list[int]) -> dict[int, dict[str, Any]]:

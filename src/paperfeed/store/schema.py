@@ -74,6 +74,9 @@ papers = Table(
 
 # A paper's day (featured, else published) is what every feed page filters and sorts on.
 Index("ix_papers_day", func.coalesce(papers.c.featured_day, papers.c.published))
+# The few hidden papers, so search can drop them from ~200 candidates without reading each row.
+_HIDDEN = papers.c.hidden_at.is_not(None)
+Index("ix_papers_hidden", papers.c.pk, sqlite_where=_HIDDEN, postgresql_where=_HIDDEN)
 
 paper_authors = Table(
     "paper_authors",
