@@ -61,22 +61,30 @@ def _authenticator(
     return AuthResult(success=ok)
 
 
-@pytest.fixture
-def starttls_server(certificate: ssl.SSLContext) -> Iterator[tuple[SmtpRecorder, int]]:
+def _started(**tls: Any) -> tuple[SmtpRecorder, int, Controller]:
+    """A recording SMTP server on loopback, started, with the given TLS options."""
     recorder, port = SmtpRecorder(), free_port()
     controller = Controller(
         recorder,
         hostname="127.0.0.1",
         port=port,
         server_hostname="localhost",
+        ready_timeout=10,
+        **tls,
+    )
+    controller.start()
+    return recorder, port, controller
+
+
+@pytest.fixture
+def starttls_server(certificate: ssl.SSLContext) -> Iterator[tuple[SmtpRecorder, int]]:
+    recorder, port, controller = _started(
         tls_context=certificate,
         require_starttls=True,
         authenticator=_authenticator,
         auth_required=True,
         auth_require_tls=True,
-        ready_timeout=10,
     )
-    controller.start()
     yield recorder, port
     controller.stop()
 
@@ -112,16 +120,7 @@ def test_wrong_password_and_missing_starttls_are_refused(
 
 
 def test_smtps(certificate: ssl.SSLContext) -> None:
-    recorder, port = SmtpRecorder(), free_port()
-    controller = Controller(
-        recorder,
-        hostname="127.0.0.1",
-        port=port,
-        server_hostname="localhost",
-        ssl_context=certificate,
-        ready_timeout=10,
-    )
-    controller.start()
+    recorder, port, controller = _started(ssl_context=certificate)
     try:
         sender = make_sender(Settings(smtp_url=f"smtps://localhost:{port}?timeout=10"))
         sender.send(_message())
