@@ -12,7 +12,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -166,26 +166,16 @@ class OnnxEmbedder:
 
     def embed_documents(self, texts: Sequence[str], *, sort: bool = True) -> Vectors:
         """Embed many texts; ``sort=False`` keeps input order in batches (for benchmarks)."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        rows = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        lengths = [len(r) for r in rows]
-        if sort:
-            batches = length_sorted_batches(lengths, self.token_budget, self.max_rows)
-        else:
-            size = max(1, self.token_budget // MAX_LENGTH)
-            batches = [np.arange(i, min(i + size, len(rows))) for i in range(0, len(rows), size)]
-        if self.calls == 1 or len(batches) == 1:
-            for batch in batches:
-                out[batch] = self._run([rows[i] for i in batch])
-            return out
-        # ONNX Runtime releases the GIL while it runs, so threads are enough.
-        with ThreadPoolExecutor(self.calls, thread_name_prefix="embed") as pool:
-            done = pool.map(lambda batch: self._run([rows[i] for i in batch]), batches)
-            for batch, vectors in zip(batches, done, strict=True):
-                out[batch] = vectors
-        return out
+        return embed_in_batches(
+            self.tokenizer,
+            texts,
+            self.dim,
+            self._run,
+            token_budget=self.token_budget,
+            max_rows=self.max_rows,
+            calls=self.calls,
+            sort=sort,
+        )
 
     def embed_query(self, text: str) -> Vectors:
         """One text as a (1, dim) array; repeated queries come from a small LRU cache."""
@@ -200,6 +190,42 @@ class OnnxEmbedder:
             if len(self._cache) > QUERY_CACHE_SIZE:
                 self._cache.popitem(last=False)
         return vector
+
+
+def embed_in_batches(
+    tokenizer: Any,
+    texts: Sequence[str],
+    dim: int,
+    run: Callable[[list[list[int]]], Vectors],
+    *,
+    token_budget: int = CPU_TOKEN_BUDGET,
+    max_rows: int = 256,
+    calls: int = 1,
+    sort: bool = True,
+) -> Vectors:
+    """Tokenise ``texts``, ``run`` them in batches (``calls`` at once), vectors in input order.
+
+    Batches are length-sorted within ``token_budget`` unless ``sort`` is off (then fixed-size
+    batches in input order). Threads suffice for ``calls`` > 1: the runtimes release the GIL.
+    """
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    if not texts:
+        return out
+    rows = [e.ids for e in tokenizer.encode_batch(list(texts))]
+    if sort:
+        batches = length_sorted_batches([len(r) for r in rows], token_budget, max_rows)
+    else:
+        size = max(1, token_budget // MAX_LENGTH)
+        batches = [np.arange(i, min(i + size, len(rows))) for i in range(0, len(rows), size)]
+    if calls == 1 or len(batches) == 1:
+        for batch in batches:
+            out[batch] = run([rows[i] for i in batch])
+        return out
+    with ThreadPoolExecutor(calls, thread_name_prefix="embed") as pool:
+        done = pool.map(lambda batch: run([rows[i] for i in batch]), batches)
+        for batch, vectors in zip(batches, done, strict=True):
+            out[batch] = vectors
+    return out
 
 
 def _session(graph: Path, threads: int, *, spin: bool) -> Any:

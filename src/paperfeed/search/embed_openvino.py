@@ -22,14 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from paperfeed.search.embed import (
-    CPU_TOKEN_BUDGET,
-    OnnxEmbedder,
-    cpu_threads,
-    length_sorted_batches,
-    mean_pool,
-    pad,
-)
+from paperfeed.search.embed import OnnxEmbedder, cpu_threads, embed_in_batches, mean_pool, pad
 from paperfeed.search.types import Vectors
 
 MS_DOMAIN = "com.microsoft"
@@ -97,13 +90,7 @@ class OpenVinoEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
         if self.fallback and not self._usable():
             return self.queries.embed_documents(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        rows = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        for batch in length_sorted_batches([len(r) for r in rows], CPU_TOKEN_BUDGET, 256):
-            out[batch] = self._run([rows[i] for i in batch])
-        return out
+        return embed_in_batches(self.tokenizer, texts, self.dim, self._run)
 
     def _usable(self) -> bool:
         if not self._unusable and self._compiled is None:

@@ -178,10 +178,9 @@ def make_plan(
     backend: Backend,
     parsed: ParsedQuery,
     params: LexicalParams,
-    counts: DocumentCounts | None = None,
+    counts: DocumentCounts,
 ) -> Plan:
     """Sort the query's words into required, optional, common and excluded clauses."""
-    counts = counts or DocumentCounts(conn, backend, params.max_term_df)
     plan = Plan()
     plan.required += [Clause(tuple(p.split())) for p in parsed.phrases]
     plan.required += [Clause(tuple(t.split()), column="title") for t in parsed.title]
