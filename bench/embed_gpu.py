@@ -26,11 +26,6 @@ Variants (rates in abstracts/s):
   e2e             TorchEmbedder end to end with its defaults (FastWordPiece pool, fused GELU)
   e2e-erf         the same with the erf GELU pass
   e2e-autotune    the same, compiled with mode="max-autotune-no-cudagraphs"
-  e2e-fp8         e2e with the feed-forward projections in FP8 e4m3 (row-wise scales)
-  e2e-fp8-all     e2e with all four projections in FP8 (row-wise scales)
-  e2e-fp8-tensor  e2e-fp8 with per-tensor weight scales, activations unscaled
-  fused-compiled-fp8  fused-compiled with FP8 feed-forward, pre-tokenised (+ profile)
-  fused-compiled-fp8-tensor  the same with per-tensor scales
   knn             top-10 neighbour agreement among the --ref-texts, each e2e variant vs e2e
                   (bf16) and vs the fp32 reference
 
@@ -574,8 +569,6 @@ def main() -> None:
                     compile=compiled,
                     compile_mode=mode,
                     fused_gelu=False if name == "fused-compiled-erf" else None,
-                    fp8=name.startswith("fused-compiled-fp8"),
-                    fp8_scaling="tensor" if name.endswith("-tensor") else "row",
                 )
             gpu_only(name, emb, compiled and dev == "cuda")
             if name == "fused-eager" and "sdpa" in variants and dev == "cuda":
@@ -598,8 +591,6 @@ def main() -> None:
         n: int,
         mode: str | None = None,
         erf: bool = False,
-        fp8: bool | str = False,
-        fp8_scaling: str = "row",
     ) -> None:
         if name not in variants or over():
             return
@@ -615,8 +606,6 @@ def main() -> None:
                 compile_mode=mode,
                 fast_tokenizer=fast_tokenizer,
                 fused_gelu=False if erf else None,
-                fp8=fp8,
-                fp8_scaling=fp8_scaling,
             )
             _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
             VECS[name] = emb.embed_documents(ref_texts)
@@ -625,9 +614,6 @@ def main() -> None:
             tokeniser = "FastWordPiece" if fast_tokenizer else "HF tokenizer"
             gelu = "erf GELU pass" if erf else "fused GELU"
             note = f"{tokeniser} pool (new each run), {gelu}; compile s = first chunk incl. it"
-            if fp8:
-                note += f"; FP8 {emb.fp8} ({fp8_scaling} scales, bias in mm: "
-                note += f"{emb.encoder.bias_in_mm})"
             record(name, n, times, round(warm, 1) if compiled else None, err, note)
         except Exception as e:
             log("FAILED", name, repr(e)[:2000])
@@ -635,13 +621,8 @@ def main() -> None:
     e2e("e2e-hf", False, args.hf_e2e_texts or args.texts, erf=True)
     e2e("e2e", True, args.texts)
     e2e("e2e-erf", True, args.erf_e2e_texts or args.texts, erf=True)
-    e2e("e2e-fp8", True, args.texts, fp8="ffn")
-    e2e("e2e-fp8-all", True, args.texts, fp8="all")
-    e2e("e2e-fp8-tensor", True, args.texts, fp8="ffn", fp8_scaling="tensor")
     if "knn" in variants:
         knn_agreement(ref)
-    gpu_variant("fused-compiled-fp8")
-    gpu_variant("fused-compiled-fp8-tensor")
     gpu_variant("fused-flex")
     gpu_variant("fused-autotune")
     e2e("e2e-autotune", True, args.texts, "max-autotune-no-cudagraphs")

@@ -203,21 +203,6 @@ def test_torch_embedder_on_cpu_matches_hf_bert(tmp_path: Any) -> None:
     # The fused (tanh) GELU that CUDA uses by default stays within rounding of erf GELU.
     fused = embed_gpu.TorchEmbedder(tmp_path, name="t", device="cpu", fused_gelu=True)
     assert np.abs((fused.embed_documents(texts) * vectors).sum(1) - 1).max() < 1e-4
-    # FP8 is for CUDA alone: asked for on CPU, the vectors stay exact fp32.
-    fp8 = embed_gpu.TorchEmbedder(tmp_path, name="t", device="cpu", fp8="all")
-    assert fp8.fp8 == () and not fp8.encoder.fp8_weights
-    assert np.array_equal(fp8.embed_documents(texts), vectors)
-
-
-def test_fp8_targets() -> None:
-    assert embed_gpu.fp8_targets(True, cuda=True) == ("up", "down")
-    assert embed_gpu.fp8_targets("ffn", cuda=True) == ("up", "down")
-    assert embed_gpu.fp8_targets("all", cuda=True) == ("qkv", "out", "up", "down")
-    for off in (None, False):
-        assert embed_gpu.fp8_targets(off, cuda=True) == ()
-    assert embed_gpu.fp8_targets("all", cuda=False) == ()  # the CPU path stays fp32
-    with pytest.raises(ValueError):
-        embed_gpu.fp8_targets("attention", cuda=True)
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:

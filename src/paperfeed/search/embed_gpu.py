@@ -115,22 +115,6 @@ def _collect(futures: list[Future[Any]]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-FP8_TARGETS = {"ffn": ("up", "down"), "all": ("qkv", "out", "up", "down")}
-FP8_MAX = 448.0  # largest finite float8_e4m3fn
-
-
-def fp8_targets(fp8: bool | str | None, cuda: bool) -> tuple[str, ...]:
-    """Which projections run in FP8 for a ``fp8`` flag: ``True``/``"ffn"`` the feed-forward
-    pair (about two thirds of the matmul FLOPs), ``"all"`` also QKV and the attention output;
-    ``False``/``None`` none. Never on CPU: that path stays exact fp32."""
-    if fp8 is None or fp8 is False or not cuda:
-        return ()
-    key = "ffn" if fp8 is True else fp8
-    if key not in FP8_TARGETS:
-        raise ValueError(f"fp8 must be a bool, 'ffn' or 'all', not {fp8!r}")
-    return FP8_TARGETS[key]
-
-
 def onnx_bert_weights(int8_graph: Path) -> dict[str, np.ndarray]:
     """A ``transformers`` BertModel state dict (float32) from a shipped int8 ONNX model: its
     weights dequantised (``(q - zero) * scale``, per tensor or per output column), fused QKV
@@ -183,9 +167,7 @@ def onnx_bert_weights(int8_graph: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _fused_encoder(
-    model: Any, fused_gelu: bool = False, fp8: tuple[str, ...] = (), fp8_scaling: str = "row"
-) -> Any:
+def _fused_encoder(model: Any, fused_gelu: bool = False) -> Any:
     """A BERT encoder from a ``transformers`` BertModel's weights, with fused QKV projections
     and mean pooling + L2 norm in the forward pass. Built on first use (torch is optional).
 
@@ -193,14 +175,7 @@ def _fused_encoder(
     (GELU as the matmul's epilogue) instead of a separate erf-GELU pass over the 1536-wide
     activations (~18% of the device time). cuBLASLt's GELU is the tanh approximation: 4.7e-4
     at most from erf GELU in fp32, well under bf16's own error (3e-2 at most from fp32 erf
-    GELU, fused or not, on the same random inputs: the bench's ``gelu`` line).
-
-    ``fp8`` names the projections (``qkv``, ``out``, ``up``, ``down``) computed in FP8 (e4m3)
-    with ``torch._scaled_mm`` once ``quantise_fp8()`` has run on the CUDA module: weights
-    quantised once with a scale per output channel, activations per token inside the graph
-    (``fp8_scaling="row"``), or, with ``"tensor"``, one scale per weight and activations
-    clamped to e4m3's range unscaled. The up-projection's GELU (tanh) is then a separate
-    pass that inductor fuses with the quantisation of the down-projection's input."""
+    GELU, fused or not, on the same random inputs: the bench's ``gelu`` line)."""
     import torch
     from torch import nn
     from torch.nn import functional as F
@@ -241,61 +216,6 @@ def _fused_encoder(
                     )
                 )
 
-        fp8_weights: list[dict[str, tuple[Any, Any, Any]]] = []
-        bias_in_mm = True
-
-        def quantise_fp8(self) -> None:
-            """FP8 copies of the ``fp8`` projections' weights (call after moving to CUDA)."""
-            names = {"out": 0, "up": 2, "down": 3}
-            self.fp8_weights = []
-            for qkv, layer in zip(self.qkv, self.layers, strict=True):
-                linears = {"qkv": qkv} | {n: layer[j] for n, j in names.items()}
-                self.fp8_weights.append(
-                    {n: self._quantised(linears[n]) for n in fp8 if n in linears}
-                )
-            if self.fp8_weights and self.fp8_weights[0]:
-                self._probe_bias()
-
-        def _quantised(self, linear: Any) -> tuple[Any, Any, Any]:
-            w = linear.weight.detach().float()  # (out, in)
-            if fp8_scaling == "row":
-                scale = w.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / FP8_MAX
-            else:
-                scale = w.abs().amax().clamp(min=1e-12) / FP8_MAX
-            wq = (w / scale).to(torch.float8_e4m3fn)  # (out, in) row-major: (in, out) column
-            scale_b = scale.reshape(1, -1) if fp8_scaling == "row" else scale.reshape(())
-            return wq, scale_b.contiguous(), linear.bias.detach().to(torch.bfloat16)
-
-        def _probe_bias(self) -> None:
-            """Whether ``_scaled_mm`` takes the bias here (else it is added in the graph)."""
-            wq, scale_b, bias = next(iter(self.fp8_weights[0].values()))
-            x = torch.ones((16, wq.shape[1]), device=wq.device, dtype=torch.bfloat16)
-            try:
-                self._fp8_linear(x, wq, scale_b, bias)
-            except RuntimeError:
-                self.bias_in_mm = False
-                self._fp8_linear(x, wq, scale_b, bias)
-
-        def _fp8_linear(self, x: Any, wq: Any, scale_b: Any, bias: Any) -> Any:
-            """``x @ w.T + b`` in FP8 for a row-major (tokens, in) bf16 ``x``."""
-            if fp8_scaling == "row":
-                amax = x.abs().amax(dim=1, keepdim=True).float().clamp(min=1e-12)
-                scale_a = amax / FP8_MAX
-                xq = (x.float() / scale_a).clamp(-FP8_MAX, FP8_MAX).to(torch.float8_e4m3fn)
-            else:
-                scale_a = torch.ones((), device=x.device, dtype=torch.float32)
-                xq = x.clamp(-FP8_MAX, FP8_MAX).to(torch.float8_e4m3fn)
-            y = torch._scaled_mm(
-                xq,
-                wq.t(),
-                scale_a=scale_a,
-                scale_b=scale_b,
-                bias=bias if self.bias_in_mm else None,
-                out_dtype=torch.bfloat16,
-                use_fast_accum=True,
-            )
-            return y if self.bias_in_mm else y + bias
-
         def forward(self, ids: Any, lengths: Any, masked: bool) -> Any:
             rows, width = ids.shape
             hidden = self.word.shape[1]
@@ -303,33 +223,14 @@ def _fused_encoder(
             mask = keep[:, None, None, :] if masked else None
             x = F.embedding(ids, self.word) + self.position[:width]
             x = F.layer_norm(x, (hidden,), self.emb_norm.weight, self.emb_norm.bias, self.eps)
-            for i, (qkv, (out, norm1, up, down, norm2)) in enumerate(
-                zip(self.qkv, self.layers, strict=True)
-            ):
-                q8 = self.fp8_weights[i] if self.fp8_weights else {}
-                if "qkv" in q8:
-                    y = self._fp8_linear(x.reshape(rows * width, hidden), *q8["qkv"])
-                    q, k, v = y.view(rows, width, 3, self.heads, -1).unbind(2)
-                else:
-                    q, k, v = qkv(x).view(rows, width, 3, self.heads, -1).unbind(2)
+            for qkv, (out, norm1, up, down, norm2) in zip(self.qkv, self.layers, strict=True):
+                q, k, v = qkv(x).view(rows, width, 3, self.heads, -1).unbind(2)
                 a = F.scaled_dot_product_attention(
                     q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask
                 )
-                a = a.transpose(1, 2).reshape(rows, width, hidden)
-                if "out" in q8:
-                    a = self._fp8_linear(a.reshape(rows * width, hidden), *q8["out"])
-                    a = a.view(rows, width, hidden)
-                else:
-                    a = out(a)
+                a = out(a.transpose(1, 2).reshape(rows, width, hidden))
                 x = F.layer_norm(x + a, (hidden,), norm1.weight, norm1.bias, self.eps)
-                if "up" in q8:
-                    flat_x = x.reshape(rows * width, hidden)
-                    h = F.gelu(self._fp8_linear(flat_x, *q8["up"]), approximate="tanh")
-                    if "down" in q8:
-                        f = self._fp8_linear(h, *q8["down"]).view(rows, width, hidden)
-                    else:
-                        f = down(h.view(rows, width, -1))
-                elif fused_gelu:
+                if fused_gelu:
                     flat_x = x.reshape(rows * width, hidden)
                     h = torch._addmm_activation(up.bias, flat_x, up.weight.t(), use_gelu=True)
                     f = down(h.view(rows, width, -1))
@@ -351,16 +252,7 @@ class TorchEmbedder:
     pre-tokenised input, but 18-25 s of compiling per process (6-7 s with inductor's cache
     warm), so it pays on jobs of millions of texts. ``fast_tokenizer=False`` tokenises with
     HF's tokenizer alone and ``fused_gelu=False`` keeps BERT's erf GELU on CUDA too.
-    ``fp8`` (CUDA only, Hopper or newer; off by default) computes the feed-forward
-    projections (``True`` or ``"ffn"``) or all four projections (``"all"``) in FP8 e4m3
-    (``_fused_encoder``). It is slower and less exact, so it stays opt-in: on an H200 with the
-    shipped model's real weights, end to end 37.2k/s (row-wise scales), 36.0k/s (``"all"``)
-    and 53.5k/s (per-tensor) against 56.3k/s for bf16 in the same run; mean |cos - 1| from
-    fp32 2.0e-3 (row-wise) against 5.5e-5 for bf16, and top-10 neighbours shared with bf16
-    94% (bf16 with fp32: 98.7%). The FP8 matmuls are ~2x faster, but the GELU and the cast
-    of its output to FP8 are a separate pass over the 1536-wide activations (the bf16 path
-    has the GELU in cuBLASLt's epilogue), which costs what the matmuls save, and the
-    row-wise amax of that pass more again.
+    FP8 projections and a fused Triton MLP were measured slower than this (BENCHMARKS.md).
     """
 
     def __init__(
@@ -374,8 +266,6 @@ class TorchEmbedder:
         workers: int | None = None,
         fast_tokenizer: bool = True,
         fused_gelu: bool | None = None,
-        fp8: bool | str | None = None,
-        fp8_scaling: str = "row",
     ) -> None:
         import torch
         from transformers import AutoModel
@@ -387,12 +277,7 @@ class TorchEmbedder:
         # Fused (tanh) GELU by default on CUDA, where bf16 rounding dwarfs the difference;
         # the CPU path stays exact fp32.
         fused_gelu = cuda if fused_gelu is None else fused_gelu
-        # FP8 projections: opt-in, CUDA only (Hopper or newer); None means the default (off).
-        self.fp8 = fp8_targets(fp8, cuda)
-        encoder = _fused_encoder(model, fused_gelu, self.fp8, fp8_scaling)
-        self.encoder = encoder.to(self.device, dtype).eval()
-        if self.fp8:
-            self.encoder.quantise_fp8()
+        self.encoder = _fused_encoder(model, fused_gelu).to(self.device, dtype).eval()
         self.forward = self.encoder.forward
         if compile and cuda:
             self.forward = torch.compile(self.encoder.forward, dynamic=True, mode=compile_mode)
