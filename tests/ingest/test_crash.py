@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 from paperfeed.ingest.formats import ParseOptions
 from paperfeed.ingest.service import run_ingest
 from paperfeed.ingest.sources import file_source
-from paperfeed.store import migrate
+from paperfeed.store import deferred_indexes, migrate
 from paperfeed.store.engine import make_engine
 from paperfeed.store.schema import ingest_checkpoints
 from tests.conftest import arxiv_rows, new_postgres_database
@@ -46,7 +46,9 @@ def committed_records(engine: Engine) -> int:
     return done or 0
 
 
-def kill_at_random(url: str, path: Path, batch: int, rng: random.Random, engine: Engine) -> bool:
+def kill_at_random(
+    url: str, path: Path, batch: int, rng: random.Random, engine: Engine, *options: str
+) -> bool:
     """Start an ingest, SIGKILL it at a random point; True if it was still running then.
 
     The point: after 0 to 2 more batches have committed, a random moment later (while it
@@ -54,7 +56,7 @@ def kill_at_random(url: str, path: Path, batch: int, rng: random.Random, engine:
     yet the ingest moves on.
     """
     before, more = committed_records(engine), rng.randint(0, 2)
-    process = ingest_process(url, path, batch)
+    process = ingest_process(url, path, batch, *options)
     while process.poll() is None and committed_records(engine) < before + more * batch:
         time.sleep(0.02)
     # Short delays once batches flow: on a fast, idle machine a batch of 250 takes ~0.05 s, and
@@ -96,10 +98,16 @@ def feed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
 
 
 def clean_ingest(url: str, path: Path) -> Engine:
-    """The reference: one uninterrupted ingest of the same file into a fresh database."""
+    """The reference: one uninterrupted ingest of the same file into a fresh database, in one
+    process with every index kept paper by paper."""
     engine = migrated(url)
-    run_ingest(engine, file_source(str(path), "jsonl", ParseOptions()), batch_size=5_000)
+    source = file_source(str(path), "jsonl", ParseOptions())
+    run_ingest(engine, source, batch_size=5_000, parallel=False, bulk=False)
     return engine
+
+
+# The killed ingests take the bulk path: a parser process, and indexes deferred to the end.
+BULK = ("--parallel", "--bulk")
 
 
 @pytest.mark.slow
@@ -116,14 +124,16 @@ def test_sqlite_ingest_survives_sigkill_at_20_random_points(
 
     kills, progress = 0, [0]
     while kills < 20 and progress[-1] < len(ids):
-        if kill_at_random(url, path, batch, rng, engine):
+        if kill_at_random(url, path, batch, rng, engine, *BULK):
             kills += 1
         assert_sqlite_intact(database)
         progress.append(assert_whole_batches(engine, ids, clean_papers, batch))
     assert kills >= 20, f"the ingest finished after {kills} kills; use a larger feed"
 
-    output = run_ingest_process(url, path, batch)
+    output = run_ingest_process(url, path, batch, *BULK)
     assert_sqlite_intact(database)
+    with engine.connect() as conn:
+        assert deferred_indexes.missing(conn) == []  # built at the end
     if progress[-1]:
         assert f"resumed after {progress[-1]:,}" in output
     assert counts(engine) == counts(clean)
@@ -143,11 +153,11 @@ def test_postgresql_ingest_survives_sigkill(pg_server: str, feed: tuple[Path, li
 
     kills, progress = 0, [0]
     while kills < 4 and progress[-1] < len(ids):
-        if kill_at_random(url, path, batch, rng, engine):
+        if kill_at_random(url, path, batch, rng, engine, *BULK):
             kills += 1
         progress.append(assert_whole_batches(engine, ids, clean_papers, batch))
 
-    run_ingest_process(url, path, batch)
+    run_ingest_process(url, path, batch, *BULK)
     assert counts(engine) == counts(clean)
     assert digest(engine) == digest(clean)
     engine.dispose()

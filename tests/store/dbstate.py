@@ -136,22 +136,23 @@ def paper_digests(engine: Engine) -> dict[str, str]:
 
 
 def ingest_process(
-    database_url: str, path: Path, batch_size: int, **popen: Any
+    database_url: str, path: Path, batch_size: int, *options: str, **popen: Any
 ) -> subprocess.Popen[bytes]:
-    """A real `paperfeed ingest PATH --format jsonl` in its own process."""
+    """A real `paperfeed ingest PATH --format jsonl [OPTIONS]` in its own process."""
     env = os.environ | {
         "PAPERFEED_DATABASE_URL": database_url,
         "PAPERFEED_INGEST_BATCH_SIZE": str(batch_size),
     }
     command = [sys.executable, "-m", "paperfeed", "ingest", str(path), "--format", "jsonl"]
+    command += options
     popen.setdefault("stdout", subprocess.DEVNULL)
     popen.setdefault("stderr", subprocess.DEVNULL)
     return subprocess.Popen(command, env=env, **popen)
 
 
-def run_ingest_process(database_url: str, path: Path, batch_size: int) -> str:
+def run_ingest_process(database_url: str, path: Path, batch_size: int, *options: str) -> str:
     """Run an ingest process to the end; fail with its output unless it succeeds."""
-    process = ingest_process(database_url, path, batch_size, stderr=subprocess.PIPE)
+    process = ingest_process(database_url, path, batch_size, *options, stderr=subprocess.PIPE)
     _, stderr = process.communicate(timeout=600)
     output = stderr.decode(errors="replace")
     assert process.returncode == 0, output

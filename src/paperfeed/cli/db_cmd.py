@@ -15,11 +15,14 @@ from paperfeed.cli.app import console, db_app, fail
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the database or migrate it to the current schema."""
-    from paperfeed.store import migrate
+    from paperfeed.store import deferred_indexes, migrate
 
     engine = services.get_engine()
     migrate.upgrade(engine)
     console.print(f"database at schema revision {migrate.current_revision(engine)}")
+    # A bulk ingest killed before its end leaves its deferred indexes to build.
+    for name in deferred_indexes.restore(engine):
+        console.print(f"built index {name}, left out by an unfinished bulk ingest")
 
 
 @db_app.command("backup")

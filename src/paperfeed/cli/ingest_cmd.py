@@ -63,6 +63,24 @@ def ingest(
             show_default=False,
         ),
     ] = None,
+    parallel: Annotated[
+        bool | None,
+        typer.Option(
+            "--parallel/--no-parallel",
+            help="Parse a file in a second process (default: for files of 32 MiB or more, "
+            "on 2+ cores).",
+            show_default=False,
+        ),
+    ] = None,
+    bulk: Annotated[
+        bool | None,
+        typer.Option(
+            "--bulk/--no-bulk",
+            help="SQLite: build the secondary indexes once at the end instead of paper by paper "
+            "(default: for a file of 64 MiB or more that is at least as large as the database).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Read papers from SOURCE and merge them into the store (idempotent, resumable)."""
     if on_error not in ("stop", "skip"):
@@ -77,7 +95,7 @@ def ingest(
     try:
         sources = _sources(source, fmt, _date(since, "--since"), _date(day, "--date"))
         for item in sources:
-            _ingest_one(engine, item, on_error)  # type: ignore[arg-type]
+            _ingest_one(engine, item, on_error, parallel, bulk)  # type: ignore[arg-type]
     except IngestError as error:
         raise fail(str(error)) from None
     _bring_index_up_to_date(engine, sample, index)
@@ -125,12 +143,17 @@ def _date(value: str | None, option: str) -> date | None:
         raise fail(f"{option} must be a date YYYY-MM-DD, not {value!r}", 2) from None
 
 
-def _ingest_one(engine: Any, source: Source, on_error: OnError) -> None:
+def _ingest_one(
+    engine: Any, source: Source, on_error: OnError, parallel: bool | None, bulk: bool | None
+) -> None:
     settings = get_settings()
     with _progress(source) as (progress, task):
 
         def update(records: int, position: int) -> None:
             progress.update(task, completed=position, records=records)
+
+        def stage(doing: str) -> None:
+            progress.update(task, description=doing)
 
         try:
             report = run_ingest(
@@ -139,6 +162,9 @@ def _ingest_one(engine: Any, source: Source, on_error: OnError) -> None:
                 on_error=on_error,
                 batch_size=settings.ingest_batch_size,
                 progress=update,
+                parallel=parallel,
+                bulk=bulk,
+                stage=stage,
             )
         except IngestFailed as failure:
             progress.stop()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from paperfeed.domain import PaperRecord, RecordError, Version
 from paperfeed.ingest.ids import InvalidPaperId, canonical_id, is_synthetic, title_key
+from paperfeed.store.papers import PaperRows
 
 MAX_TITLE = 1_000
 MAX_ABSTRACT = 100_000
@@ -13,17 +14,48 @@ MAX_AUTHORS = 5_000
 MAX_CATEGORY = 64
 
 
-@dataclass(slots=True)
 class Prepared:
-    """A valid record with its storage id and title key worked out."""
+    """A valid record with its storage id and title key worked out.
 
-    id: str
-    title_key: str
-    record: PaperRecord
+    ``rows`` are the rows of the paper the record makes on its own when they were built ahead of
+    the database (by ingest's parser process, ``paperfeed.ingest.feeder``). A record that came
+    from that process is decoded (``load``) only when it has to be merged: a bulk load of new
+    papers needs just the rows.
+    """
+
+    __slots__ = ("_load", "_record", "brings_activity", "id", "rows", "title_key")
+
+    def __init__(
+        self,
+        paper_id: str,
+        title_key: str,
+        record: PaperRecord | None = None,
+        rows: PaperRows | None = None,
+        *,
+        load: Callable[[], PaperRecord] | None = None,
+        brings_activity: bool = False,
+    ) -> None:
+        if (record is None) == (load is None):
+            raise ValueError("give a record or a way to load it, not both")
+        self.id, self.title_key, self.rows = paper_id, title_key, rows
+        self._record, self._load = record, load
+        # Upvotes or GitHub stars: trending is recomputed once the ingest is done.
+        self.brings_activity = brings_activity if record is None else _has_activity(record)
+
+    @property
+    def record(self) -> PaperRecord:
+        if self._record is None:
+            assert self._load is not None
+            self._record, self._load = self._load(), None
+        return self._record
 
     @property
     def synthetic(self) -> bool:
         return is_synthetic(self.id)
+
+
+def _has_activity(record: PaperRecord) -> bool:
+    return bool(record.upvotes) or any(link.stars is not None for link in record.links)
 
 
 def collapse(text: str) -> str:

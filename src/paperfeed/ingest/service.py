@@ -7,25 +7,29 @@ batches only, and running it again skips what was committed and reaches the same
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import Engine
 
 from paperfeed.domain import RecordError
+from paperfeed.ingest.feeder import feeder_for
 from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.sources import PageMark, Source
 from paperfeed.ingest.upsert import BatchCounts, upsert_batch
-from paperfeed.store import checkpoints
+from paperfeed.store import checkpoints, deferred_indexes
 from paperfeed.store.checkpoints import Checkpoint
-from paperfeed.store.engine import refresh_planner_statistics, write_transaction
+from paperfeed.store.engine import is_sqlite, refresh_planner_statistics, write_transaction
 
 log = logging.getLogger(__name__)
 
 OnError = Literal["stop", "skip"]
 ProgressCallback = Callable[[int, int], None]  # (records read, bytes read)
 ANALYZE_AFTER = 10_000  # papers written by one ingest before PostgreSQL's statistics are redone
+BULK_MIN_BYTES = 64 * 2**20  # smallest file that is bulk-loaded (~30,000 arXiv records)
 
 
 class IngestFailed(Exception):
@@ -60,8 +64,12 @@ class _Run:
     batch: list[Prepared] = field(default_factory=list)
     # Whether a record brought upvotes or GitHub stars: trending is recomputed at the end.
     brought_activity: bool = False
+    bulk: bool = False  # secondary indexes deferred to the end (store.deferred_indexes)
 
     def flush(self, finished: bool = False) -> None:
+        if self.bulk and any(p.synthetic for p in self.batch):
+            # Records without an arXiv id are matched by title among all papers.
+            deferred_indexes.restore(self.engine, [deferred_indexes.TITLE_INDEX])
         with write_transaction(self.engine) as conn:
             if self.batch:
                 self.report.counts.add(upsert_batch(conn, self.batch))
@@ -77,8 +85,18 @@ def run_ingest(
     on_error: OnError = "stop",
     batch_size: int = 2000,
     progress: ProgressCallback | None = None,
+    parallel: bool | None = None,
+    bulk: bool | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> IngestReport:
-    """Ingest every record of ``source``; resume where an interrupted run of it stopped."""
+    """Ingest every record of ``source``; resume where an interrupted run of it stopped.
+
+    ``parallel``: parse in a second process (``paperfeed.ingest.feeder``); by default, for a
+    large file on a machine with more than one core. ``bulk``: on SQLite, defer the secondary
+    indexes to the end (``store.deferred_indexes``); by default, when the file is at least as
+    large as the database (and BULK_MIN_BYTES). ``stage`` hears what the ingest does after the
+    last record (building indexes), which takes a while after a bulk load.
+    """
     with engine.connect() as conn:
         previous = checkpoints.load(conn, source.key)
     resume = previous if previous is not None and not previous.finished else None
@@ -88,20 +106,31 @@ def run_ingest(
     run = _Run(engine, source, batch_size, IngestReport(source.label), Checkpoint(skip, False))
     run.checkpoint.cursor, run.checkpoint.records_at_cursor = cursor, seen
     run.report.skipped_resumed = skip
-    for item in source.items(cursor):
-        if isinstance(item, PageMark):
-            run.checkpoint.cursor, run.checkpoint.records_at_cursor = item.cursor, seen
-            continue
-        seen += 1
-        if seen <= skip:
-            continue
-        _take(run, item, on_error)
-        run.checkpoint.records_done = seen
-        if len(run.batch) >= batch_size:
-            run.flush()
-        if progress is not None and seen % 256 == 0:
-            progress(seen, source.position())
+    run.bulk = is_bulk_load(engine, source, bulk)
+    if run.bulk:
+        deferred_indexes.drop(engine)
+    else:  # a bulk load killed before its end left them out
+        deferred_indexes.restore(engine)
+    feeder = feeder_for(source, skip, parallel)
+    items: Iterable[object] = feeder if feeder is not None else source.items(cursor)
+    position = source.position if feeder is None else lambda: feeder.position
+    with closing(feeder) if feeder is not None else nullcontext():
+        for item in items:
+            if isinstance(item, PageMark):
+                run.checkpoint.cursor, run.checkpoint.records_at_cursor = item.cursor, seen
+                continue
+            seen += 1
+            if seen <= skip:
+                continue
+            _take(run, item, on_error)
+            run.checkpoint.records_done = seen
+            if len(run.batch) >= batch_size:
+                run.flush()
+            if progress is not None and seen % 256 == 0:
+                progress(seen, position())
     run.flush(finished=True)
+    if run.bulk:
+        deferred_indexes.restore(engine, on_index=_announce(stage))
     if run.report.written >= ANALYZE_AFTER:
         refresh_planner_statistics(engine)
     if run.brought_activity:
@@ -109,14 +138,32 @@ def run_ingest(
 
         recompute_trending(engine)
     if progress is not None:
-        progress(seen, source.position())
+        progress(seen, position())
     run.report.read = seen
     log.info("ingest finished", extra={"source": source.label, "read": seen})
     return run.report
 
 
+def _announce(stage: Callable[[str], None] | None) -> Callable[[str], None] | None:
+    return None if stage is None else lambda index: stage(f"building index {index}")
+
+
+def is_bulk_load(engine: Engine, source: Source, bulk: bool | None) -> bool:
+    if not is_sqlite(engine):
+        return False
+    if bulk is not None:
+        return bulk
+    size = source.size or 0
+    return size >= max(BULK_MIN_BYTES, _database_bytes(engine))
+
+
+def _database_bytes(engine: Engine) -> int:
+    path = engine.url.database
+    return os.path.getsize(path) if path and os.path.exists(path) else 0
+
+
 def _take(run: _Run, item: object, on_error: OnError) -> None:
-    prepared = item if isinstance(item, RecordError) else prepare(item)  # type: ignore[arg-type]
+    prepared = item if isinstance(item, RecordError | Prepared) else prepare(item)  # type: ignore[arg-type]
     if isinstance(prepared, RecordError):
         run.report.errors.append(prepared)
         log.warning("bad record", extra={"location": prepared.location, "reason": prepared.reason})
@@ -124,6 +171,4 @@ def _take(run: _Run, item: object, on_error: OnError) -> None:
             raise IngestFailed(prepared, run.report)
         return
     run.batch.append(prepared)
-    record = prepared.record
-    if record.upvotes or any(link.stars is not None for link in record.links):
-        run.brought_activity = True
+    run.brought_activity |= prepared.brings_activity

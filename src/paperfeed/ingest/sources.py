@@ -114,11 +114,13 @@ class StreamSource:
         options: ParseOptions,
         key: str,
         size: int | None = None,
+        path: str | None = None,
     ) -> None:
         self.label, self.key, self.size = label, key, size
         self._counter = _CountingReader(opener)
-        self._format = fmt
-        self._options = options
+        self.format = fmt
+        self.options = options
+        self.path = path  # a file on disk, which another process can open too
 
     def position(self) -> int:
         return self._counter.count
@@ -127,8 +129,8 @@ class StreamSource:
         from paperfeed.ingest.formats.detect import detect_format
 
         stream, head = open_stream(cast(BinaryIO, self._counter), self.label)
-        fmt = self._format or detect_format(head, self.label)
-        yield from get_parser(fmt)(stream, self.label, self._options)
+        fmt = self.format or detect_format(head, self.label)
+        yield from get_parser(fmt)(stream, self.label, self.options)
 
 
 def file_source(path: str, fmt: str | None, options: ParseOptions) -> StreamSource:
@@ -142,7 +144,7 @@ def file_source(path: str, fmt: str | None, options: ParseOptions) -> StreamSour
     # Path, size and mtime name this input: an edited file is a new source and starts over.
     key = _key(f"{file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}", fmt, options)
     handle = open(file, "rb")  # noqa: SIM115 - closed when the process ends or GC runs
-    return StreamSource(str(path), handle, fmt, options, key=key, size=stat.st_size)
+    return StreamSource(str(path), handle, fmt, options, key=key, size=stat.st_size, path=path)
 
 
 def _key(identity: str, fmt: str | None, options: ParseOptions) -> str:

@@ -12,13 +12,17 @@ from paperfeed.domain import Paper
 from paperfeed.ingest.ids import SYNTHETIC_PREFIX, is_synthetic
 from paperfeed.ingest.merge import content_hash, merge, new_paper
 from paperfeed.ingest.normalise import Prepared
+from paperfeed.store.bulk import writer_for
 from paperfeed.store.papers import (
+    DayEncoder,
+    PaperRows,
     PaperWrite,
     StoredHead,
     StoredPaper,
     find_by_ids,
     find_by_title_keys,
     find_heads,
+    paper_rows,
     write_papers,
 )
 
@@ -109,42 +113,59 @@ def upsert_batch(conn: Connection, batch: Sequence[Prepared]) -> BatchCounts:
     """
     heads = find_heads(conn, list({p.id for p in batch}))
     counts = BatchCounts()
-    rest = _drop_unchanged(batch, heads, counts) if heads else list(batch)
+    day = writer_for(conn).day
+    rest, lone = _sort_out(batch, heads, counts)
+    by_title = _title_candidates(conn, [*lone, *(p for p in rest if p.id not in heads)])
+    # A lone record with nothing stored to merge into makes a new paper on its own: the
+    # common case of a bulk load skips the merger (and uses rows built ahead, if any).
+    fresh = [own_rows(p, day) for p in lone if p.title_key not in by_title]
+    rest += [p for p in lone if p.title_key in by_title]
     by_id = find_by_ids(conn, list({p.id for p in rest if p.id in heads}))
-    by_title = _title_candidates(conn, [p for p in rest if p.id not in heads])
     merger = _BatchMerger(by_id, by_title)
     for item in rest:
         merger.apply(item)
-    counts.add(_write(conn, list(merger.targets.values())))
+    counts.add(_write(conn, list(merger.targets.values()), fresh))
     return counts
 
 
-def _drop_unchanged(
-    batch: Sequence[Prepared], heads: dict[str, StoredHead], counts: BatchCounts
-) -> list[Prepared]:
-    """The records that may change something; the others are counted unchanged.
+def own_rows(item: Prepared, day: DayEncoder) -> PaperRows:
+    """The rows of the paper ``item`` makes on its own (built ahead, or now)."""
+    if item.rows is not None:
+        return item.rows
+    paper = new_paper(item.id, item.record)
+    return paper_rows(paper, item.title_key, content_hash(paper), day)
 
-    Merging is idempotent, so a stored paper whose hash is that of the record's own paper is
-    what merging the record would give again: a re-ingest skips it without reading it whole.
-    Only a record alone in its batch under its id and title qualifies, as no other record can
-    then merge into the same paper.
+
+def _own_hash(item: Prepared) -> str:
+    if item.rows is not None:
+        return item.rows.content_hash
+    return content_hash(new_paper(item.id, item.record))
+
+
+def _sort_out(
+    batch: Sequence[Prepared], heads: dict[str, StoredHead], counts: BatchCounts
+) -> tuple[list[Prepared], list[Prepared]]:
+    """(records to merge, lone records not stored by id); the others are counted unchanged.
+
+    A record is lone when no other record of its batch has its id or title key: nothing else
+    can then merge into its paper. Merging is idempotent, so a stored paper whose hash is that
+    of a lone record's own paper is what merging the record would give again: a re-ingest
+    skips it without reading it whole.
     """
     ids = Counter(p.id for p in batch)
     keys = Counter(p.title_key for p in batch)
-    rest = []
+    rest, lone = [], []
     for item in batch:
-        head = heads.get(item.id)
-        if (
-            head is not None
-            and ids[item.id] == 1
-            and keys[item.title_key] == 1
-            and head.title_key == item.title_key
-            and head.content_hash == content_hash(new_paper(item.id, item.record))
-        ):
-            counts.unchanged += 1
-        else:
-            rest.append(item)
-    return rest
+        if ids[item.id] == 1 and keys[item.title_key] == 1:
+            head = heads.get(item.id)
+            if head is None:
+                lone.append(item)
+                continue
+            if head.title_key == item.title_key and head.content_hash == _own_hash(item):
+                counts.unchanged += 1
+                continue
+        rest.append(item)
+    return rest, lone
 
 
 def _title_candidates(conn: Connection, new: Sequence[Prepared]) -> dict[str, StoredPaper]:
@@ -163,8 +184,8 @@ def _title_candidates(conn: Connection, new: Sequence[Prepared]) -> dict[str, St
     return found
 
 
-def _write(conn: Connection, targets: list[_Target]) -> BatchCounts:
-    counts = BatchCounts()
+def _write(conn: Connection, targets: list[_Target], fresh: list[PaperRows]) -> BatchCounts:
+    counts = BatchCounts(inserted=len(fresh))
     writes = []
     for target in targets:
         digest = content_hash(target.paper)
@@ -178,6 +199,6 @@ def _write(conn: Connection, targets: list[_Target]) -> BatchCounts:
         write = PaperWrite(target.pk, target.paper, target.title_key, digest)
         write.text_changed = target.stored_text != (target.paper.title, target.paper.abstract)
         writes.append(write)
-    if writes:
-        write_papers(conn, writes)
+    if writes or fresh:
+        write_papers(conn, writes, fresh)
     return counts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -74,7 +74,7 @@ def find_by_title_keys(
     for chunk in _chunks(list(keys)):
         query = select(papers).where(papers.c.title_key.in_(chunk)).order_by(papers.c.pk)
         if id_prefix is not None:
-            query = query.where(papers.c.id.startswith(id_prefix, autoescape=True))
+            query = query.where(_id_starts_with(conn, id_prefix))
         rows.extend(conn.execute(query).mappings().all())
     first: dict[str, Any] = {}
     for row in rows:
@@ -85,6 +85,16 @@ def find_by_title_keys(
         row["title_key"]: stored
         for row, stored in zip(chosen, _with_children(conn, chosen), strict=True)
     }
+
+
+def _id_starts_with(conn: Connection, prefix: str) -> Any:
+    if conn.dialect.name == "sqlite":
+        # A range on the unique id index (SQLite's LIKE is case-blind and cannot use it): a
+        # bulk load that deferred the title index reads the few papers of the prefix instead
+        # of every paper. (Byte order makes this exact; PostgreSQL's collations would not.)
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return (papers.c.id >= prefix) & (papers.c.id < after)
+    return papers.c.id.startswith(prefix, autoescape=True)
 
 
 def get_paper(conn: Connection, paper_id: str) -> Paper | None:
@@ -152,7 +162,6 @@ _PAPER_COLUMNS = (
     "submitter",
     "external_upvotes",
     "content_hash",
-    "updated_at",
 )
 _CHILD_COLUMNS = {
     paper_authors: ("paper_pk", "position", "name"),
@@ -160,16 +169,37 @@ _CHILD_COLUMNS = {
     paper_versions: ("paper_pk", "version", "created"),
     paper_links: ("paper_pk", "kind", "url", "stars"),
 }
+DayEncoder = Callable[[date | None], Any]
 
 
-def _row(write: PaperWrite, writer: BulkWriter, now: Any) -> tuple[Any, ...]:
-    """The papers row of ``write`` in _PAPER_COLUMNS order."""
-    paper, day = write.paper, writer.day
-    return (
+def iso_day(value: date | None) -> str | None:
+    """Dates as ISO text: what SQLite stores, and what PostgreSQL's COPY reads."""
+    return None if value is None else value.isoformat()
+
+
+@dataclass(slots=True)
+class PaperRows:
+    """A paper's rows without its key: ``paper`` in _PAPER_COLUMNS order, each child row in
+    _CHILD_COLUMNS order less ``paper_pk``. Built from a merged paper, or ahead of the database
+    (ingest's parser process builds them for the papers a bulk load will most likely add)."""
+
+    paper: tuple[Any, ...]
+    authors: list[tuple[Any, ...]]
+    categories: list[tuple[Any, ...]]
+    versions: list[tuple[Any, ...]]
+    links: list[tuple[Any, ...]]
+
+    @property
+    def content_hash(self) -> str:
+        return str(self.paper[-1])
+
+
+def paper_rows(paper: Paper, title_key: str, digest: str, day: DayEncoder) -> PaperRows:
+    row = (
         paper.id,
         paper.title,
         paper.abstract,
-        write.title_key,
+        title_key,
         day(paper.published),
         day(paper.updated),
         paper.doi,
@@ -179,8 +209,14 @@ def _row(write: PaperWrite, writer: BulkWriter, now: Any) -> tuple[Any, ...]:
         day(paper.featured_day),
         paper.submitter,
         paper.upvotes,
-        write.content_hash,
-        now,
+        digest,
+    )
+    return PaperRows(
+        row,
+        [(i, name) for i, name in enumerate(paper.authors)],
+        [(c, i) for i, c in enumerate(paper.categories)],
+        [(v.number, day(v.created)) for v in paper.versions],
+        [(link.kind, link.url, link.stars) for link in paper.links],
     )
 
 
@@ -197,60 +233,59 @@ class PaperWrite:
     text_changed: bool = True
 
 
-def write_papers(conn: Connection, writes: Sequence[PaperWrite]) -> None:
-    """Insert new papers and update changed ones, replacing their children."""
+def write_papers(
+    conn: Connection, writes: Sequence[PaperWrite], new_rows: Sequence[PaperRows] = ()
+) -> None:
+    """Insert new papers and update changed ones, replacing their children; ``new_rows`` are
+    more new papers, given as rows."""
     writer = writer_for(conn)
     now = writer.moment(datetime.now(UTC))
+
+    def rows_of(write: PaperWrite) -> PaperRows:
+        return paper_rows(write.paper, write.title_key, write.content_hash, writer.day)
+
+    changed = [(w, rows_of(w)) for w in writes if w.pk is not None]
     new = [w for w in writes if w.pk is None]
-    changed = [w for w in writes if w.pk is not None]
-    if new:
-        for write, pk in zip(new, writer.reserve_pks(papers, len(new)), strict=True):
-            write.pk = pk
-        columns = ("pk", *_PAPER_COLUMNS, "first_seen_at")
-        writer.insert(papers, columns, [(w.pk, *_row(w, writer, now), now) for w in new])
+    inserted = [rows_of(w) for w in new] + list(new_rows)
+    pks = writer.reserve_pks(papers, len(inserted)) if inserted else []
+    for write, pk in zip(new, pks, strict=False):
+        write.pk = pk
+    if inserted:
+        columns = ("pk", *_PAPER_COLUMNS, "updated_at", "first_seen_at")
+        writer.insert(
+            papers, columns, [(pk, *r.paper, now, now) for pk, r in zip(pks, inserted, strict=True)]
+        )
     if changed:
         _update(writer, changed, now)
-        pks = [w.pk for w in changed]
         for table in CHILD_TABLES:
-            for chunk in _chunks(pks):
+            for chunk in _chunks([w.pk for w, _ in changed]):
                 conn.execute(delete(table).where(table.c.paper_pk.in_(chunk)))
-    _insert_children(writer, writes)
+    keyed = [(w.pk, r) for w, r in changed] + list(zip(pks, inserted, strict=True))
+    _insert_children(writer, keyed)
 
 
 _NON_TEXT = tuple(i for i, name in enumerate(_PAPER_COLUMNS) if name not in ("title", "abstract"))
 
 
-def _update(writer: BulkWriter, changed: Sequence[PaperWrite], now: Any) -> None:
+def _update(writer: BulkWriter, changed: Sequence[tuple[PaperWrite, PaperRows]], now: Any) -> None:
     """Update changed papers, their title and abstract only where those changed."""
-    with_text = [(*_row(w, writer, now), w.pk) for w in changed if w.text_changed]
-    writer.update(papers, _PAPER_COLUMNS, "pk", with_text)
-    same_text = []
-    for write in changed:
-        if not write.text_changed:
-            row = _row(write, writer, now)
-            same_text.append((*(row[i] for i in _NON_TEXT), write.pk))
-    columns = [_PAPER_COLUMNS[i] for i in _NON_TEXT]
+    with_text = [(*r.paper, now, w.pk) for w, r in changed if w.text_changed]
+    writer.update(papers, (*_PAPER_COLUMNS, "updated_at"), "pk", with_text)
+    same_text = [
+        (*(r.paper[i] for i in _NON_TEXT), now, w.pk) for w, r in changed if not w.text_changed
+    ]
+    columns = (*(_PAPER_COLUMNS[i] for i in _NON_TEXT), "updated_at")
     writer.update(papers, columns, "pk", same_text)
 
 
-def _insert_children(writer: BulkWriter, writes: Sequence[PaperWrite]) -> None:
-    authors: list[tuple[Any, ...]] = []
-    categories: list[tuple[Any, ...]] = []
-    versions: list[tuple[Any, ...]] = []
-    links: list[tuple[Any, ...]] = []
-    day = writer.day
-    for write in writes:
-        pk, paper = write.pk, write.paper
-        authors += [(pk, i, name) for i, name in enumerate(paper.authors)]
-        categories += [(pk, c, i) for i, c in enumerate(paper.categories)]
-        versions += [(pk, v.number, day(v.created)) for v in paper.versions]
-        links += [(pk, link.kind, link.url, link.stars) for link in paper.links]
-    for table, rows in (
-        (paper_authors, authors),
-        (paper_categories, categories),
-        (paper_versions, versions),
-        (paper_links, links),
+def _insert_children(writer: BulkWriter, keyed: Sequence[tuple[Any, PaperRows]]) -> None:
+    for table, rows_of in (
+        (paper_authors, lambda r: r.authors),
+        (paper_categories, lambda r: r.categories),
+        (paper_versions, lambda r: r.versions),
+        (paper_links, lambda r: r.links),
     ):
+        rows = [(pk, *row) for pk, r in keyed for row in rows_of(r)]
         writer.insert(table, _CHILD_COLUMNS[table], rows)
 
 

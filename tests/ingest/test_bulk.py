@@ -1,0 +1,166 @@
+"""The bulk path of ingest: parsing in a second process, and secondary indexes built at the end.
+
+Each test compares with the plain path (one process, indexes kept paper by paper) on the same
+real records: the store must end up the same, whatever the path. Both backends (on PostgreSQL
+the indexes are never deferred; the parser process works the same).
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import Engine
+
+from paperfeed.ingest import feeder as feeder_module
+from paperfeed.ingest.feeder import Feeder
+from paperfeed.ingest.formats import IngestError, ParseOptions
+from paperfeed.ingest.normalise import Prepared
+from paperfeed.ingest.service import IngestFailed, run_ingest
+from paperfeed.ingest.sources import file_source
+from paperfeed.store import deferred_indexes
+from paperfeed.store.engine import is_sqlite
+from tests.conftest import arxiv_rows
+from tests.ingest.test_pipeline import fresh_engine  # noqa: F401 - a fixture
+from tests.store.dbstate import counts, digest
+
+BATCH = 200
+
+
+def feed_lines(count: int = 1_200) -> list[bytes]:
+    """Real records, plus what makes merging work: a later version of an earlier paper, a
+    record without an id whose title is an arXiv paper's, and a title-only record twice."""
+    rows: list[dict[str, Any]] = list(arxiv_rows(count))
+    if count > 1_100:
+        rows[700] = rows[100] | {"id": f"{rows[100]['id']}v2", "abstract": "A revised abstract."}
+        rows[900] = {"title": rows[300]["title"].upper(), "abstract": "Same work, no id."}
+        rows[1000] = rows[1100] = {"title": "A paper only a page lists", "abstract": "Text."}
+    return [orjson.dumps(row) for row in rows]
+
+
+def write(lines: list[bytes], path: Path) -> Path:
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def ingest(engine: Engine, path: Path, fast: bool, **options: Any) -> Any:
+    source = file_source(str(path), "jsonl", ParseOptions())
+    return run_ingest(engine, source, batch_size=BATCH, parallel=fast, bulk=fast, **options)
+
+
+def test_the_bulk_path_stores_what_the_plain_path_stores(
+    engine: Engine,
+    fresh_engine: Engine,
+    tmp_path: Path,  # noqa: F811
+) -> None:
+    path = write(feed_lines(), tmp_path / "feed.jsonl")
+    plain = ingest(fresh_engine, path, fast=False)
+    stages: list[str] = []
+    fast = ingest(engine, path, fast=True, stage=stages.append)
+
+    assert (fast.read, fast.counts, fast.errors) == (plain.read, plain.counts, plain.errors)
+    assert plain.counts.inserted == 1_200 - 3  # the v2, the id-less twin and the repeat merged
+    assert counts(engine) == counts(fresh_engine)
+    assert digest(engine) == digest(fresh_engine)
+    with engine.connect() as conn:
+        assert deferred_indexes.missing(conn) == []
+    if is_sqlite(engine):  # the title index came back mid-load, for the records without an id
+        built_at_end = [n for n in deferred_indexes.DEFERRED if n != deferred_indexes.TITLE_INDEX]
+        assert stages == [f"building index {name}" for name in built_at_end]
+
+
+def test_a_bulk_path_stopped_by_a_bad_record_resumes_like_the_plain_path(
+    engine: Engine,
+    fresh_engine: Engine,
+    tmp_path: Path,  # noqa: F811
+) -> None:
+    lines = feed_lines()
+    lines[449] = b'{"title": "cut short'
+    path = write(lines, tmp_path / "feed.jsonl")
+    with pytest.raises(IngestFailed) as failure:
+        ingest(engine, path, fast=True)
+    assert failure.value.error.location == f"{path} line 450"
+    assert counts(engine)["papers"] == 400  # whole batches only
+
+    resumed = ingest(engine, path, fast=True, on_error="skip")
+    assert resumed.skipped_resumed == 400
+    assert [e.location for e in resumed.errors] == [f"{path} line 450"]
+    ingest(fresh_engine, path, fast=False, on_error="skip")
+    assert digest(engine) == digest(fresh_engine)
+
+
+def test_indexes_left_out_by_an_unfinished_bulk_load_come_back(
+    engine: Engine, tmp_path: Path
+) -> None:
+    deferred_indexes.drop(engine)  # what a bulk load killed before its end leaves
+    with engine.connect() as conn:
+        expected = list(deferred_indexes.DEFERRED) if is_sqlite(engine) else []
+        assert deferred_indexes.missing(conn) == expected
+    ingest(engine, write(feed_lines(50), tmp_path / "small.jsonl"), fast=False)
+    with engine.connect() as conn:
+        assert deferred_indexes.missing(conn) == []
+
+
+def test_a_record_without_an_id_brings_the_title_index_back_mid_load(
+    engine: Engine, tmp_path: Path
+) -> None:
+    if not is_sqlite(engine):
+        pytest.skip("PostgreSQL keeps its indexes")
+    lines = feed_lines(600)
+    path = write(lines[:300], tmp_path / "arxiv.jsonl")
+    ingest(engine, path, fast=True)
+    deferred_indexes.drop(engine)  # as during a bulk load
+    title_only = write([orjson.dumps({"title": "Only a title", "abstract": "x"})], tmp_path / "t")
+    run_ingest(engine, file_source(str(title_only), "jsonl", ParseOptions()), bulk=True)
+    with engine.connect() as conn:
+        assert deferred_indexes.missing(conn) == []
+
+
+def test_the_parser_process_yields_records_and_errors_in_file_order(tmp_path: Path) -> None:
+    lines = feed_lines(1_100)
+    lines[3] = b"not json"
+    path = write(lines, tmp_path / "feed.jsonl")
+    feeder = Feeder(str(path), "jsonl", ParseOptions(), skip=2)
+    entries = list(feeder)
+    assert entries[:2] == [None, None]  # committed by an earlier run: not parsed again
+    assert [type(e).__name__ for e in entries[2:5]] == ["Prepared", "RecordError", "Prepared"]
+    assert len(entries) == 1_100
+    assert feeder.position == path.stat().st_size
+    prepared = entries[4]
+    assert isinstance(prepared, Prepared) and prepared.rows is not None
+    assert prepared.record.title == orjson.loads(lines[4])["title"]  # decoded on demand
+
+
+def test_a_corrupt_file_fails_in_the_parser_process_with_its_name(tmp_path: Path) -> None:
+    body = gzip.compress(b"\n".join(feed_lines(400)))
+    path = tmp_path / "feed.jsonl.gz"
+    path.write_bytes(body[: len(body) // 2])
+    feeder = Feeder(str(path), "jsonl", ParseOptions(), skip=0)
+    with pytest.raises(IngestError, match=r"feed\.jsonl\.gz: corrupt or truncated gzip"):
+        list(feeder)
+    assert not feeder._process.is_alive()
+
+
+def test_a_parser_process_that_dies_is_an_ingest_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(feed_lines(50), tmp_path / "feed.jsonl")
+    feeder = Feeder(str(path), "jsonl", ParseOptions(), skip=0)
+    feeder._process.kill()
+    with pytest.raises(IngestError, match="parser process stopped unexpectedly"):
+        list(feeder)
+
+
+def test_small_files_and_streams_are_parsed_in_process(tmp_path: Path) -> None:
+    path = write(feed_lines(10), tmp_path / "feed.jsonl")
+    source = file_source(str(path), "jsonl", ParseOptions())
+    assert feeder_module.feeder_for(source, 0, parallel=None) is None
+    assert feeder_module.feeder_for(source, 0, parallel=False) is None
+    stdin = file_source("-", "jsonl", ParseOptions())
+    assert feeder_module.feeder_for(stdin, 0, parallel=True) is None
+    forced = feeder_module.feeder_for(source, 0, parallel=True)
+    assert forced is not None
+    forced.close()
