@@ -14,7 +14,12 @@ Variants (rates in abstracts/s):
   hf-bucket       HF BertModel bf16, width-32 buckets + attention mask, pre-tokenised
   fused-eager     the fused encoder without compile, pre-tokenised
   fused-compiled  the same through torch.compile (compile time reported apart), pre-tokenised;
-                  on CUDA the up-projection and its (tanh) GELU are one cuBLASLt call
+                  on CUDA the up-projection and its (tanh) GELU are one cuBLASLt call, and
+                  attention is the Triton kernel (embed_gpu.attention_op)
+  fused-compiled-sdpa  the same with SDPA's attention (cuDNN; before)
+  attn            attention alone: SDPA (default and cuDNN) against the Triton kernel in each
+                  setting of a small sweep, time and max error vs fp32 on random inputs; the
+                  fastest setting within bf16's error is kept for the variants after it
   fused-compiled-erf  the same with BERT's exact erf GELU as a separate pass (before)
   gelu            how far cuBLASLt's GELU epilogue is from erf and tanh GELU
   fused-autotune  torch.compile mode="max-autotune-no-cudagraphs", pre-tokenised
@@ -25,6 +30,7 @@ Variants (rates in abstracts/s):
   e2e-hf          TorchEmbedder end to end, HF's tokenizer in the pool and erf GELU (as before)
   e2e             TorchEmbedder end to end with its defaults (FastWordPiece pool, fused GELU)
   e2e-erf         the same with the erf GELU pass
+  e2e-sdpa        the same with SDPA's attention (before)
   e2e-autotune    the same, compiled with mode="max-autotune-no-cudagraphs"
   knn             top-10 neighbour agreement among the --ref-texts, each e2e variant vs e2e
                   (bf16) and vs the fp32 reference
@@ -36,6 +42,9 @@ weights and real text. Errors are given as max and mean |cos - 1| against the fp
 Device (BENCHMARKS.md): python bench/embed_gpu.py --device cuda --texts 2700000 \
     --gpu-texts 262144 --hf-e2e-texts 131072 --reps 3 \
     --variants tokenizer,gelu,fused-compiled-erf,fused-compiled,profile,e2e-hf,e2e
+Attention (BENCHMARKS.md): python bench/embed_gpu.py --device cuda --real --texts 2700000 \
+    --gpu-texts 262144 --reps 3 --variants \
+    attn,fused-compiled-sdpa,fused-compiled,profile,e2e-sdpa,e2e,knn
 CPU check: python bench/embed_gpu.py --device cpu --texts 600 --unique 1200 --reps 1 \
     --variants tokenizer,fused-eager,e2e
 """
@@ -420,6 +429,91 @@ def gelu_check(device: str) -> None:
     )
 
 
+def attention_sweep(device: str, reps: int = 20) -> None:
+    """Attention alone on random QKV (262,144 tokens a call, as in a batch): SDPA as the
+    encoder called it, and the Triton kernel in each setting; max |error| against fp32 SDPA.
+    Keeps the fastest setting whose error is within 1.5x SDPA's (bf16) for what follows."""
+    import torch
+    from torch.nn import functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    op = embed_gpu.attention_op()
+    heads, hidden = 12, 384
+    g = torch.Generator(device=device).manual_seed(0)
+    cases = []
+    for rows, width, masked in ((1024, 256, False), (1170, 224, True), (2048, 128, True)):
+        qkv = (torch.randn(rows, width, 3 * hidden, device=device, generator=g) * 1.5).bfloat16()
+        low = width - 31 if masked else width
+        lens = torch.randint(low, width + 1, (rows,), device=device, generator=g)
+        cases.append((qkv, lens, masked))
+
+    def sdpa(qkv: Any, lens: Any, masked: bool, dtype: Any = None) -> Any:
+        rows, width, _ = qkv.shape
+        x = qkv if dtype is None else qkv.to(dtype)
+        q, k, v = (t.transpose(1, 2) for t in x.view(rows, width, 3, heads, -1).unbind(2))
+        keep = torch.arange(width, device=device)[None, :] < lens[:, None]
+        mask = keep[:, None, None, :] if masked else None
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return a.transpose(1, 2).reshape(rows, width, hidden)
+
+    refs = [sdpa(*c, dtype=torch.float32) for c in cases]
+
+    def measure(fn: Callable[..., Any]) -> tuple[list[float], float]:
+        times, err = [], 0.0
+        for case, ref in zip(cases, refs, strict=True):
+            out = fn(*case)
+            keep = torch.arange(ref.shape[1], device=device)[None, :] < case[1][:, None]
+            err = max(err, ((out.float() - ref).abs() * keep[:, :, None]).max().item())
+            for _ in range(3):
+                fn(*case)
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            for _ in range(reps):
+                fn(*case)
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) / reps)
+        return times, err
+
+    def flops(qkv: Any) -> float:
+        rows, width, _ = qkv.shape
+        return 4.0 * rows * width * width * hidden
+
+    def show(name: str, times: list[float], err: float) -> None:
+        rates = " ".join(
+            f"{t:.3f} ms ({flops(c[0]) / t / 1e9:.0f} TF/s)"
+            for t, c in zip(times, cases, strict=True)
+        )
+        log(f"attention {name:40} {rates}  max err {err:.2e}")
+
+    base_times, base_err = measure(sdpa)
+    show("SDPA (default backend)", base_times, base_err)
+    try:
+        with sdpa_kernel([SDPBackend.CUDNN_ATTENTION]):
+            show("SDPA cuDNN", *measure(sdpa))
+    except Exception as e:
+        log("FAILED cuDNN SDPA", repr(e)[:300])
+    if op is None:
+        log("no Triton: attention sweep skipped")
+        return
+    best: tuple[float, dict[str, Any]] | None = None
+    first = dict(embed_gpu.ATTENTION_CONFIG)
+    for block_m, warps, stages in itertools.product((32, 64, 128), (2, 4), (1, 2)):
+        config = {"block_m": block_m, "num_warps": warps, "num_stages": stages}
+        embed_gpu.ATTENTION_CONFIG.update(config)
+        try:
+            times, err = measure(lambda q, l_, m: op(q, l_, heads, m))
+        except Exception as e:
+            log("FAILED attention", config, repr(e)[:1500])
+            continue
+        show(f"Triton {config}", times, err)
+        if err <= 1.5 * base_err and (best is None or sum(times) < best[0]):
+            best = (sum(times), config)
+    embed_gpu.ATTENTION_CONFIG.update(first if best is None else best[1])
+    if best is not None:
+        log(f"attention setting kept: {best[1]} ({sum(base_times) / best[0]:.2f}x SDPA)")
+
+
 def fresh_compile() -> None:
     """Forget compiled code: each embedder's forward is another entry for the same code object,
     and past torch._dynamo's recompile limit (8) it silently runs eagerly."""
@@ -569,7 +663,9 @@ def main() -> None:
                     compile=compiled,
                     compile_mode=mode,
                     fused_gelu=False if name == "fused-compiled-erf" else None,
+                    attention="sdpa" if name.endswith("-sdpa") else None,
                 )
+                log(name, "attention:", emb.attention, embed_gpu.ATTENTION_CONFIG)
             gpu_only(name, emb, compiled and dev == "cuda")
             if name == "fused-eager" and "sdpa" in variants and dev == "cuda":
                 sdpa_backends(emb, chunks[:2], dev)
@@ -581,8 +677,11 @@ def main() -> None:
 
     if "gelu" in variants and dev == "cuda":
         gelu_check(dev)
+    if "attn" in variants and dev == "cuda":
+        attention_sweep(dev)
     gpu_variant("fused-eager")
     gpu_variant("fused-compiled-erf")
+    gpu_variant("fused-compiled-sdpa")
     gpu_variant("fused-compiled")
 
     def e2e(
@@ -591,6 +690,7 @@ def main() -> None:
         n: int,
         mode: str | None = None,
         erf: bool = False,
+        attention: str | None = None,
     ) -> None:
         if name not in variants or over():
             return
@@ -606,6 +706,7 @@ def main() -> None:
                 compile_mode=mode,
                 fast_tokenizer=fast_tokenizer,
                 fused_gelu=False if erf else None,
+                attention=attention,
             )
             _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
             VECS[name] = emb.embed_documents(ref_texts)
@@ -613,12 +714,16 @@ def main() -> None:
             _, times = repeated(dev, args.reps, lambda: emb.embed_documents(texts))
             tokeniser = "FastWordPiece" if fast_tokenizer else "HF tokenizer"
             gelu = "erf GELU pass" if erf else "fused GELU"
-            note = f"{tokeniser} pool (new each run), {gelu}; compile s = first chunk incl. it"
+            note = (
+                f"{tokeniser} pool (new each run), {gelu}, {emb.attention} attention; "
+                "compile s = first chunk incl. it"
+            )
             record(name, n, times, round(warm, 1) if compiled else None, err, note)
         except Exception as e:
             log("FAILED", name, repr(e)[:2000])
 
     e2e("e2e-hf", False, args.hf_e2e_texts or args.texts, erf=True)
+    e2e("e2e-sdpa", True, args.texts, attention="sdpa")
     e2e("e2e", True, args.texts)
     e2e("e2e-erf", True, args.erf_e2e_texts or args.texts, erf=True)
     if "knn" in variants:

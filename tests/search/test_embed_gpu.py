@@ -203,6 +203,35 @@ def test_torch_embedder_on_cpu_matches_hf_bert(tmp_path: Any) -> None:
     # The fused (tanh) GELU that CUDA uses by default stays within rounding of erf GELU.
     fused = embed_gpu.TorchEmbedder(tmp_path, name="t", device="cpu", fused_gelu=True)
     assert np.abs((fused.embed_documents(texts) * vectors).sum(1) - 1).max() < 1e-4
+    # The Triton attention kernel is for CUDA only: the CPU keeps SDPA.
+    cpu = embed_gpu.TorchEmbedder(tmp_path, name="t", device="cpu", attention="triton")
+    assert cpu.attention == "sdpa"
+    assert np.abs(cpu.embed_documents(texts) - vectors).max() < 1e-6
+
+
+def test_triton_attention_matches_sdpa_on_cuda() -> None:
+    """The Triton kernel against fp32 SDPA, full-width and masked, as close as bf16 SDPA."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    op = embed_gpu.attention_op()
+    if op is None:
+        pytest.skip("needs Triton")
+    g = torch.Generator(device="cuda").manual_seed(0)
+    for rows, width, masked in ((8, 256, False), (9, 224, True), (5, 32, True), (3, 96, False)):
+        qkv = (torch.randn(rows, width, 3 * 384, device="cuda", generator=g) * 1.5).bfloat16()
+        lens = torch.randint(width - 31 if masked else width, width + 1, (rows,), device="cuda")
+        keep = torch.arange(width, device="cuda")[None, :] < lens[:, None]
+        outs = []
+        for x in (qkv.float(), qkv):
+            q, k, v = (t.transpose(1, 2) for t in x.view(rows, width, 3, 12, 32).unbind(2))
+            mask = keep[:, None, None, :] if masked else None
+            a = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            outs.append(a.transpose(1, 2).reshape(rows, width, 384).float())
+        exact, bf16 = outs
+        got = op(qkv, lens, 12, masked).float()
+        rows_in = keep[:, :, None]
+        assert ((got - exact).abs() * rows_in).max() <= 1.5 * ((bf16 - exact).abs() * rows_in).max()
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
