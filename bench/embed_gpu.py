@@ -17,6 +17,8 @@ Variants (rates in abstracts/s):
                   on CUDA the up-projection and its (tanh) GELU are one cuBLASLt call, and
                   attention is the Triton kernel (embed_gpu.attention_op)
   fused-compiled-sdpa  the same with SDPA's attention (cuDNN; before)
+  fused-compiled-before  fused-compiled with the attention kernel setting of b7c058e
+                  (2 pipeline stages, not 3)
   attn            attention alone: SDPA (default and cuDNN) against the Triton kernel in each
                   setting of a small sweep, time and max error vs fp32 on random inputs; the
                   fastest setting within bf16's error is kept for the variants after it
@@ -24,14 +26,21 @@ Variants (rates in abstracts/s):
   gelu            how far cuBLASLt's GELU epilogue is from erf and tanh GELU
   fused-autotune  torch.compile mode="max-autotune-no-cudagraphs", pre-tokenised
   fused-flex      fused-compiled with FlexAttention in place of SDPA, pre-tokenised
-  profile         kernel time by kind for one chunk, after each compiled GPU-only variant
+  profile         kernel time by kind for one chunk, after each compiled GPU-only variant,
+                  and the GPU's idle gaps over two chunks (profiler trace)
   sdpa            the eager encoder under each SDPA backend (after fused-eager)
   budget-2x       fused-compiled with twice the tokens per forward pass
   e2e-hf          TorchEmbedder end to end, HF's tokenizer in the pool and erf GELU (as before)
   e2e             TorchEmbedder end to end with its defaults (FastWordPiece pool, fused GELU)
   e2e-erf         the same with the erf GELU pass
   e2e-sdpa        the same with SDPA's attention (before)
+  e2e-noramp      the same with chunks of 65,536 texts from the start (no small first
+                  chunks while the new tokeniser pool starts)
+  e2e-before      the defaults of b7c058e: chunks of 65,536 from the start, spawned (not
+                  forked) tokeniser processes, the attention kernel with 2 pipeline stages
   e2e-autotune    the same, compiled with mode="max-autotune-no-cudagraphs"
+  (every e2e run on CUDA logs a "timeline": GPU idle before the first chunk and between
+  chunks, the host's waits for tokens and its time after the last chunk)
   knn             top-10 neighbour agreement among the --ref-texts, each e2e variant vs e2e
                   (bf16) and vs the fp32 reference
 
@@ -45,6 +54,9 @@ Device (BENCHMARKS.md): python bench/embed_gpu.py --device cuda --texts 2700000 
 Attention (BENCHMARKS.md): python bench/embed_gpu.py --device cuda --real --texts 2700000 \
     --gpu-texts 262144 --reps 3 --variants \
     attn,fused-compiled-sdpa,fused-compiled,profile,e2e-sdpa,e2e,knn
+Start and attention stages (BENCHMARKS.md): python bench/embed_gpu.py --device cuda --real \
+    --texts 2700000 --gpu-texts 262144 --reps 3 \
+    --variants fused-compiled-before,fused-compiled,profile,e2e-before,e2e,knn
 CPU check: python bench/embed_gpu.py --device cpu --texts 600 --unique 1200 --reps 1 \
     --variants tokenizer,fused-eager,e2e
 """
@@ -362,6 +374,46 @@ def profile_chunk(emb: TorchEmbedder, chunk: tuple[Any, Any]) -> None:
         log(f"  {kind:34} {us / 1e3:8.1f} ms {us / total:6.1%}")
     for e in sorted(events, key=lambda e: -e.self_device_time_total)[:14]:
         log(f"    {e.self_device_time_total / total:6.1%} x{e.count:<5} {e.key[:110]}")
+    gpu_gaps(emb, chunk)
+
+
+def gpu_gaps(emb: TorchEmbedder, chunk: tuple[Any, Any]) -> None:
+    """Where the GPU idles over two pre-tokenised chunks: the union of kernel and copy times
+    from a profiler trace against the span from the first to the last, and the gaps between
+    them by size (launch gaps, per-batch host work, the chunk boundary)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        emb.embed_tokens([chunk, chunk])
+        torch.cuda.synchronize()
+    path = Path(tempfile.mkdtemp(prefix="trace_")) / "trace.json"
+    prof.export_chrome_trace(str(path))
+    trace = json.loads(path.read_text())
+    spans = sorted(
+        (float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0)))
+        for e in trace.get("traceEvents", [])
+        if e.get("ph") == "X" and e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")
+    )
+    if not spans:
+        log("gaps: no device events in the trace")
+        return
+    busy, gaps, end = 0.0, [], spans[0][0]
+    for a, b in spans:
+        if a > end:
+            gaps.append(a - end)
+        busy += max(0.0, b - max(a, end))
+        end = max(end, b)
+    span = end - spans[0][0]
+    log(
+        f"gaps: 2 chunks, {len(spans)} device ops, span {span / 1e3:.1f} ms, busy "
+        f"{busy / 1e3:.1f} ms ({busy / span:.1%}), idle {(span - busy) / 1e3:.1f} ms"
+    )
+    g = np.array(gaps) if gaps else np.zeros(1)
+    for lo, hi in ((0, 5), (5, 20), (20, 100), (100, 1000), (1000, 1e9)):
+        sel = g[(g >= lo) & (g < hi)]
+        log(f"  gaps {lo:>5}-{hi:<5} us: {len(sel):6} totalling {sel.sum() / 1e3:8.2f} ms")
+    log("  largest gaps (us): " + " ".join(f"{x:.0f}" for x in sorted(g)[-8:]))
 
 
 def sdpa_backends(emb: TorchEmbedder, chunks: list[Any], device: str) -> None:
@@ -429,7 +481,7 @@ def gelu_check(device: str) -> None:
     )
 
 
-def attention_sweep(device: str, reps: int = 20) -> None:
+def attention_sweep(device: str, reps: int = 20, keep: bool = True) -> None:
     """Attention alone on random QKV (262,144 tokens a call, as in a batch): SDPA as the
     encoder called it, and the Triton kernel in each setting; max |error| against fp32 SDPA.
     Keeps the fastest setting whose error is within 1.5x SDPA's (bf16) for what follows."""
@@ -498,7 +550,9 @@ def attention_sweep(device: str, reps: int = 20) -> None:
         return
     best: tuple[float, dict[str, Any]] | None = None
     first = dict(embed_gpu.ATTENTION_CONFIG)
-    for block_m, warps, stages in itertools.product((32, 64, 128), (2, 4), (1, 2)):
+    settings = [*itertools.product((32, 64, 128), (2, 4), (1, 2))]
+    settings += [(64, 8, 2), (128, 8, 1), (128, 8, 2), (64, 4, 3), (128, 4, 3), (128, 8, 3)]
+    for block_m, warps, stages in settings:
         config = {"block_m": block_m, "num_warps": warps, "num_stages": stages}
         embed_gpu.ATTENTION_CONFIG.update(config)
         try:
@@ -509,9 +563,117 @@ def attention_sweep(device: str, reps: int = 20) -> None:
         show(f"Triton {config}", times, err)
         if err <= 1.5 * base_err and (best is None or sum(times) < best[0]):
             best = (sum(times), config)
-    embed_gpu.ATTENTION_CONFIG.update(first if best is None else best[1])
+    embed_gpu.ATTENTION_CONFIG.update(first if best is None or not keep else best[1])
     if best is not None:
-        log(f"attention setting kept: {best[1]} ({sum(base_times) / best[0]:.2f}x SDPA)")
+        verb = "kept" if keep else "best (not kept)"
+        log(f"attention setting {verb}: {best[1]} ({sum(base_times) / best[0]:.2f}x SDPA)")
+
+
+class Timeline:
+    """Host and GPU timings of one TorchEmbedder run, from wrappers on its pipeline steps:
+    the host's waits for tokens, the GPU's idle time before the first chunk and between
+    chunks (CUDA events around each chunk's launch), and the host's time after the last."""
+
+    def __init__(self, emb: TorchEmbedder) -> None:
+        import torch
+
+        self.torch = torch
+        self.runs: list[dict[str, Any]] = []
+        self.starts: list[Any] = []
+        self.ends: list[Any] = []
+        self.token_waits: list[float] = []
+        self.launch_s = self.sync_s = self.scatter_s = 0.0
+        self.last_settle = (0.0, 0.0)
+        launch, settle, chunks = emb._launch, emb._settle, emb._token_chunks
+        documents = emb.embed_documents
+
+        def event() -> Any:
+            e = torch.cuda.Event(enable_timing=True)
+            e.record()
+            return e
+
+        def timed_launch(flat: Any, lengths: Any) -> Any:
+            self.starts.append(event())
+            t = time.perf_counter()
+            out = launch(flat, lengths)
+            self.launch_s += time.perf_counter() - t
+            self.ends.append(event())
+            return out
+
+        def timed_settle(launched: Any, whole: Any, done: int) -> Any:
+            t = time.perf_counter()
+            if launched[0][1] is not None:
+                launched[0][1].synchronize()
+            t1 = time.perf_counter()
+            out = settle(launched, whole, done)
+            t2 = time.perf_counter()
+            self.sync_s += t1 - t
+            self.scatter_s += t2 - t1
+            self.last_settle = (t, t2)
+            return out
+
+        def timed_chunks(texts: Any) -> Any:
+            it = iter(chunks(texts))
+            while True:
+                t = time.perf_counter()
+                try:
+                    item = next(it)
+                except StopIteration:
+                    return
+                self.token_waits.append(time.perf_counter() - t)
+                yield item
+
+        def timed_documents(texts: Any) -> Any:
+            self.starts, self.ends, self.token_waits = [], [], []  # this run's
+            self.launch_s = self.sync_s = self.scatter_s = 0.0
+            self.begin = event()
+            t0 = time.perf_counter()
+            out = documents(texts)
+            wall = time.perf_counter() - t0
+            torch.cuda.synchronize()
+            self.record(wall, t0)
+            return out
+
+        emb._launch = timed_launch  # type: ignore[method-assign]
+        emb._settle = timed_settle  # type: ignore[method-assign]
+        emb._token_chunks = timed_chunks  # type: ignore[method-assign]
+        emb.embed_documents = timed_documents  # type: ignore[method-assign]
+
+    def record(self, wall: float, t0: float) -> None:
+        if not self.starts:
+            return
+        first = self.begin.elapsed_time(self.starts[0]) / 1e3
+        gaps = [
+            max(0.0, e.elapsed_time(s) / 1e3)
+            for e, s in zip(self.ends[:-1], self.starts[1:], strict=True)
+        ]
+        spans = sum(s.elapsed_time(e) for s, e in zip(self.starts, self.ends, strict=True)) / 1e3
+        tail = self.last_settle[1] - self.last_settle[0]
+        run = {
+            "wall": wall,
+            "chunks": len(self.starts),
+            "gpu_idle_first": first,
+            "gpu_gaps": sum(gaps),
+            "gpu_gap_max": max(gaps, default=0.0),
+            "gpu_spans": spans,
+            "first_tokens": self.token_waits[0] if self.token_waits else 0.0,
+            "token_waits_later": sum(self.token_waits[1:]),
+            "launch_host": self.launch_s,
+            "sync_wait": self.sync_s,
+            "scatter": self.scatter_s,
+            "last_settle": tail,
+        }
+        self.runs.append(run)
+        log(
+            "timeline "
+            + " ".join(
+                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in run.items()
+            )
+        )
+
+
+# The attention kernel's setting before (commit b7c058e), for the "-before" variants.
+BEFORE_ATTENTION = {"block_m": 64, "num_warps": 4, "num_stages": 2}
 
 
 def fresh_compile() -> None:
@@ -538,6 +700,12 @@ def main() -> None:
     p.add_argument(
         "--variants",
         default="tokenizer,gelu,fused-compiled-erf,fused-compiled,profile,e2e-hf,e2e,e2e-erf",
+    )
+    p.add_argument(
+        "--attn-keep",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="use the attn sweep's fastest setting in the variants after it",
     )
     p.add_argument("--deadline", type=float, default=1e9, help="skip variants after this (s)")
     p.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "bench/out")))
@@ -646,8 +814,11 @@ def main() -> None:
         if name not in variants or over():
             return
         sdpa = torch.nn.functional.scaled_dot_product_attention
+        setting = dict(embed_gpu.ATTENTION_CONFIG)
         try:
             fresh_compile()
+            if name.endswith("-before"):
+                embed_gpu.ATTENTION_CONFIG.update(BEFORE_ATTENTION)
             if name == "hf-bucket":
                 emb: TorchEmbedder = HFBucketEmbedder(model_dir, dev)
                 compiled = False
@@ -674,14 +845,16 @@ def main() -> None:
             log("FAILED", name, repr(e)[:2000])
         finally:
             torch.nn.functional.scaled_dot_product_attention = sdpa
+            embed_gpu.ATTENTION_CONFIG.update(setting)
 
     if "gelu" in variants and dev == "cuda":
         gelu_check(dev)
     if "attn" in variants and dev == "cuda":
-        attention_sweep(dev)
+        attention_sweep(dev, keep=args.attn_keep)
     gpu_variant("fused-eager")
     gpu_variant("fused-compiled-erf")
     gpu_variant("fused-compiled-sdpa")
+    gpu_variant("fused-compiled-before")
     gpu_variant("fused-compiled")
 
     def e2e(
@@ -691,13 +864,18 @@ def main() -> None:
         mode: str | None = None,
         erf: bool = False,
         attention: str | None = None,
+        ramp: bool = True,
+        start_method: str = "forkserver",
     ) -> None:
         if name not in variants or over():
             return
         compiled = dev == "cuda"
         texts = repeat(unique, n)
+        setting = dict(embed_gpu.ATTENTION_CONFIG)
         try:
             fresh_compile()
+            if name.endswith("-before"):
+                embed_gpu.ATTENTION_CONFIG.update(BEFORE_ATTENTION)
             emb = TorchEmbedder(
                 model_dir,
                 name=name,
@@ -707,23 +885,34 @@ def main() -> None:
                 fast_tokenizer=fast_tokenizer,
                 fused_gelu=False if erf else None,
                 attention=attention,
+                ramp=ramp,
+                start_method=start_method,
             )
+            log(name, "attention:", emb.attention, embed_gpu.ATTENTION_CONFIG)
             _, warm = timed(dev, lambda: emb.embed_tokens(chunks[:1]))
             VECS[name] = emb.embed_documents(ref_texts)
             err = cos_err(VECS[name], ref)
+            if dev == "cuda":
+                Timeline(emb)
             _, times = repeated(dev, args.reps, lambda: emb.embed_documents(texts))
             tokeniser = "FastWordPiece" if fast_tokenizer else "HF tokenizer"
             gelu = "erf GELU pass" if erf else "fused GELU"
             note = (
-                f"{tokeniser} pool (new each run), {gelu}, {emb.attention} attention; "
+                f"{tokeniser} pool (new each run), {gelu}, {emb.attention} attention, "
+                f"{'small first chunks' if ramp else 'chunks of 65,536 from the start'}, "
+                f"{start_method} pool, attention {embed_gpu.ATTENTION_CONFIG}; "
                 "compile s = first chunk incl. it"
             )
             record(name, n, times, round(warm, 1) if compiled else None, err, note)
         except Exception as e:
             log("FAILED", name, repr(e)[:2000])
+        finally:
+            embed_gpu.ATTENTION_CONFIG.update(setting)
 
     e2e("e2e-hf", False, args.hf_e2e_texts or args.texts, erf=True)
     e2e("e2e-sdpa", True, args.texts, attention="sdpa")
+    e2e("e2e-before", True, args.texts, ramp=False, start_method="spawn")
+    e2e("e2e-noramp", True, args.texts, ramp=False)
     e2e("e2e", True, args.texts)
     e2e("e2e-erf", True, args.erf_e2e_texts or args.texts, erf=True)
     if "knn" in variants:

@@ -3,6 +3,7 @@ text within its budget. These need no torch; the last test runs the encoder wher
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from typing import Any
@@ -174,6 +175,38 @@ def test_buckets_cover_every_text_in_few_shapes_within_budget() -> None:
         assert lengths[stop - 1] <= width < lengths[start] + 32
         assert (stop - start) * width <= 8192
     assert len({w for _, _, w in batches}) <= 8
+
+
+def test_chunks_start_small_and_grow_to_the_chunk_size() -> None:
+    sizes = embed_gpu.chunk_sizes(2_700_000)
+    assert sum(sizes) == 2_700_000 and sizes[0] == embed_gpu.FIRST_CHUNK
+    assert max(sizes) == embed_gpu.CHUNK and len(sizes) < 2_700_000 // embed_gpu.CHUNK + 12
+    ramp = sizes[: sizes.index(embed_gpu.CHUNK) + 1]
+    assert all(a < b <= embed_gpu.RAMP * a for a, b in itertools.pairwise(ramp))
+    assert all(n % 256 == 0 for n in sizes[:-1])
+    assert embed_gpu.chunk_sizes(200_000, ramp=1.0) == [65_536] * 3 + [3392]
+    assert embed_gpu.chunk_sizes(1000) == [1000] and embed_gpu.chunk_sizes(0) == []
+
+
+@pytest.mark.parametrize(("ramp", "start"), [(True, "forkserver"), (False, "spawn")])
+def test_pool_chunks_cover_every_text_in_order(
+    monkeypatch: pytest.MonkeyPatch, ramp: bool, start: str
+) -> None:
+    """The tokeniser pool's chunks, small ones first or not, give HF's ids in input order
+    with a bounded look-ahead (sizes scaled down here)."""
+    monkeypatch.setattr(embed_gpu, "CHUNK", 70)
+    monkeypatch.setattr(embed_gpu, "FIRST_CHUNK", 10)
+    monkeypatch.setattr(embed_gpu, "LOOKAHEAD", 140)
+    papers = real_papers()
+    texts = [str(p["abstract"]) for p in papers] + EDGE_CASES
+    texts += [paper_text(str(p["title"]), str(p["abstract"])) for p in papers]
+    emb = object.__new__(embed_gpu.TorchEmbedder)  # the pipeline alone, no torch
+    emb.hf_dir, emb.workers, emb.fast_tokenizer, emb.ramp = FOLDER, 2, True, ramp
+    emb.start_method = start
+    chunks = list(emb._token_chunks(texts))
+    expected = embed_gpu.chunk_sizes(len(texts), 70, 10, embed_gpu.RAMP if ramp else 1.0)
+    assert [len(lengths) for _, lengths in chunks] == expected and len(expected) > 3
+    assert rows(*tokenise(hf(), texts)) == [r for c in chunks for r in rows(*c)]
 
 
 def test_torch_embedder_on_cpu_matches_hf_bert(tmp_path: Any) -> None:

@@ -1,8 +1,8 @@
 """Bulk embedding with PyTorch on a GPU (bf16), for millions of abstracts. Optional: torch is
 imported only here, and only when a GPU embedder is asked for.
 
-Throughput comes from six things (``bench/embed_gpu.py`` measures each; 2.7M arXiv abstracts
-end to end in ~46.5 s on one H100, ~44.5 s on one H200 once compiled, GPU-bound):
+Throughput comes from seven things (``bench/embed_gpu.py`` measures each; 2.7M arXiv abstracts
+end to end in ~44.3 s on one H100 once compiled, GPU-bound):
 
 - **a fast tokeniser**: ``wordpiece.FastWordPiece`` gives exactly the ids of HF's tokenizer, ~6x
   faster per process (HF's normaliser and pre-tokeniser spend ~450 us an abstract keeping
@@ -10,6 +10,9 @@ end to end in ~46.5 s on one H100, ~44.5 s on one H200 once compiled, GPU-bound)
   ``bytes.split`` and their words looked up in a table of WordPiece results, the rest go to HF;
 - **parallel tokenisation**: worker processes tokenise the next chunks into flat int32 arrays
   while the GPU embeds the current one (the fast path is Python: threads would share the GIL);
+- **a quick start**: the workers are forked from a fork server (started with the embedder,
+  numpy and this module imported once) rather than spawned, and a run starts with small
+  chunks that grow to ``CHUNK``, so the GPU waits ~0.6 s for its first tokens, not ~1.3 s;
 - **few shapes, little padding**: texts are sorted by token length and cut into batches whose
   width is the length rounded up to a multiple of ``WIDTH_STEP`` (32), with a fixed token
   budget per batch; padding costs ~2% on real abstracts, and a handful of widths means no
@@ -36,6 +39,7 @@ over real tokens, L2-normalised, float32.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -50,6 +54,12 @@ from paperfeed.search.wordpiece import FastWordPiece, tokenise
 
 CHUNK = 65_536  # texts per step of the pipeline (tokenised while the previous one embeds)
 PIECE = 2048  # texts per tokeniser task: 32 a chunk, so 15 workers finish close together
+# A run starts with small chunks that grow to CHUNK, so the GPU starts once FIRST_CHUNK texts
+# are tokenised, not a whole chunk (~0.8 s of a new pool's time); each chunk at most RAMP
+# times the last, below the pool's lead over the GPU (cold ~1.3x), so it waits no more later.
+FIRST_CHUNK = 4096
+RAMP = 1.3
+LOOKAHEAD = 2 * CHUNK  # texts submitted to the tokeniser pool ahead of the chunk embedding
 SMALL = 4096  # fewer texts than this are tokenised in-process
 TOKENS_PER_BATCH = 262_144  # tokens per forward pass on a GPU (~2.5 GB of activations)
 CPU_TOKENS_PER_BATCH = 8192
@@ -97,20 +107,62 @@ def _tokenise_in_worker(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return tokenise(_worker_tokenizer, texts)
 
 
+def chunk_sizes(
+    total: int, chunk: int = CHUNK, first: int = FIRST_CHUNK, ramp: float = RAMP
+) -> list[int]:
+    """Texts per pipeline step for ``total`` texts: ``first``, then each ``ramp`` times the
+    last (multiples of 256) up to ``chunk``; ``ramp`` 1 gives chunks of ``chunk`` alone."""
+    sizes, size, done = [], min(first, chunk) if ramp > 1 else chunk, 0
+    while done < total:
+        sizes.append(min(size, total - done))
+        done += sizes[-1]
+        size = min(chunk, max(size + 256, int(size * ramp) // 256 * 256))
+    return sizes
+
+
+def pool_workers(workers: int | None = None) -> int:
+    return workers or max(1, min(32, cpu_threads() - 1))
+
+
+def pool_context(start_method: str = "forkserver") -> Any:
+    """How tokeniser processes start; never a fork of this process (it may hold CUDA).
+    ``forkserver`` (default where the platform has it): one clean server process, started
+    once (``start_pool_server``) with numpy and this module imported, forks each pool's
+    workers, ~0.5 s sooner than ``spawn``, which starts and imports a new interpreter for
+    every worker of every pool."""
+    if start_method == "forkserver" and "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["__main__", __name__])  # no effect once started
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def start_pool_server(start_method: str = "forkserver") -> None:
+    """Start the fork server ahead (while a model loads), if ``start_method`` uses one."""
+    context = pool_context(start_method)
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def tokeniser_pool(
-    hf_dir: Path, workers: int | None = None, *, fast: bool = True
+    hf_dir: Path, workers: int | None = None, *, fast: bool = True, start_method: str = "forkserver"
 ) -> ProcessPoolExecutor:
     """Processes, not threads: the fast path is Python and holds the GIL. ``fast=False``
-    tokenises with HF's tokenizer alone (same ids, ~5x slower)."""
-    workers = workers or max(1, min(32, cpu_threads() - 1))
-    context = multiprocessing.get_context("spawn")  # never fork a process that holds CUDA
+    tokenises with HF's tokenizer alone (same ids, ~5x slower). ``start_method`` as in
+    ``pool_context``."""
+    workers = pool_workers(workers)
+    context = pool_context(start_method)
     init = (str(hf_dir), fast)
     return ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=init)
 
 
-def _submit(pool: ProcessPoolExecutor, texts: Sequence[str]) -> list[Future[Any]]:
+def _submit(
+    pool: ProcessPoolExecutor, texts: Sequence[str], piece: int = PIECE
+) -> list[Future[Any]]:
     return [
-        pool.submit(_tokenise_in_worker, texts[i : i + PIECE]) for i in range(0, len(texts), PIECE)
+        pool.submit(_tokenise_in_worker, texts[i : i + piece]) for i in range(0, len(texts), piece)
     ]
 
 
@@ -172,8 +224,8 @@ def onnx_bert_weights(int8_graph: Path) -> dict[str, np.ndarray]:
 
 
 # Attention kernel settings (bench/embed_gpu.py sweeps them): query rows per block, warps and
-# software-pipelining stages.
-ATTENTION_CONFIG: dict[str, int] = {"block_m": 64, "num_warps": 4, "num_stages": 2}
+# software-pipelining stages (3 stages: ~14% less attention time than 2 on an H100).
+ATTENTION_CONFIG: dict[str, int] = {"block_m": 64, "num_warps": 4, "num_stages": 3}
 _attention_op: Any = None
 
 
@@ -394,6 +446,9 @@ class TorchEmbedder:
     warm), so it pays on jobs of millions of texts. ``fast_tokenizer=False`` tokenises with
     HF's tokenizer alone and ``fused_gelu=False`` keeps BERT's erf GELU on CUDA too.
     ``attention="sdpa"`` uses SDPA (cuDNN) instead of the Triton attention kernel on CUDA.
+    ``ramp=False`` cuts every run into chunks of ``CHUNK`` texts from the start (no small
+    first chunks, ``chunk_sizes``). ``start_method="spawn"`` starts every tokeniser process
+    as a new interpreter instead of forking it from a server (``pool_context``).
     FP8 projections and a fused Triton MLP were measured slower than this (BENCHMARKS.md).
     """
 
@@ -409,6 +464,8 @@ class TorchEmbedder:
         fast_tokenizer: bool = True,
         fused_gelu: bool | None = None,
         attention: str | None = None,
+        ramp: bool = True,
+        start_method: str = "forkserver",
     ) -> None:
         import torch
         from transformers import AutoModel
@@ -437,6 +494,10 @@ class TorchEmbedder:
         self.batch_size = CHUNK  # texts per committed batch when indexing
         self.budget = TOKENS_PER_BATCH if cuda else CPU_TOKENS_PER_BATCH
         self.workers = workers
+        self.ramp = ramp
+        self.start_method = start_method
+        if cuda:  # bulk work ahead: the tokeniser pools' fork server starts meanwhile
+            start_pool_server(start_method)
 
     @classmethod
     def for_folder(cls, folder: Path, *, name: str, device: str | None = None) -> TorchEmbedder:
@@ -513,14 +574,27 @@ class TorchEmbedder:
         return into
 
     def _token_chunks(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
-        with tokeniser_pool(self.hf_dir, self.workers, fast=self.fast_tokenizer) as pool:
-            pending = [_submit(pool, c) for c in chunks[:2]]  # bounded look-ahead: flat memory
+        """Tokenised chunks in order, from a new worker pool, at most ``LOOKAHEAD`` texts
+        (bounded memory) submitted beyond the chunk being handed out; with ``ramp``, small
+        chunks first (``chunk_sizes``), each split so that all workers share it."""
+        sizes = chunk_sizes(len(texts), CHUNK, FIRST_CHUNK, RAMP if self.ramp else 1.0)
+        bounds = np.cumsum([0, *sizes]).tolist()
+        chunks = [texts[a:b] for a, b in itertools.pairwise(bounds)]
+        workers = pool_workers(self.workers)
+        pending: list[tuple[int, list[Future[Any]]]] = []
+        ahead, submitted = 0, 0
+        fast, start = self.fast_tokenizer, self.start_method
+        with tokeniser_pool(self.hf_dir, workers, fast=fast, start_method=start) as pool:
             for i in range(len(chunks)):
-                tokens = _collect(pending.pop(0))
-                if i + 2 < len(chunks):
-                    pending.append(_submit(pool, chunks[i + 2]))
-                yield tokens
+                while submitted < len(chunks) and (submitted <= i + 1 or ahead < LOOKAHEAD):
+                    chunk = chunks[submitted]
+                    piece = min(PIECE, -(-len(chunk) // workers))
+                    pending.append((len(chunk), _submit(pool, chunk, piece)))
+                    ahead += len(chunk)
+                    submitted += 1
+                n, futures = pending.pop(0)
+                ahead -= n
+                yield _collect(futures)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed in chunks, tokenising the next chunks in worker processes meanwhile."""
