@@ -44,8 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=["current"],
         help="WRITE_PATH[+PROPOSAL...]: write path `current` (the code as it is) or `baseline` "
         "(the first committed write path, bench/baseline/); proposals for files this benchmark "
-        "does not own (bench/proposals.py): pipeline, cache, mmap, normal, switch. "
-        "E.g. current+pipeline",
+        "does not own (bench/proposals.py): pipeline, cache, mmap, normal, switch; switches "
+        "of the current code: inprocess (no parser process), keepindexes (no bulk path). "
+        "E.g. current+inprocess+keepindexes",
     )
     parser.add_argument(
         "--reingest", action="store_true", help="also time a second, idempotent pass"
@@ -81,8 +82,10 @@ def describe(result: dict) -> str:
         f"  {result['variant']} batch {result['batch_size']}: "
         f"{result['records']:,} records in {result['seconds']:.1f} s = "
         f"{result['records_per_s']:,.0f} records/s; peak RSS {result['peak_rss_mib']:.0f} MiB",
-        f"    CPU {result['cpu_us_per_record']:.0f} us/record (all threads); load average at "
-        f"start {result['load_average']:.1f}",
+        f"    CPU {result['cpu_us_per_record']:.0f} us/record (all threads); parser process "
+        f"{result.get('child_cpu_us_per_record', 0):.0f} us/record, peak RSS "
+        f"{result.get('peak_rss_children_mib', 0):.0f} MiB; load average at start "
+        f"{result['load_average']:.1f}",
         f"    RSS along the run (MiB): {rss}",
         f"    stored: {result['papers']:,} papers; FTS 'attention' hits {result['fts_hits']:,}",
     ]

@@ -61,6 +61,10 @@ def database(backend: str) -> Iterator[Engine]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+SWITCHES = ("inprocess", "keepindexes")
+RUN_OPTIONS: dict[str, Any] = {}
+
+
 def use_variant(variant: str) -> list[str]:
     """Apply WRITE_PATH[+PROPOSAL...]; return the proposals that act on the engine."""
     write_path, *wanted = variant.split("+")
@@ -69,12 +73,15 @@ def use_variant(variant: str) -> list[str]:
 
         service.upsert_batch = upsert_v0.upsert_batch  # type: ignore[assignment]
     elif write_path == "current":
-        from paperfeed.cli.ingest_cmd import _tune_gc_for_a_one_shot_batch_job
-
-        _tune_gc_for_a_one_shot_batch_job()  # what `paperfeed ingest` does
+        service.tune_gc_for_a_one_shot_batch_job()  # what `paperfeed ingest` does
     else:
         raise SystemExit(f"unknown write path {write_path!r}")
-    unknown = set(wanted) - {"pipeline", "cache", "mmap", "normal", "switch"}
+    # Switches of the code as it is: the parser in-process, the indexes kept paper by paper.
+    if "inprocess" in wanted:
+        RUN_OPTIONS["parallel"] = False
+    if "keepindexes" in wanted:
+        RUN_OPTIONS["bulk"] = False
+    unknown = set(wanted) - {"pipeline", "cache", "mmap", "normal", "switch", *SWITCHES}
     if unknown:
         raise SystemExit(f"unknown proposals {sorted(unknown)}")
     if "pipeline" in wanted:
@@ -93,7 +100,7 @@ def timed_ingest(engine: Engine, path: Path, batch: int) -> tuple[float, float, 
 
     source = file_source(str(path), "arxiv-json", ParseOptions())
     started, cpu = time.perf_counter(), time.process_time()
-    report = service.run_ingest(engine, source, batch_size=batch, progress=progress)
+    report = service.run_ingest(engine, source, batch_size=batch, progress=progress, **RUN_OPTIONS)
     return time.perf_counter() - started, time.process_time() - cpu, report, samples
 
 
@@ -134,6 +141,10 @@ def main() -> None:
             "records_per_s": report.read / seconds,
         }
         result["cpu_us_per_record"] = cpu / report.read * 1e6
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the parser process, if any
+        child_cpu = children.ru_utime + children.ru_stime
+        result["child_cpu_us_per_record"] = child_cpu / report.read * 1e6
+        result["peak_rss_children_mib"] = children.ru_maxrss / 1024
         result |= {"rss_samples_mib": samples, "peak_rss_mib": peak_rss_mib()} | check(engine)
         if reingest == "1":
             again, _, report2, _ = timed_ingest(engine, Path(path), batch)

@@ -24,7 +24,6 @@ from paperfeed.ingest.sources import file_source
 from paperfeed.store import deferred_indexes
 from paperfeed.store.engine import is_sqlite
 from tests.conftest import arxiv_rows
-from tests.ingest.test_pipeline import fresh_engine  # noqa: F401 - a fixture
 from tests.store.dbstate import counts, digest
 
 BATCH = 200
@@ -54,7 +53,7 @@ def ingest(engine: Engine, path: Path, fast: bool, **options: Any) -> Any:
 def test_the_bulk_path_stores_what_the_plain_path_stores(
     engine: Engine,
     fresh_engine: Engine,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     path = write(feed_lines(), tmp_path / "feed.jsonl")
     plain = ingest(fresh_engine, path, fast=False)
@@ -75,7 +74,7 @@ def test_the_bulk_path_stores_what_the_plain_path_stores(
 def test_a_bulk_path_stopped_by_a_bad_record_resumes_like_the_plain_path(
     engine: Engine,
     fresh_engine: Engine,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     lines = feed_lines()
     lines[449] = b'{"title": "cut short'

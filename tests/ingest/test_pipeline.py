@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -16,10 +15,9 @@ from paperfeed.domain import PaperRecord, RecordError
 from paperfeed.ingest import service
 from paperfeed.ingest.service import IngestFailed, run_ingest
 from paperfeed.ingest.sources import PageMark
-from paperfeed.store import checkpoints, migrate
-from paperfeed.store.engine import make_engine
+from paperfeed.store import checkpoints
 from paperfeed.store.schema import papers
-from tests.conftest import arxiv_rows, new_postgres_database
+from tests.conftest import arxiv_rows
 from tests.store.dbstate import ListSource, counts, digest, fresh_copy, to_record
 
 TOTAL = 600
@@ -39,21 +37,6 @@ def stored_ids(engine: Engine) -> set[str]:
 def checkpoint(engine: Engine, key: str) -> checkpoints.Checkpoint | None:
     with engine.connect() as conn:
         return checkpoints.load(conn, key)
-
-
-@pytest.fixture
-def fresh_engine(
-    engine: Engine, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Engine]:
-    """A second, empty, migrated database on the same backend as ``engine``."""
-    if engine.dialect.name == "sqlite":
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    else:
-        url = new_postgres_database(request.getfixturevalue("pg_server"))
-    other = make_engine(url)
-    migrate.upgrade(other)
-    yield other
-    other.dispose()
 
 
 def ids_of(records: list[PaperRecord | RecordError]) -> set[str]:

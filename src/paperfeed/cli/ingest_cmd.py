@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
@@ -21,7 +20,13 @@ from paperfeed import services
 from paperfeed.cli.app import app, console, fail, ready_engine
 from paperfeed.config import get_settings
 from paperfeed.ingest.formats import FORMAT_NAMES, IngestError, ParseOptions
-from paperfeed.ingest.service import IngestFailed, IngestReport, OnError, run_ingest
+from paperfeed.ingest.service import (
+    IngestFailed,
+    IngestReport,
+    OnError,
+    run_ingest,
+    tune_gc_for_a_one_shot_batch_job,
+)
 from paperfeed.ingest.sources import Source
 
 
@@ -88,7 +93,7 @@ def ingest(
     if (source is None) == (not sample):
         raise fail("give a SOURCE or --sample (not both)", 2)
     engine = ready_engine()
-    _tune_gc_for_a_one_shot_batch_job()
+    tune_gc_for_a_one_shot_batch_job()
     if if_empty and not services.is_empty(engine):
         console.print("The database already holds papers; nothing to do.")
         return
@@ -111,14 +116,6 @@ def _bring_index_up_to_date(engine: Any, sample: bool, index: bool | None) -> No
         load_precomputed(engine)
     if index if index is not None else get_settings().index_on_ingest:
         update_dense_index(engine)
-
-
-def _tune_gc_for_a_one_shot_batch_job() -> None:
-    # Ingest allocates ~30 container objects a record that all die within their batch; the
-    # default thresholds walk the batch in progress every 700 allocations (10% of the profile,
-    # BENCHMARKS.md). Fine for a process that exits when the ingest ends, not for a server.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def _sources(

@@ -119,6 +119,9 @@ def _produce(
     A sender thread writes the chunks to the pipe, so that the child keeps preparing while the
     parent is busy in the database and not reading: up to AHEAD_CHUNKS wait in between.
     """
+    from paperfeed.ingest.service import tune_gc_for_a_one_shot_batch_job
+
+    tune_gc_for_a_one_shot_batch_job()  # the child lives only as long as the ingest
     source = file_source(path, fmt, options)
     outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD_CHUNKS)
     sender = threading.Thread(target=_send_all, args=(outbox, sending), daemon=True)

@@ -75,8 +75,10 @@ def restore(
     """Build those of ``names`` that are missing, one transaction each; return what was built."""
     if not is_sqlite(engine):
         return []
+    with engine.connect() as conn:  # the common case, nothing missing, takes no write lock
+        absent = missing(conn)
     built = []
-    for name in names:
+    for name in (n for n in names if n in absent):
         with write_transaction(engine) as conn:
             if name not in missing(conn):
                 continue

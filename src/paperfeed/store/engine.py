@@ -65,12 +65,31 @@ def _sqlite_engine(url: str, cache_mb: int, **kwargs: Any) -> Engine:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that will write: committed on success, rolled back on any error."""
+def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
+    """A transaction that will write: committed on success, rolled back on any error.
+
+    ``durable=False`` (SQLite): the commit does not wait for the disk (``synchronous=NORMAL``
+    in WAL mode): a power cut may lose the last such commits, never consistency. For bulk loads,
+    which checkpoint with each batch and resume from the last one that stayed.
+    """
     with engine.connect() as connection:
-        connection = connection.execution_options(sqlite_immediate=True)
-        with connection.begin():
-            yield connection
+        relaxed = not durable and is_sqlite(engine)
+        if relaxed:
+            _set_synchronous(connection, "NORMAL")
+        try:
+            connection = connection.execution_options(sqlite_immediate=True)
+            with connection.begin():
+                yield connection
+        finally:
+            if relaxed:
+                _set_synchronous(connection, "FULL")
+
+
+def _set_synchronous(connection: Connection, level: str) -> None:
+    if connection.invalidated:  # a broken connection is discarded, not reused
+        return
+    # On the driver's connection: through SQLAlchemy it would open a transaction first.
+    connection.connection.driver_connection.execute(f"PRAGMA synchronous={level}")  # type: ignore[union-attr]
 
 
 def refresh_planner_statistics(engine: Engine) -> None:
