@@ -83,6 +83,8 @@ def test_a_bulk_path_stopped_by_a_bad_record_resumes_like_the_plain_path(
         ingest(engine, path, fast=True)
     assert failure.value.error.location == f"{path} line 450"
     assert counts(engine)["papers"] == 400  # whole batches only
+    with engine.connect() as conn:
+        assert deferred_indexes.missing(conn) == []  # built again when it stopped
 
     resumed = ingest(engine, path, fast=True, on_error="skip")
     assert resumed.skipped_resumed == 400

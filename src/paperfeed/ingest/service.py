@@ -115,23 +115,27 @@ def run_ingest(
     feeder = feeder_for(source, skip, parallel)
     items: Iterable[object] = feeder if feeder is not None else source.items(cursor)
     position = source.position if feeder is None else lambda: feeder.position
-    with closing(feeder) if feeder is not None else nullcontext():
-        for item in items:
-            if isinstance(item, PageMark):
-                run.checkpoint.cursor, run.checkpoint.records_at_cursor = item.cursor, seen
-                continue
-            seen += 1
-            if seen <= skip:
-                continue
-            _take(run, item, on_error)
-            run.checkpoint.records_done = seen
-            if len(run.batch) >= batch_size:
-                run.flush()
-            if progress is not None and seen % 256 == 0:
-                progress(seen, position())
-    run.flush(finished=True)
-    if run.bulk:
-        deferred_indexes.restore(engine, on_index=_announce(stage))
+    try:
+        with closing(feeder) if feeder is not None else nullcontext():
+            for item in items:
+                if isinstance(item, PageMark):
+                    run.checkpoint.cursor, run.checkpoint.records_at_cursor = item.cursor, seen
+                    continue
+                seen += 1
+                if seen <= skip:
+                    continue
+                _take(run, item, on_error)
+                run.checkpoint.records_done = seen
+                if len(run.batch) >= batch_size:
+                    run.flush()
+                if progress is not None and seen % 256 == 0:
+                    progress(seen, position())
+        run.flush(finished=True)
+    finally:
+        # Also after a bad record or a broken source: the store is left fully indexed. (A
+        # killed process cannot; its rerun, or any other ingest, builds them.)
+        if run.bulk:
+            deferred_indexes.restore(engine, on_index=_announce(stage))
     if run.report.written >= ANALYZE_AFTER:
         refresh_planner_statistics(engine)
     if run.brought_activity:
