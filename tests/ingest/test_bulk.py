@@ -8,6 +8,7 @@ the indexes are never deferred; the parser process works the same).
 from __future__ import annotations
 
 import gzip
+import time
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,19 @@ def test_small_files_and_streams_are_parsed_in_process(tmp_path: Path) -> None:
     forced = feeder_module.feeder_for(source, 0, parallel=True)
     assert forced is not None
     forced.close()
+
+
+# 3,500 records make 10 messages: with the first read, the rest fill the child's queue
+# exactly, so the child has read the whole file and waits to queue its last word; 6,000 make
+# more than the queue holds, so it waits while reading.
+@pytest.mark.parametrize("records", [3_500, 6_000])
+def test_the_parser_process_ends_when_its_parent_stops_listening(
+    tmp_path: Path, records: int
+) -> None:
+    path = write(feed_lines(records), tmp_path / "feed.jsonl")
+    feeder = Feeder(str(path), "jsonl", ParseOptions(), skip=0)
+    assert feeder._receive()  # the child is at work; then the parent goes, as if killed
+    time.sleep(3)  # time to parse the file and fill the queue
+    feeder._receiving.close()
+    feeder._process.join(timeout=30)
+    assert feeder._process.exitcode == 0

@@ -22,6 +22,7 @@ import queue
 import threading
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from datetime import date
 from functools import partial
 from multiprocessing.connection import Connection
@@ -128,15 +129,7 @@ def _produce(
     sender.start()
 
     def send(kind: int, payload: Any) -> None:
-        message = marshal.dumps((kind, source.position(), payload))
-        while True:
-            if not sender.is_alive():
-                raise BrokenPipeError  # the parent is gone (killed, or done with us)
-            try:
-                outbox.put(message, timeout=0.5)
-                return
-            except queue.Full:
-                continue
+        _put(outbox, sender, marshal.dumps((kind, source.position(), payload)))
 
     try:
         _read(source, skip, send)
@@ -147,10 +140,23 @@ def _produce(
     except Exception:  # the parent reports it: a traceback left in the child is lost
         send(_FAILED, f"{path}: the parser failed:\n{traceback.format_exc()}")
     finally:
-        if sender.is_alive():
-            outbox.put(None)
+        with suppress(BrokenPipeError):
+            _put(outbox, sender, None)
             sender.join()
         os._exit(0)  # skip interpreter teardown: nothing of the child needs saving
+
+
+def _put(outbox: queue.Queue[bytes | None], sender: threading.Thread, message: Any) -> None:
+    """Queue ``message`` for the sender; BrokenPipeError once the sender has stopped (its pipe
+    broke: the parent is gone), instead of waiting on a full queue forever."""
+    while True:
+        if not sender.is_alive():
+            raise BrokenPipeError
+        try:
+            outbox.put(message, timeout=0.5)
+            return
+        except queue.Full:
+            continue
 
 
 def _read(source: StreamSource, skip: int, send: Callable[[int, Any], None]) -> None:
