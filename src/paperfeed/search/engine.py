@@ -4,13 +4,17 @@ Retrievers are ranked lists of paper keys: lexical always; dense when a retrieve
 in (anything with ``search(conn, query_text, k) -> list[Hit]``); "author" when the query reads
 like an author's name; "browse" (newest first) when the query is filters only.
 
-A retriever that can also ``embed(text)`` and ``search_vector(conn, vector, k)`` has its query
-embedded on a worker thread while the lexical stage runs: ONNX Runtime and SQLite both release
-the GIL, so on two cores the embedding (~1-2 ms) costs no wall time.
+The dense side's work that needs no database connection runs on a worker thread while the
+lexical stage runs in SQLite: ONNX Runtime, usearch and SQLite all release the GIL, so on two
+cores it costs no wall time. A retriever that can ``look_ahead(conn, text, k)`` hands over that
+work (the real one: embed the query and search the HNSW file) and finishes with
+``search_ahead(conn, ahead, k)``; one that can ``embed(text)`` and ``search_vector(conn,
+vector, k)`` has only its query embedded ahead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeGuard
@@ -46,6 +50,14 @@ class SplitRetriever(DenseRetriever, Protocol):
     def embed(self, query_text: str) -> Vectors: ...
 
     def search_vector(self, conn: Connection, vector: Vectors, k: int) -> list[Hit]: ...
+
+
+class LookAheadRetriever(DenseRetriever, Protocol):
+    """A dense retriever whose connection-free work can run beside the lexical stage."""
+
+    def look_ahead(self, conn: Connection, query_text: str, k: int) -> Callable[[], object]: ...
+
+    def search_ahead(self, conn: Connection, ahead: object, k: int) -> list[Hit]: ...
 
 
 # Query embeddings for every search in the process: one worker per core, so concurrent searches
@@ -88,11 +100,11 @@ def candidates(
     lexical = LexicalResult([])
     ranked: dict[str, list[Hit]] = {}
     if parsed.has_text:
-        embedding = _start_embedding(retriever, parsed.text)
+        ahead = _start_dense(conn, retriever, parsed.text, depth)
         lexical = lexical_search(conn, parsed, depth, config.lexical)
         ranked["lexical"] = lexical.hits
         if retriever is not None:
-            ranked["dense"] = _dense(conn, retriever, embedding, parsed.text, depth)
+            ranked["dense"] = _dense(conn, retriever, ahead, parsed.text, depth)
         by_author = _by_author(conn, parsed, depth) if _looks_like_name(parsed) else []
         if by_author:
             ranked["author"] = by_author
@@ -103,22 +115,35 @@ def candidates(
     return Candidates(parsed, order, fused, pinned, lexical, list(ranked))
 
 
-def _start_embedding(retriever: DenseRetriever | None, text: str) -> Future[Vectors] | None:
-    if not _is_split(retriever):
-        return None
-    return _embedding_worker.submit(retriever.embed, text)
+def _start_dense(
+    conn: Connection, retriever: DenseRetriever | None, text: str, depth: int
+) -> Future[object] | None:
+    if _looks_ahead(retriever):
+        return _embedding_worker.submit(retriever.look_ahead(conn, text, depth))
+    if _is_split(retriever):
+        return _embedding_worker.submit(retriever.embed, text)
+    return None
 
 
 def _dense(
     conn: Connection,
     retriever: DenseRetriever,
-    embedding: Future[Vectors] | None,
+    ahead: Future[object] | None,
     text: str,
     depth: int,
 ) -> list[Hit]:
-    if embedding is None or not _is_split(retriever):
+    if ahead is None:
         return retriever.search(conn, text, depth)
-    return retriever.search_vector(conn, embedding.result(), depth)
+    if _looks_ahead(retriever):
+        return retriever.search_ahead(conn, ahead.result(), depth)
+    assert _is_split(retriever)
+    return retriever.search_vector(conn, ahead.result(), depth)  # type: ignore[arg-type]
+
+
+def _looks_ahead(retriever: DenseRetriever | None) -> TypeGuard[LookAheadRetriever]:
+    return callable(getattr(retriever, "look_ahead", None)) and callable(
+        getattr(retriever, "search_ahead", None)
+    )
 
 
 def _is_split(retriever: DenseRetriever | None) -> TypeGuard[SplitRetriever]:

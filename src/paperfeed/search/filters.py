@@ -7,8 +7,6 @@ Every value is a bound parameter.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -16,21 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, text
 
 from paperfeed.search.query import ParsedQuery
+from paperfeed.store.key_lists import in_keys
 
 # The date a paper is filtered and sorted by: its first version, else the day it was featured.
 PAPER_DATE = "coalesce(p.published, p.featured_day)"
-
-
-def in_keys(
-    conn: Connection, column: str, pks: Iterable[int], name: str = "keys"
-) -> tuple[str, dict[str, Any]]:
-    """``column IN (pks)`` with the keys in one bound parameter (a JSON array on SQLite, an
-    array on PostgreSQL): the statement's text is the same for any number of keys, so it is
-    compiled once and cached, where an IN list of 200 named parameters cost ~1 ms a query."""
-    keys = [int(pk) for pk in pks]
-    if conn.dialect.name == "postgresql":
-        return f"{column} = ANY(CAST(:{name} AS bigint[]))", {name: keys}
-    return f"{column} IN (SELECT value FROM json_each(:{name}))", {name: json.dumps(keys)}
 
 
 @lru_cache(maxsize=512)

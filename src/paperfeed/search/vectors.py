@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -89,10 +90,21 @@ class ExactIndex:
             self.rows.apply(pks, vecs)
             self.seen = state.version
 
-    def search(self, conn: Connection, vector: Vectors, k: int) -> list[Hit]:
+    def look_ahead(self, vector: Vectors, k: int) -> None:
+        return None  # nothing to do without the connection (the rows may need a refresh)
+
+    def search(self, conn: Connection, vector: Vectors, k: int, ahead: object = None) -> list[Hit]:
         self.refresh(conn)
         keys, scores = self.rows.top(vector, k + 8)
         return _hits(conn, keys, scores, k)
+
+
+@dataclass(frozen=True, slots=True)
+class FileHits:
+    """What an HNSW file gave for a query vector, before the store's checks."""
+
+    keys: npt.NDArray[np.int64]
+    scores: Vectors
 
 
 class HnswIndex:
@@ -122,10 +134,17 @@ class HnswIndex:
             self.delta = ExactIndex(self.model, self.dim)
             self.delta.seen = state.seq  # the delta holds only rows newer than the file
 
-    def search(self, conn: Connection, vector: Vectors, k: int) -> list[Hit]:
+    def look_ahead(self, vector: Vectors, k: int) -> FileHits:
+        """The file's nearest rows: needs no connection, so it can run beside the lexical stage
+        (``search`` then takes them as ``ahead``)."""
         self._reopen()
-        self.delta.refresh(conn)
         keys, scores = hnsw.search_view(self.view, vector, k + 8)
+        return FileHits(keys, scores)
+
+    def search(self, conn: Connection, vector: Vectors, k: int, ahead: object = None) -> list[Hit]:
+        found = ahead if isinstance(ahead, FileHits) else self.look_ahead(vector, k)
+        keys, scores = found.keys, found.scores
+        self.delta.refresh(conn)
         newer = self.delta.rows.pos  # re-embedded papers: the file's vector is outdated
         keep = np.asarray([int(key) not in newer for key in keys], dtype=bool)
         dkeys, dscores = self.delta.rows.top(vector, k + 8)
@@ -166,7 +185,10 @@ class PgVectorIndex:
             )
         )
 
-    def search(self, conn: Connection, vector: Vectors, k: int) -> list[Hit]:
+    def look_ahead(self, vector: Vectors, k: int) -> None:
+        return None  # the index is in the database
+
+    def search(self, conn: Connection, vector: Vectors, k: int, ahead: object = None) -> list[Hit]:
         # ef_search bounds how many results HNSW can return: at least k.
         conn.execute(
             text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": str(max(k, 64))}
@@ -183,7 +205,10 @@ class PgVectorIndex:
 class _Empty:
     """The index of a model with no stored embeddings yet."""
 
-    def search(self, conn: Connection, vector: Vectors, k: int) -> list[Hit]:
+    def look_ahead(self, vector: Vectors, k: int) -> None:
+        return None
+
+    def search(self, conn: Connection, vector: Vectors, k: int, ahead: object = None) -> list[Hit]:
         return []
 
 

@@ -10,15 +10,17 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, TextClause, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paperfeed.store.embeddings_schema import embedding_models, paper_embeddings
+from paperfeed.store.key_lists import in_keys
 from paperfeed.store.schema import papers
 from paperfeed.store.vector_codec import decode_vectors, encode_vectors
 
@@ -182,8 +184,14 @@ def existing_pks(conn: Connection, pks: Sequence[int]) -> set[int]:
     """Which of ``pks`` are still papers (an index may hold papers deleted since)."""
     if not pks:
         return set()
-    query = select(papers.c.pk).where(papers.c.pk.in_([int(p) for p in pks]))
-    return set(conn.execute(query).scalars())
+    among, params = in_keys(conn, "pk", pks)
+    query = _sql(f"SELECT pk FROM papers WHERE {among}")
+    return set(conn.execute(query, params).scalars().all())  # all(): one fetch, not row by row
+
+
+@lru_cache(maxsize=8)
+def _sql(statement: str) -> TextClause:
+    return text(statement)  # parsed once: this runs in every dense search
 
 
 def load_keys(conn: Connection, model: str) -> npt.NDArray[np.int64]:

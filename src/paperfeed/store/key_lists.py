@@ -1,0 +1,21 @@
+"""A list of paper keys as one bound parameter, for ``column IN (keys)`` on either backend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection
+
+
+def in_keys(
+    conn: Connection, column: str, pks: Iterable[int], name: str = "keys"
+) -> tuple[str, dict[str, Any]]:
+    """``column IN (pks)`` with the keys in one bound parameter (a JSON array on SQLite, an
+    array on PostgreSQL): the statement's text is the same for any number of keys, so it is
+    compiled once and cached, where an IN list of 200 named parameters cost ~1 ms a query."""
+    keys = [int(pk) for pk in pks]
+    if conn.dialect.name == "postgresql":
+        return f"{column} = ANY(CAST(:{name} AS bigint[]))", {name: keys}
+    return f"{column} IN (SELECT value FROM json_each(:{name}))", {name: json.dumps(keys)}
