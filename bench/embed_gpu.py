@@ -584,7 +584,7 @@ class Timeline:
         self.token_waits: list[float] = []
         self.launch_s = self.sync_s = self.scatter_s = 0.0
         self.last_settle = (0.0, 0.0)
-        launch, settle, chunks = emb._launch, emb._settle, emb._token_chunks
+        launch, finish, stream = emb._launch, emb._finish, emb._token_stream
         documents = emb.embed_documents
 
         def event() -> Any:
@@ -600,20 +600,19 @@ class Timeline:
             self.ends.append(event())
             return out
 
-        def timed_settle(launched: Any, whole: Any, done: int) -> Any:
+        def timed_finish(launched: Any, into: Any) -> None:
             t = time.perf_counter()
             if launched[0][1] is not None:
                 launched[0][1].synchronize()
             t1 = time.perf_counter()
-            out = settle(launched, whole, done)
+            finish(launched, into)
             t2 = time.perf_counter()
             self.sync_s += t1 - t
             self.scatter_s += t2 - t1
             self.last_settle = (t, t2)
-            return out
 
-        def timed_chunks(texts: Any) -> Any:
-            it = iter(chunks(texts))
+        def timed_stream(batches: Any, *args: Any) -> Any:
+            it = iter(stream(batches, *args))
             while True:
                 t = time.perf_counter()
                 try:
@@ -635,8 +634,8 @@ class Timeline:
             return out
 
         emb._launch = timed_launch  # type: ignore[method-assign]
-        emb._settle = timed_settle  # type: ignore[method-assign]
-        emb._token_chunks = timed_chunks  # type: ignore[method-assign]
+        emb._finish = timed_finish  # type: ignore[method-assign]
+        emb._token_stream = timed_stream  # type: ignore[method-assign]
         emb.embed_documents = timed_documents  # type: ignore[method-assign]
 
     def record(self, wall: float, t0: float) -> None:
@@ -894,7 +893,11 @@ def main() -> None:
             err = cos_err(VECS[name], ref)
             if dev == "cuda":
                 Timeline(emb)
-            _, times = repeated(dev, args.reps, lambda: emb.embed_documents(texts))
+            times = []
+            for _ in range(args.reps):  # a new tokeniser pool each run, as before 2026-11-26
+                emb.close()
+                times += repeated(dev, 1, lambda: emb.embed_documents(texts))[1]
+            emb.close()
             tokeniser = "FastWordPiece" if fast_tokenizer else "HF tokenizer"
             gelu = "erf GELU pass" if erf else "fused GELU"
             note = (

@@ -3,8 +3,10 @@ text within its budget. These need no torch; the last test runs the encoder wher
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
+import os
 import random
 from typing import Any
 
@@ -200,13 +202,99 @@ def test_pool_chunks_cover_every_text_in_order(
     papers = real_papers()
     texts = [str(p["abstract"]) for p in papers] + EDGE_CASES
     texts += [paper_text(str(p["title"]), str(p["abstract"])) for p in papers]
-    emb = object.__new__(embed_gpu.TorchEmbedder)  # the pipeline alone, no torch
-    emb.hf_dir, emb.workers, emb.fast_tokenizer, emb.ramp = FOLDER, 2, True, ramp
-    emb.start_method = start
+    emb = pipeline(ramp, start)
     chunks = list(emb._token_chunks(texts))
+    emb.close()
     expected = embed_gpu.chunk_sizes(len(texts), 70, 10, embed_gpu.RAMP if ramp else 1.0)
     assert [len(lengths) for _, lengths in chunks] == expected and len(expected) > 3
     assert rows(*tokenise(hf(), texts)) == [r for c in chunks for r in rows(*c)]
+
+
+def pipeline(ramp: bool = True, start: str = "forkserver") -> Any:
+    """A TorchEmbedder's tokenising pipeline alone, no torch, 2 workers."""
+    emb = object.__new__(embed_gpu.TorchEmbedder)
+    emb.hf_dir, emb.workers, emb.fast_tokenizer, emb.ramp = FOLDER, 2, True, ramp
+    emb.start_method, emb.tokenizer = start, FastWordPiece(hf())
+    emb.pool = embed_gpu.LazyPool(FOLDER, 2, fast=True, start_method=start)
+    return emb
+
+
+def test_one_tokeniser_pool_serves_every_call_until_closed() -> None:
+    texts = [str(p["abstract"]) for p in real_papers()[:40]]
+    emb = pipeline()
+    assert not emb.pool.running  # started on first use
+    first = list(emb._token_chunks(texts))
+    pool = emb.pool.get()
+    second = list(emb._token_chunks(texts))
+    assert emb.pool.get() is pool and emb.pool.running  # the same workers
+    assert [rows(*c) for c in first] == [rows(*c) for c in second]
+    emb.close()
+    assert not emb.pool.running
+    with pytest.raises(RuntimeError, match="shutdown"):
+        pool.submit(os.getpid)
+    assert rows(*next(emb._token_chunks(texts[:3]))) == hf_ids(hf(), texts[:3])
+    assert emb.pool.get() is not pool  # a new pool after close()
+    emb.close()
+    emb.close()  # twice is fine
+
+
+def test_the_pool_stops_when_its_owner_is_collected_and_at_exit() -> None:
+    holder = embed_gpu.LazyPool(FOLDER, 1, fast=True, start_method="forkserver")
+    pool = holder.get()
+    assert pool.submit(os.getpid).result() != os.getpid()
+    finalizer = holder._finalizer
+    assert finalizer is not None and finalizer.alive and finalizer.atexit
+    del holder
+    gc.collect()
+    assert not finalizer.alive
+    with pytest.raises(RuntimeError, match="shutdown"):
+        pool.submit(os.getpid)
+
+
+def test_batches_stream_through_one_pipeline_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """embed_batches: each batch's vectors in input order, empty batches too, batches read
+    only as the look-ahead reaches them; small batches tokenised in process until the pool
+    runs. The device is faked: a text's "vector" is (its token count, its first id)."""
+    monkeypatch.setattr(embed_gpu, "CHUNK", 70)
+    monkeypatch.setattr(embed_gpu, "FIRST_CHUNK", 10)
+    monkeypatch.setattr(embed_gpu, "LOOKAHEAD", 140)
+    monkeypatch.setattr(embed_gpu, "SMALL", 60)
+    papers = real_papers()
+    texts = [paper_text(str(p["title"]), str(p["abstract"])) for p in papers] + EDGE_CASES[:5]
+    texts = [t + suffix for suffix in ("", " x", " y") for t in texts]
+    cuts = [0, 20, 120, 120, 121, 300, len(texts)]  # in process, pool, empty, one text, ...
+    batches = [texts[a:b] for a, b in itertools.pairwise(cuts)]
+    emb = pipeline()
+    emb.dim = 2
+
+    def launch(flat: np.ndarray, lengths: np.ndarray) -> Any:
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        return np.stack([lengths, flat[starts]], axis=1).astype(np.float32)
+
+    def finish(launched: Any, into: np.ndarray) -> None:
+        into[:] = launched
+
+    emb._launch, emb._finish = launch, finish
+    pulled: list[int] = []
+
+    def source() -> Any:
+        for i, batch in enumerate(batches):
+            pulled.append(i)
+            yield batch
+
+    out = []
+    for vectors in emb.embed_batches(source()):
+        if not out:
+            assert len(pulled) < len(batches)  # not all read before the first is out
+        out.append(vectors)
+    emb.close()
+    assert [len(v) for v in out] == [len(b) for b in batches]
+    flat, lengths = tokenise(hf(), texts)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    assert (np.concatenate(out) == np.stack([lengths, flat[starts]], axis=1)).all()
+    assert list(emb.embed_batches([])) == []
+    (alone,) = emb.embed_batches([texts[:20]])  # small: tokenised here, no pool started
+    assert (alone == out[0]).all() and not emb.pool.running
 
 
 def test_torch_embedder_on_cpu_matches_hf_bert(tmp_path: Any) -> None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select, update
 
+from paperfeed.search import indexer
 from paperfeed.search.embed import paper_text
 from paperfeed.search.indexer import DenseRetriever, update_index
+from paperfeed.search.types import Vectors
 from paperfeed.store import embeddings as store
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
@@ -107,3 +113,80 @@ def test_the_sample_corpus_ships_with_its_embeddings(engine: Engine) -> None:
     with engine.connect() as conn:
         hits = DenseRetriever(embedder).search(conn, "3D Gaussian splatting for scene rendering", 5)
     assert len(hits) == 5
+
+
+class StreamingEmbedder(CachedEmbedder):
+    """An embedder with ``embed_batches`` (as the GPU one): gets every batch in one stream."""
+
+    streams: int = 0
+
+    def embed_batches(self, batches: Iterable[Sequence[str]]) -> Iterator[Vectors]:
+        self.streams += 1
+        for texts in batches:
+            yield self.embed_documents(texts) if texts else np.zeros((0, self.dim), np.float32)
+
+
+def test_a_streaming_embedder_gets_all_batches_in_one_stream(engine: Engine) -> None:
+    store_papers(engine, real_papers()[:25])
+    calls: list[tuple[int, int]] = []
+    embedder = StreamingEmbedder(batch_size=10)
+    report = update_index(engine, embedder, progress=lambda d, t: calls.append((d, t)))
+    assert report.embedded == 25 and embedder.streams == 1 and len(embedder.embedded) == 25
+    assert calls == [(0, 25), (10, 25), (20, 25), (25, 25)]
+    assert _count(engine) == 25
+    crashing = StreamingEmbedder(name="other-model", batch_size=10, fail_after=20)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        update_index(engine, crashing)
+    assert _count(engine, "other-model") == 20  # the batches embedded before it committed
+
+
+def test_papers_deleted_during_a_run_drop_out(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = real_papers()[:30]
+    store_papers(engine, rows)
+    existing = store.existing_pks
+    checked: list[int] = []
+
+    def counting(conn: Any, pks: Sequence[int]) -> set[int]:
+        checked.append(len(pks))
+        return existing(conn, pks)
+
+    monkeypatch.setattr(store, "existing_pks", counting)
+
+    class Deleting(CachedEmbedder):
+        def embed_documents(self, texts: Sequence[str]) -> Vectors:
+            # Batch 3 perhaps not read yet; batch 2 read already, as it is being embedded.
+            gone = {0: rows[27]["id"], 10: rows[15]["id"]}.get(len(self.embedded))
+            if gone:
+                with write_transaction(engine) as conn:
+                    conn.execute(papers.delete().where(papers.c.id == gone))
+            return super().embed_documents(texts)
+
+    embedder = Deleting(batch_size=10)
+    assert update_index(engine, embedder).embedded == 30
+    assert _count(engine) == 28
+    assert 10 in checked  # batch 2's write found its paper gone and wrote the other 9
+    assert update_index(engine, CachedEmbedder()).embedded == 0
+
+
+def test_a_failed_write_stops_the_run_and_a_rerun_finishes(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_papers(engine, real_papers()[:25])
+    write = indexer._write_batch
+    written: list[int] = []
+
+    def failing(engine: Engine, model: str, batch: Any, vectors: Vectors) -> None:
+        if written:
+            raise OSError("disk full")
+        write(engine, model, batch, vectors)
+        written.append(len(batch.keys))
+
+    monkeypatch.setattr(indexer, "_write_batch", failing)
+    with pytest.raises(OSError, match="disk full"):
+        update_index(engine, CachedEmbedder(batch_size=10))
+    assert _count(engine) == 10
+    monkeypatch.setattr(indexer, "_write_batch", write)
+    assert update_index(engine, CachedEmbedder(batch_size=10)).embedded == 15
+    assert _count(engine) == 25

@@ -13,6 +13,9 @@ end to end in ~44.3 s on one H100 once compiled, GPU-bound):
 - **a quick start**: the workers are forked from a fork server (started with the embedder,
   numpy and this module imported once) rather than spawned, and a run starts with small
   chunks that grow to ``CHUNK``, so the GPU waits ~0.6 s for its first tokens, not ~1.3 s;
+  the pool is then kept for the embedder's life (``LazyPool``; ``close()`` ends it), so later
+  calls do not wait for it, and ``embed_batches`` streams many batches through one pipeline
+  (``update_index`` on a GPU: no idle GPU between batches);
 - **few shapes, little padding**: texts are sorted by token length and cut into batches whose
   width is the length rounded up to a multiple of ``WIDTH_STEP`` (32), with a fixed token
   budget per batch; padding costs ~2% on real abstracts, and a handful of widths means no
@@ -42,8 +45,12 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import threading
+import weakref
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +165,52 @@ def tokeniser_pool(
     return ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=init)
 
 
+def _shutdown(pool: ProcessPoolExecutor, wait: bool) -> None:
+    pool.shutdown(wait=wait, cancel_futures=True)
+
+
+class LazyPool:
+    """One tokeniser pool (``tokeniser_pool``), started on first use and kept for the owner's
+    life, so that each ``embed_documents`` call does not wait ~0.6 s for new workers (and their
+    word tables stay warm). ``close()`` shuts it down (a later use starts a new one); so does
+    collecting this object (without waiting) and the interpreter's exit. A pool whose worker
+    died is dropped (``close``), and one inherited through ``fork`` is never used."""
+
+    def __init__(
+        self, hf_dir: Path, workers: int | None = None, *, fast: bool, start_method: str
+    ) -> None:
+        self.hf_dir, self.workers = hf_dir, pool_workers(workers)
+        self.fast, self.start_method = fast, start_method
+        self._pool: ProcessPoolExecutor | None = None
+        self._pid = 0
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._pool is not None and self._pid == os.getpid()
+
+    def get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                fast, start = self.fast, self.start_method
+                pool = tokeniser_pool(self.hf_dir, self.workers, fast=fast, start_method=start)
+                self._pool, self._pid = pool, os.getpid()
+                # Holds the pool, not self: collected with its owner, and run at exit too.
+                self._finalizer = weakref.finalize(self, _shutdown, pool, False)
+            return self._pool
+
+    def close(self) -> None:
+        """Shut the workers down and wait for them (nothing if none were started)."""
+        with self._lock:
+            pool, finalizer = self._pool, self._finalizer
+            self._pool, self._finalizer = None, None
+        if finalizer is not None:
+            finalizer.detach()
+        if pool is not None and self._pid == os.getpid():
+            _shutdown(pool, True)
+
+
 def _submit(
     pool: ProcessPoolExecutor, texts: Sequence[str], piece: int = PIECE
 ) -> list[Future[Any]]:
@@ -166,8 +219,15 @@ def _submit(
     ]
 
 
-def _collect(futures: list[Future[Any]]) -> tuple[np.ndarray, np.ndarray]:
-    parts = [f.result() for f in futures]
+Tokens = tuple[np.ndarray, np.ndarray]  # flat int32 ids, int64 lengths
+
+
+def _collect(work: list[Future[Any]] | Tokens) -> Tokens:
+    if isinstance(work, tuple):  # tokenised in this process
+        return work
+    if not work:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    parts = [f.result() for f in work]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
@@ -449,6 +509,8 @@ class TorchEmbedder:
     ``ramp=False`` cuts every run into chunks of ``CHUNK`` texts from the start (no small
     first chunks, ``chunk_sizes``). ``start_method="spawn"`` starts every tokeniser process
     as a new interpreter instead of forking it from a server (``pool_context``).
+    The tokeniser workers start with the first call of more than ``SMALL`` texts and stay
+    until ``close()`` (or ``with TorchEmbedder(...)``), the embedder's collection, or exit.
     FP8 projections and a fused Triton MLP were measured slower than this (BENCHMARKS.md).
     """
 
@@ -496,8 +558,21 @@ class TorchEmbedder:
         self.workers = workers
         self.ramp = ramp
         self.start_method = start_method
+        fast = fast_tokenizer
+        self.pool = LazyPool(hf_dir, workers, fast=fast, start_method=start_method)
         if cuda:  # bulk work ahead: the tokeniser pools' fork server starts meanwhile
             start_pool_server(start_method)
+
+    def close(self) -> None:
+        """Stop the tokeniser workers (also done when collected and at exit); a later call
+        starts new ones."""
+        self.pool.close()
+
+    def __enter__(self) -> TorchEmbedder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @classmethod
     def for_folder(cls, folder: Path, *, name: str, device: str | None = None) -> TorchEmbedder:
@@ -573,28 +648,91 @@ class TorchEmbedder:
         self._finish(launched, into)
         return into
 
-    def _token_chunks(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Tokenised chunks in order, from a new worker pool, at most ``LOOKAHEAD`` texts
-        (bounded memory) submitted beyond the chunk being handed out; with ``ramp``, small
-        chunks first (``chunk_sizes``), each split so that all workers share it."""
-        sizes = chunk_sizes(len(texts), CHUNK, FIRST_CHUNK, RAMP if self.ramp else 1.0)
-        bounds = np.cumsum([0, *sizes]).tolist()
-        chunks = [texts[a:b] for a, b in itertools.pairwise(bounds)]
-        workers = pool_workers(self.workers)
-        pending: list[tuple[int, list[Future[Any]]]] = []
-        ahead, submitted = 0, 0
-        fast, start = self.fast_tokenizer, self.start_method
-        with tokeniser_pool(self.hf_dir, workers, fast=fast, start_method=start) as pool:
-            for i in range(len(chunks)):
-                while submitted < len(chunks) and (submitted <= i + 1 or ahead < LOOKAHEAD):
-                    chunk = chunks[submitted]
-                    piece = min(PIECE, -(-len(chunk) // workers))
-                    pending.append((len(chunk), _submit(pool, chunk, piece)))
-                    ahead += len(chunk)
-                    submitted += 1
-                n, futures = pending.pop(0)
+    def _chunks(self, batches: Iterable[Sequence[str]]) -> Iterator[tuple[int, bool, Any]]:
+        """``(texts in the batch, last chunk of the batch?, texts)`` for each pipeline step:
+        with ``ramp``, the first batch starts with small chunks (``chunk_sizes``), later ones
+        are already in a full pipeline. An empty batch is one empty chunk."""
+        for i, texts in enumerate(batches):
+            ramp = RAMP if self.ramp and i == 0 else 1.0
+            sizes = chunk_sizes(len(texts), CHUNK, FIRST_CHUNK, ramp) or [0]
+            bounds = np.cumsum([0, *sizes]).tolist()
+            for j, (a, b) in enumerate(itertools.pairwise(bounds)):
+                yield len(texts), j == len(sizes) - 1, texts[a:b]
+
+    def _token_stream(
+        self, batches: Iterable[Sequence[str]], small: int | None = None
+    ) -> Iterator[tuple[int, bool, Tokens]]:
+        """``_chunks`` tokenised, in order, by the embedder's worker pool (``LazyPool``, kept
+        between calls), at most ``LOOKAHEAD`` texts (bounded memory) submitted beyond the
+        chunk being handed out, each chunk split so that all workers share it. Batches are
+        read from ``batches`` only as the look-ahead reaches them. A batch of at most
+        ``small`` texts is tokenised in this process while no pool is running."""
+        small = SMALL if small is None else small
+        chunks = self._chunks(batches)
+        pending: deque[tuple[int, bool, int, Any]] = deque()
+        ahead, more = 0, True
+        try:
+            while True:
+                while more and (len(pending) < 2 or ahead < LOOKAHEAD):
+                    item = next(chunks, None)
+                    if item is None:
+                        more = False
+                        break
+                    size, last, texts = item
+                    if size <= small and not self.pool.running:
+                        work: Any = tokenise(self.tokenizer, texts)
+                    else:
+                        pool, workers = self.pool.get(), self.pool.workers
+                        piece = max(1, min(PIECE, -(-len(texts) // workers)))
+                        work = _submit(pool, texts, piece)
+                    pending.append((size, last, len(texts), work))
+                    ahead += len(texts)
+                if not pending:
+                    return
+                size, last, n, work = pending.popleft()
                 ahead -= n
-                yield _collect(futures)
+                yield size, last, _collect(work)
+        except BrokenProcessPool:
+            self.pool.close()  # a worker died: the next call starts a new pool
+            raise
+        finally:  # stopped early: drop the work queued for chunks nobody will read
+            for *_, work in pending:
+                for future in work if isinstance(work, list) else ():
+                    future.cancel()
+
+    def _token_chunks(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """One run's tokenised chunks, from the worker pool."""
+        for _, _, tokens in self._token_stream([texts], small=0):
+            yield tokens
+
+    def embed_batches(self, batches: Iterable[Sequence[str]]) -> Iterator[np.ndarray]:
+        """The vectors of each batch of texts, in order, with one pipeline across batches: the
+        next batch is tokenised while the current one embeds, and a batch's vectors are handed
+        out while the next batch's first chunk runs, so the GPU does not wait between batches
+        (``update_index`` reads texts ahead and writes vectors behind)."""
+        pending: tuple[Any, np.ndarray, int, int, bool] | None = None
+        whole: np.ndarray | None = None
+        done = 0
+        for size, last, (flat, lengths) in self._token_stream(batches):
+            if whole is None:
+                whole, done = np.empty((size, self.dim), dtype=np.float32), 0
+            launched = self._launch(flat, lengths) if len(lengths) else None
+            step = (launched, whole, done, len(lengths), last)
+            done += len(lengths)
+            if last:
+                whole = None
+            if pending is not None:
+                yield from self._hand_out(pending)
+            pending = step
+        if pending is not None:
+            yield from self._hand_out(pending)
+
+    def _hand_out(self, step: tuple[Any, np.ndarray, int, int, bool]) -> Iterator[np.ndarray]:
+        launched, whole, done, n, last = step
+        if launched is not None:
+            self._finish(launched, whole[done : done + n])
+        if last:
+            yield whole
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed in chunks, tokenising the next chunks in worker processes meanwhile."""
@@ -602,7 +740,8 @@ class TorchEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if len(texts) <= SMALL:
             return self.embed_tokens([tokenise(self.tokenizer, texts)])
-        return self.embed_tokens(self._token_chunks(texts), total=len(texts))
+        (vectors,) = self.embed_batches([texts])
+        return vectors
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])

@@ -3,19 +3,28 @@
 ``update_index`` embeds only papers whose vector for the model is missing or stale (the text
 hash differs), in batches that each commit, so an interrupted run resumes where it stopped;
 then it brings the vector index (HNSW file or pgvector index) up to date.
+
+The embedder is kept busy: a database thread fetches the next batch's texts while the current
+batch embeds, and commits each batch's vectors, in order, while the next ones embed (sqlite3
+and psycopg release the GIL while the database works). An embedder with
+``embed_batches`` (the GPU one) gets the batches as one stream, so its pipeline stays full
+across batches; others get ``embed_documents`` once a batch.
 """
 
 from __future__ import annotations
 
 import time
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
 from paperfeed.search import hnsw
 from paperfeed.search.embed import get_embedder, paper_text
@@ -27,6 +36,9 @@ from paperfeed.store.schema import papers
 
 Progress = Callable[[int, int], None]  # (papers embedded so far, papers to embed)
 CPU_BATCH = 256
+READ_AHEAD = 1  # batches whose texts are read while one embeds
+WRITE_BEHIND = 2  # embedded batches waiting for the writer before the embedder waits
+IN_LIMIT = 16_384  # primary keys per IN (...) query: under every SQLite's variable limit
 
 
 @dataclass(slots=True)
@@ -59,10 +71,9 @@ def update_index(
     size = batch_size or int(getattr(embedder, "batch_size", CPU_BATCH))
     if progress:
         progress(0, len(todo))
-    for begin in range(0, len(todo), size):
-        _embed_batch(engine, embedder, todo[begin : begin + size])
-        if progress:
-            progress(min(begin + size, len(todo)), len(todo))
+    _embed_stale(
+        engine, embedder, [todo[i : i + size] for i in range(0, len(todo), size)], progress
+    )
     kind = sync_vector_index(engine, embedder.name, rebuild=rebuild)
     took = time.perf_counter() - start
     return IndexReport(embedder.name, total, len(todo), total - len(todo), kind, took)
@@ -72,18 +83,113 @@ def _stale(conn: Connection, model: str, rebuild: bool) -> Iterator[tuple[int, s
     return store.stale_papers(conn, model, paper_text, everything=rebuild)
 
 
-def _embed_batch(engine: Engine, embedder: Embedder, pks: Sequence[int]) -> None:
-    """Embed the papers' current text and commit the batch (deleted papers drop out)."""
+@dataclass(slots=True)
+class _Batch:
+    pks: Sequence[int]  # asked for
+    keys: list[int]  # those still in the store
+    docs: list[str]
+    hashes: list[str]
+
+
+def _read_batch(engine: Engine, pks: Sequence[int]) -> _Batch:
+    """The papers' current texts (deleted papers drop out)."""
+    texts: dict[int, tuple[str, str]] = {}
     with engine.connect() as conn:
-        texts = store.paper_texts(conn, list(pks))
+        for i in range(0, len(pks), IN_LIMIT):
+            texts.update(store.paper_texts(conn, list(pks[i : i + IN_LIMIT])))
     keys = [pk for pk in pks if pk in texts]
     docs = [paper_text(*texts[pk]) for pk in keys]
-    if not docs:
+    return _Batch(pks, keys, docs, [store.text_hash(doc) for doc in docs])
+
+
+def _write_batch(engine: Engine, model: str, batch: _Batch, vectors: Vectors) -> None:
+    """Commit one batch's vectors; papers deleted since they were read drop out."""
+    if not batch.keys:
         return
-    vectors = embedder.embed_documents(docs)
-    hashes = [store.text_hash(doc) for doc in docs]
-    with write_transaction(engine) as conn:
-        store.write_embeddings(conn, embedder.name, keys, hashes, vectors)
+    try:
+        with write_transaction(engine) as conn:
+            store.write_embeddings(conn, model, batch.keys, batch.hashes, vectors)
+    except IntegrityError:  # a paper went (its foreign key): write the others
+        with write_transaction(engine) as conn:
+            live = store.existing_pks(conn, batch.keys)
+            keep = [i for i, pk in enumerate(batch.keys) if pk in live]
+            keys, hashes = [batch.keys[i] for i in keep], [batch.hashes[i] for i in keep]
+            if keys:
+                store.write_embeddings(conn, model, keys, hashes, np.asarray(vectors)[keep])
+
+
+def _concurrent(engine: Engine) -> bool:
+    """Whether other threads may use their own connections (not so for in-memory SQLite)."""
+    return engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:")
+
+
+def _embed_stale(
+    engine: Engine, embedder: Embedder, batches: Sequence[Sequence[int]], progress: Progress | None
+) -> None:
+    """Embed the batches and commit each one on its own, in order. One database thread reads
+    texts ahead and writes vectors behind (one queue: reads and writes never contend with each
+    other for the GIL); if embedding fails, the batches embedded before it are committed, then
+    the error is raised."""
+    model, total, done = embedder.name, sum(len(b) for b in batches), 0
+    handed: deque[_Batch] = deque()  # handed to the embedder, vectors not back yet
+    reads: deque[Future[_Batch]] = deque()
+    writes: deque[Future[None]] = deque()
+    todo = iter(batches)
+    with ThreadPoolExecutor(1, thread_name_prefix="paperfeed-index-db") as db:
+        threads = _concurrent(engine)
+
+        def read_next() -> None:
+            pks = next(todo, None)
+            if pks is not None:
+                reads.append(db.submit(_read_batch, engine, pks))
+
+        def texts() -> Iterator[list[str]]:
+            for _ in range(READ_AHEAD + 1 if threads else 0):
+                read_next()
+            while reads or not threads:
+                if threads:
+                    batch = reads.popleft().result()
+                    read_next()
+                else:
+                    pks = next(todo, None)
+                    if pks is None:
+                        return
+                    batch = _read_batch(engine, pks)
+                handed.append(batch)
+                yield batch.docs
+
+        stream = getattr(embedder, "embed_batches", None)
+        vectors_of: Iterator[Vectors] = iter(())
+        try:
+            if stream is not None:
+                vectors_of = stream(texts())
+            else:
+                vectors_of = (_embed(embedder, docs) for docs in texts())
+            for vectors in vectors_of:
+                batch = handed.popleft()
+                if threads:
+                    writes.append(db.submit(_write_batch, engine, model, batch, vectors))
+                    while writes and (writes[0].done() or len(writes) > WRITE_BEHIND):
+                        writes.popleft().result()  # in order; raises a failed write
+                else:
+                    _write_batch(engine, model, batch, vectors)
+                done += len(batch.pks)
+                if progress:
+                    progress(done, total)
+        finally:  # stop embedding and reading, then commit what was embedded
+            close = getattr(vectors_of, "close", None)
+            if close is not None:
+                close()
+            for future in reads:
+                future.cancel()
+            while writes:
+                writes.popleft().result()
+
+
+def _embed(embedder: Embedder, docs: list[str]) -> Vectors:
+    if not docs:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return embedder.embed_documents(docs)
 
 
 def sync_vector_index(engine: Engine, model: str, *, rebuild: bool = False) -> str:
