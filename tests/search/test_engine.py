@@ -12,11 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
 
+from paperfeed.search import vectors
 from paperfeed.search.engine import EngineConfig
+from paperfeed.search.indexer import DenseRetriever, update_index
 from paperfeed.search.lexical import LexicalParams
 from paperfeed.search.service import SearchResults, search
 from paperfeed.search.types import Hit
+from paperfeed.search.vectors import HnswIndex
+from paperfeed.store.engine import is_sqlite
 from tests.search.conftest import CODE_EVERY, by_id
+from tests.search.dense_helpers import CachedEmbedder, real_papers, store_papers
 
 ECLARE = "2503.11787"
 SPRINT = "2503.11932"
@@ -222,3 +227,44 @@ def test_a_dense_retriever_plugs_in(corpus: Engine) -> None:
 @given(st.text(alphabet=st.sampled_from("ab2401.5\" -:*()ORyeatuhcd'\\/"), max_size=40) | st.text())
 def test_any_query_searches_without_error(corpus: Engine, raw: str) -> None:
     search(corpus, raw, limit=3)
+
+
+def test_the_real_dense_side_searches_its_hnsw_file_beside_the_lexical_stage(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not is_sqlite(engine):
+        pytest.skip("the HNSW file is the SQLite backend's index")
+    monkeypatch.setattr(vectors, "HNSW_MIN_PAPERS", 20)
+    monkeypatch.setattr("paperfeed.search.indexer.HNSW_MIN_PAPERS", 20)
+    vectors.forget_indexes()
+    rows = real_papers()
+    store_papers(engine, rows)
+    update_index(engine, CachedEmbedder())
+    searched_on: list[str] = []
+    look_ahead = HnswIndex.look_ahead
+
+    def recorded(index: HnswIndex, vector: Any, k: int) -> Any:
+        searched_on.append(threading.current_thread().name)
+        return look_ahead(index, vector, k)
+
+    monkeypatch.setattr(HnswIndex, "look_ahead", recorded)
+    retriever = DenseRetriever(CachedEmbedder())
+    for row in rows[:5]:
+        query = str(row["abstract"])[:80]
+        ahead = search(engine, query, retriever=retriever, limit=20)
+        plain = search(engine, query, retriever=_Plain(retriever), limit=20)
+        assert [(r.id, r.stages) for r in ahead.results] == [
+            (r.id, r.stages) for r in plain.results
+        ]
+    assert searched_on and searched_on[0] != threading.current_thread().name
+    vectors.forget_indexes()
+
+
+class _Plain:
+    """A retriever seen through ``search`` alone: nothing runs ahead."""
+
+    def __init__(self, inner: DenseRetriever) -> None:
+        self.inner = inner
+
+    def search(self, conn: Connection, query_text: str, k: int) -> list[Hit]:
+        return self.inner.search(conn, query_text, k)

@@ -259,3 +259,26 @@ class DenseRetriever:
 
     def search_vector(self, conn: Connection, vector: Vectors, k: int) -> list[Hit]:
         return list(vector_index(conn, self.embedder.name).search(conn, vector, k))
+
+    def look_ahead(self, conn: Connection, query_text: str, k: int) -> Callable[[], object]:
+        """What needs no connection, for the engine to run beside the lexical stage: embed the
+        query and, where the index is an HNSW file, search it."""
+        index = vector_index(conn, self.embedder.name)
+
+        def work() -> object:
+            vector = self.embed(query_text)
+            return _Ahead(vector, index, index.look_ahead(vector, k))
+
+        return work
+
+    def search_ahead(self, conn: Connection, ahead: object, k: int) -> list[Hit]:
+        """Finish what ``look_ahead``'s work began: the store's checks, newer rows, the best k."""
+        assert isinstance(ahead, _Ahead)
+        return list(ahead.index.search(conn, ahead.vector, k, ahead.found))
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    vector: Vectors
+    index: Any
+    found: object
