@@ -14,6 +14,11 @@ the same index class the SQLite backend uses above 50k papers. Its keys 0..N-1 s
 change the latency). Baseline in the same run: the query embedded after the lexical stage, as
 search ran before.
 
+With ``--product`` (SQLite) the dense side is exactly what the server runs instead: the real
+``DenseRetriever`` over vectors stored in the database (made as below) and the HNSW file that
+``paperfeed index`` keeps next to it, with its checks that the model is current and that the
+papers found still exist. The first run stores the vectors and builds that file (~8 minutes).
+
 On PostgreSQL (``--database-url``) the dense side is exactly what the server runs: the real
 ``DenseRetriever`` (shipped embedder, pgvector HNSW over ``halfvec``). The corpus is built by
 ``search_lexical.build`` and every paper gets a vector made like ``bench/vectors.py`` makes them
@@ -33,11 +38,10 @@ from sqlalchemy import Connection, Engine, text
 
 from paperfeed.search import hnsw
 from paperfeed.search.embed import get_embedder
-from paperfeed.search.indexer import DenseRetriever
+from paperfeed.search.indexer import DenseRetriever, sync_vector_index
 from paperfeed.search.lexical import DocumentCounts
 from paperfeed.search.service import search
 from paperfeed.search.types import Hit, Vectors
-from paperfeed.search.vectors import PgVectorIndex
 from paperfeed.store import embeddings as store
 from paperfeed.store.engine import make_engine
 from search_lexical import OUT, QUERIES, build, summary, timed_together  # bench/ on sys.path
@@ -75,7 +79,7 @@ class HnswFileRetriever:
         return self.search_vector(conn, self.embed(query_text), k)
 
 
-class PgRetriever(DenseRetriever):
+class ProductRetriever(DenseRetriever):
     """The server's DenseRetriever, its query cache emptied before each query, timed."""
 
     def __init__(self) -> None:
@@ -105,16 +109,32 @@ def store_vectors(engine: Engine, records: int, model: str, dim: int) -> None:
             store.write_embeddings(
                 conn, model, chunk, ["bench"] * len(chunk), vectors[start : start + len(chunk)]
             )
-    with engine.begin() as conn:
-        PgVectorIndex(model, dim).ensure_index(conn)
+    sync_vector_index(engine, model)  # pgvector's HNSW index, or the HNSW file beside SQLite
     print(f"vectors stored and indexed: {len(pks):,} ({time.perf_counter() - started:.0f} s)")
+
+
+class EmbedAheadOnly:
+    """The same retriever with only its query embedded beside the lexical stage, its index
+    searched after it (how the server's dense side ran before it looked ahead)."""
+
+    def __init__(self, inner: ProductRetriever) -> None:
+        self.inner = inner
+
+    def embed(self, query_text: str) -> Vectors:
+        return self.inner.embed(query_text)
+
+    def search_vector(self, conn: Connection, vector: Vectors, k: int) -> list[Hit]:
+        return self.inner.search_vector(conn, vector, k)
+
+    def search(self, conn: Connection, query_text: str, k: int) -> list[Hit]:
+        return self.inner.search(conn, query_text, k)
 
 
 class Sequential:
     """The same retriever seen through ``search`` alone: the query is embedded after the
     lexical stage, not beside it (how search ran before the embedding worker)."""
 
-    def __init__(self, inner: HnswFileRetriever | PgRetriever) -> None:
+    def __init__(self, inner: HnswFileRetriever | ProductRetriever) -> None:
         self.inner = inner
 
     def search(self, conn: Connection, query_text: str, k: int) -> list[Hit]:
@@ -127,42 +147,57 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--index", type=Path, default=OUT / "bench-f16.usearch")
     parser.add_argument("--database-url", help="PostgreSQL: build the corpus and vectors there")
+    parser.add_argument(
+        "--product",
+        action="store_true",
+        help="SQLite: the server's DenseRetriever over stored vectors and its HNSW file",
+    )
     args = parser.parse_args()
-    retriever: HnswFileRetriever | PgRetriever
+    retriever: HnswFileRetriever | ProductRetriever
     if args.database_url:
         engine = make_engine(args.database_url)
         with engine.connect() as conn:
             papers = count_papers(conn)
         if papers < args.records:
             build(engine, args.records)
-        retriever = PgRetriever()
+        retriever = ProductRetriever()
         store_vectors(engine, args.records, retriever.embedder.name, retriever.embedder.dim)
         print(f"{args.records:,} papers and vectors in PostgreSQL; {len(QUERIES)} queries")
+    elif args.product:
+        engine = make_engine(f"sqlite:///{OUT / f'search-{args.records}.db'}")
+        retriever = ProductRetriever()
+        store_vectors(engine, args.records, retriever.embedder.name, retriever.embedder.dim)
+        print(
+            f"{args.records:,} papers and vectors, the server's dense path; {len(QUERIES)} queries"
+        )
     else:
         engine = make_engine(f"sqlite:///{OUT / f'search-{args.records}.db'}")
         retriever = HnswFileRetriever(args.index)
         print(f"{len(retriever.view):,} vectors in {args.index}; {len(QUERIES)} queries")
     with engine.connect() as conn:
-        times = timed_together(
-            {
-                "search(), lexical only": lambda q: search(conn, q),
-                "baseline: hybrid, query embedded after lexical": lambda q: search(
-                    conn, q, retriever=Sequential(retriever)
-                ),
-                "search(), hybrid incl. query embedding": lambda q: search(
-                    conn, q, retriever=retriever
-                ),
-                "the same, common-word verdicts forgotten before each query": lambda q: (
-                    DocumentCounts.forget(),
-                    search(conn, q, retriever=retriever),
-                ),
-            },
-            args.rounds,
-        )
+        variants = {
+            "search(), lexical only": lambda q: search(conn, q),
+            "baseline: hybrid, query embedded after lexical": lambda q: search(
+                conn, q, retriever=Sequential(retriever)
+            ),
+            "search(), hybrid incl. query embedding": lambda q: search(
+                conn, q, retriever=retriever
+            ),
+            "the same, common-word verdicts forgotten before each query": lambda q: (
+                DocumentCounts.forget(),
+                search(conn, q, retriever=retriever),
+            ),
+        }
+        if isinstance(retriever, ProductRetriever):
+            only_embedding = EmbedAheadOnly(retriever)
+            variants["before: only the query embedded beside lexical"] = lambda q: search(
+                conn, q, retriever=only_embedding
+            )
+        times = timed_together(variants, args.rounds)
     for name, by_query in times.items():
         summary(name, by_query)
     print(f"query embedding alone: p50 {statistics.median(retriever.embed_ms):.2f} ms")
-    where = " --database-url URL" if args.database_url else ""
+    where = " --database-url URL" if args.database_url else " --product" if args.product else ""
     print(f"reproduce: .venv/bin/python bench/search_hybrid.py --records {args.records}{where}")
 
 
