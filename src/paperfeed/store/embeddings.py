@@ -17,7 +17,6 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, TextClause, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paperfeed.store.embeddings_schema import embedding_models, paper_embeddings
 from paperfeed.store.key_lists import in_keys
@@ -113,6 +112,13 @@ def paper_texts(conn: Connection, pks: Sequence[int]) -> dict[int, tuple[str, st
     return {pk: (title, abstract) for pk, title, abstract in conn.execute(query)}
 
 
+_SQLITE_UPSERT = (
+    "INSERT INTO paper_embeddings (paper_pk, model, content_hash, seq, vector) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (paper_pk, model) DO UPDATE SET "
+    "content_hash = excluded.content_hash, seq = excluded.seq, vector = excluded.vector"
+)
+
+
 def write_embeddings(
     conn: Connection, model: str, pks: Sequence[int], hashes: Sequence[str], vectors: Vectors
 ) -> int:
@@ -121,16 +127,24 @@ def write_embeddings(
     if state is None:
         raise ValueError(f"model {model!r} is not registered (ensure_model first)")
     seq = state.version + 1
-    rows = [
-        {"paper_pk": pk, "model": model, "content_hash": h, "seq": seq, "vector": v}
-        for pk, h, v in zip(pks, hashes, _to_db(conn, vectors), strict=True)
-    ]
-    insert = pg_insert if _is_pg(conn) else sqlite_insert
-    stmt = insert(paper_embeddings)
-    excluded = {c: stmt.excluded[c] for c in ("content_hash", "seq", "vector")}
-    conn.execute(
-        stmt.on_conflict_do_update(index_elements=["paper_pk", "model"], set_=excluded), rows
-    )
+    if _is_pg(conn):
+        rows = [
+            {"paper_pk": pk, "model": model, "content_hash": h, "seq": seq, "vector": v}
+            for pk, h, v in zip(pks, hashes, _to_db(conn, vectors), strict=True)
+        ]
+        stmt = pg_insert(paper_embeddings)
+        excluded = {c: stmt.excluded[c] for c in ("content_hash", "seq", "vector")}
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=["paper_pk", "model"], set_=excluded), rows
+        )
+    else:
+        # Plain tuples through the driver: SQLAlchemy's executemany of dict rows was most of the
+        # time of a GPU index run's writes (~1.3 s per 65,536 vectors, BENCHMARKS.md).
+        blobs = encode_vectors(vectors)
+        conn.exec_driver_sql(
+            _SQLITE_UPSERT,
+            [(int(pk), model, h, seq, b) for pk, h, b in zip(pks, hashes, blobs, strict=True)],
+        )
     values = {"version": seq, "updated_at": datetime.now(UTC)}
     conn.execute(update(embedding_models).where(embedding_models.c.model == model).values(values))
     return seq
