@@ -30,10 +30,10 @@ from typing import Any
 
 from paperfeed.domain import Link, PaperRecord, RecordError, Version
 from paperfeed.ingest.formats import IngestError, ParseOptions
-from paperfeed.ingest.merge import content_hash, new_paper
 from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.sources import PageMark, Source, StreamSource, file_source
-from paperfeed.store.papers import PaperRows, iso_day, paper_rows
+from paperfeed.ingest.upsert import own_rows
+from paperfeed.store.papers import PaperRows, iso_day
 
 CHUNK_RECORDS = 500
 AHEAD_CHUNKS = 8  # chunks the child may prepare beyond what the parent has read (~15 MB)
@@ -199,8 +199,7 @@ def _encode(item: PaperRecord | RecordError) -> tuple[Any, ...]:
     if isinstance(prepared, RecordError):
         return (_ERROR, prepared.location, prepared.reason)
     record = prepared.record
-    paper = new_paper(prepared.id, record)
-    rows = paper_rows(paper, prepared.title_key, content_hash(paper), iso_day)
+    rows = own_rows(prepared, iso_day)
     fields = (
         record.title,
         record.abstract,
