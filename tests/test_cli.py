@@ -15,8 +15,8 @@ from typer.testing import CliRunner, Result
 
 from paperfeed.cli import app
 from paperfeed.ingest.sample import SAMPLE_DIR
-from paperfeed.store import migrate
-from paperfeed.store.engine import make_engine
+from paperfeed.store import deferred_indexes, migrate
+from paperfeed.store.engine import is_sqlite, make_engine
 
 SEED_PAPERS = 58
 
@@ -90,6 +90,16 @@ def test_db_upgrade_migrates_an_empty_database(
     finally:
         engine.dispose()
     assert stats()["papers"] == 0
+
+
+def test_db_upgrade_builds_indexes_an_unfinished_bulk_load_left_out(engine: Engine) -> None:
+    deferred_indexes.drop(engine)  # what a bulk ingest killed midway leaves
+    result = run("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        assert deferred_indexes.missing(conn) == []
+    if is_sqlite(engine):
+        assert "built index ix_paper_authors_name" in said(result)
 
 
 def test_db_reset_yes_empties_the_database(engine: Engine, tmp_path: Path) -> None:
