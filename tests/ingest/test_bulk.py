@@ -8,6 +8,8 @@ the indexes are never deferred; the parser process works the same).
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -143,7 +145,7 @@ def test_a_corrupt_file_fails_in_the_parser_process_with_its_name(tmp_path: Path
     feeder = Feeder(str(path), "jsonl", ParseOptions(), skip=0)
     with pytest.raises(IngestError, match=r"feed\.jsonl\.gz: corrupt or truncated gzip"):
         list(feeder)
-    assert not feeder._process.is_alive()
+    assert feeder._process.poll() is not None
 
 
 def test_a_parser_process_that_dies_is_an_ingest_error(
@@ -179,6 +181,27 @@ def test_the_parser_process_ends_when_its_parent_stops_listening(
     feeder = Feeder(str(path), "jsonl", ParseOptions(), skip=0)
     assert feeder._receive()  # the child is at work; then the parent goes, as if killed
     time.sleep(3)  # time to parse the file and fill the queue
-    feeder._receiving.close()
-    feeder._process.join(timeout=30)
-    assert feeder._process.exitcode == 0
+    feeder._stream.close()
+    assert feeder._process.wait(timeout=30) == 0
+
+
+def test_a_script_without_a_main_guard_can_ingest_in_parallel(tmp_path: Path) -> None:
+    # A multiprocessing child would import this script again (and fail in its bootstrap).
+    path = write(feed_lines(300), tmp_path / "feed.jsonl")
+    script = tmp_path / "load.py"
+    script.write_text(
+        "from paperfeed.ingest.formats import ParseOptions\n"
+        "from paperfeed.ingest.service import run_ingest\n"
+        "from paperfeed.ingest.sources import file_source\n"
+        "from paperfeed.store import migrate\n"
+        "from paperfeed.store.engine import make_engine\n"
+        f"engine = make_engine('sqlite:///{tmp_path / 'script.db'}')\n"
+        "migrate.upgrade(engine)\n"
+        f"source = file_source({str(path)!r}, 'jsonl', ParseOptions())\n"
+        "print(run_ingest(engine, source, parallel=True).counts.inserted)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "300"

@@ -71,6 +71,25 @@ def kill_at_random(
     return running
 
 
+def settle(engine: Engine) -> None:
+    """Wait until the killed ingest's server session has ended (PostgreSQL). A client killed
+    just after sending COMMIT leaves the server to finish that commit; reading before then
+    would see some of the batch's tables committed and others not yet."""
+    if engine.dialect.name != "postgresql":
+        return
+    query = (
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.exec_driver_sql(query).scalar_one() == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the killed ingest's database session did not end")
+
+
 def assert_sqlite_intact(path: Path) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -155,6 +174,7 @@ def test_postgresql_ingest_survives_sigkill(pg_server: str, feed: tuple[Path, li
     while kills < 4 and progress[-1] < len(ids):
         if kill_at_random(url, path, batch, rng, engine, *BULK):
             kills += 1
+        settle(engine)
         progress.append(assert_whole_batches(engine, ids, clean_papers, batch))
 
     run_ingest_process(url, path, batch, *BULK)

@@ -16,17 +16,19 @@ decoded only when the record has to be merged.
 from __future__ import annotations
 
 import marshal
-import multiprocessing
 import os
 import queue
+import struct
+import subprocess
+import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from datetime import date
 from functools import partial
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, BinaryIO
 
 from paperfeed.domain import Link, PaperRecord, RecordError, Version
 from paperfeed.ingest.formats import IngestError, ParseOptions
@@ -40,6 +42,7 @@ AHEAD_CHUNKS = 8  # chunks the child may prepare beyond what the parent has read
 # Below this a file is read in-process: starting the child (~0.5 s of imports) would not pay.
 PARALLEL_MIN_BYTES = 32 * 2**20
 _RECORD, _ERROR, _SKIPPED, _END, _FAILED = range(5)
+_HEADER = struct.Struct("<Q")  # a message's length
 
 Resumed = None  # stands for a record skipped because an earlier run committed it
 Entry = Prepared | RecordError | None
@@ -62,21 +65,25 @@ class Feeder:
     Iterating yields, for every record of the file: ``None`` for each of the first ``skip``
     (committed by an earlier run, not prepared again), then its Prepared or its RecordError.
     ``position`` is how many bytes of the file the child has read.
+
+    The child is ``python -m paperfeed.ingest.feeder``, not a multiprocessing child: those
+    re-import the caller's main script, which breaks a script that calls ``run_ingest`` at
+    its top level. Messages come over the child's standard output, each one its length (8
+    bytes) and a marshal payload; its standard error goes to a file, quoted if it fails.
     """
 
     def __init__(self, path: str, fmt: str | None, options: ParseOptions, skip: int) -> None:
         self.position = 0
-        context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
-        receiving, sending = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_produce,
-            args=(sending, path, fmt, options, skip),
-            name="paperfeed-ingest-parser",
-            daemon=True,
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        command = [sys.executable, "-m", "paperfeed.ingest.feeder", path, fmt or "", str(skip)]
+        command += [_iso(options.featured_day), _iso(options.today)]
+        # The child finds paperfeed where this process found it.
+        env = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._errors, env=env
         )
-        self._process.start()
-        sending.close()
-        self._receiving = receiving
+        assert self._process.stdout is not None
+        self._stream = self._process.stdout
 
     def __iter__(self) -> Iterator[Entry]:
         try:
@@ -96,24 +103,32 @@ class Feeder:
             self.close()
 
     def _receive(self) -> bytes:
-        try:
-            return self._receiving.recv_bytes()
-        except EOFError:
-            self._process.join(timeout=5)
-            code = self._process.exitcode
+        header = self._stream.read(_HEADER.size)
+        message = (
+            self._stream.read(_HEADER.unpack(header)[0]) if len(header) == _HEADER.size else b""
+        )
+        if not message:
+            code = self._process.wait(timeout=5)
             raise IngestError(
-                f"the parser process stopped unexpectedly (exit code {code})"
-            ) from None
+                f"the parser process stopped unexpectedly (exit code {code}){self._said()}"
+            )
+        return message
+
+    def _said(self) -> str:
+        self._errors.seek(0)
+        tail = self._errors.read()[-2000:].decode(errors="replace").strip()
+        return f":\n{tail}" if tail else ""
 
     def close(self) -> None:
-        self._receiving.close()
-        if self._process.is_alive():
+        self._stream.close()
+        if self._process.poll() is None:
             self._process.terminate()
-        self._process.join()
+        self._process.wait()
+        self._errors.close()
 
 
 def _produce(
-    sending: Connection, path: str, fmt: str | None, options: ParseOptions, skip: int
+    sending: BinaryIO, path: str, fmt: str | None, options: ParseOptions, skip: int
 ) -> None:
     """The child: read, prepare and encode every record of ``path``; report failures.
 
@@ -180,14 +195,17 @@ def _read(source: StreamSource, skip: int, send: Callable[[int, Any], None]) -> 
     send(_END, None)
 
 
-def _send_all(outbox: queue.Queue[bytes | None], sending: Connection) -> None:
+def _send_all(outbox: queue.Queue[bytes | None], sending: BinaryIO) -> None:
     try:
         while (message := outbox.get()) is not None:
-            sending.send_bytes(message)
-    except OSError:  # the parent closed its end
+            sending.write(_HEADER.pack(len(message)))
+            sending.write(message)
+            sending.flush()
+    except OSError:  # the parent closed its end (or is gone)
         pass
     finally:
-        sending.close()
+        with suppress(OSError):
+            sending.close()
 
 
 def _encode(item: PaperRecord | RecordError) -> tuple[Any, ...]:
@@ -266,3 +284,22 @@ def _day(value: date | None) -> int | None:
 
 def _date(value: int | None) -> date | None:
     return None if value is None else date.fromordinal(value)
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def _main(argv: list[str]) -> None:
+    path, fmt, skip, featured, today = argv
+    options = ParseOptions(
+        featured_day=date.fromisoformat(featured) if featured else None,
+        today=date.fromisoformat(today) if today else None,
+    )
+    messages = sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not break the stream of messages
+    _produce(messages, path, fmt or None, options, int(skip))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
