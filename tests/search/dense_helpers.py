@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+import pytest
 from sqlalchemy import Engine
 
 from paperfeed.domain import PaperRecord
@@ -91,3 +92,9 @@ class CachedEmbedder:
 
     def embed_query(self, text: str) -> Vectors:
         return onnx_embedder().embed_query(text)
+
+
+def use_hnsw_file_from(monkeypatch: pytest.MonkeyPatch, papers: int = 20) -> None:
+    """Make the SQLite backend keep its HNSW file from ``papers`` papers on (50k in earnest)."""
+    monkeypatch.setattr("paperfeed.search.vectors.HNSW_MIN_PAPERS", papers)
+    monkeypatch.setattr("paperfeed.search.indexer.HNSW_MIN_PAPERS", papers)

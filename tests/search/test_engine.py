@@ -21,7 +21,12 @@ from paperfeed.search.types import Hit
 from paperfeed.search.vectors import HnswIndex
 from paperfeed.store.engine import is_sqlite
 from tests.search.conftest import CODE_EVERY, by_id
-from tests.search.dense_helpers import CachedEmbedder, real_papers, store_papers
+from tests.search.dense_helpers import (
+    CachedEmbedder,
+    real_papers,
+    store_papers,
+    use_hnsw_file_from,
+)
 
 ECLARE = "2503.11787"
 SPRINT = "2503.11932"
@@ -234,8 +239,7 @@ def test_the_real_dense_side_searches_its_hnsw_file_beside_the_lexical_stage(
 ) -> None:
     if not is_sqlite(engine):
         pytest.skip("the HNSW file is the SQLite backend's index")
-    monkeypatch.setattr(vectors, "HNSW_MIN_PAPERS", 20)
-    monkeypatch.setattr("paperfeed.search.indexer.HNSW_MIN_PAPERS", 20)
+    use_hnsw_file_from(monkeypatch)
     vectors.forget_indexes()
     rows = real_papers()
     store_papers(engine, rows)

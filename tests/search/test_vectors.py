@@ -13,7 +13,12 @@ from paperfeed.search.indexer import update_index
 from paperfeed.search.vectors import ExactIndex, HnswIndex, PgVectorIndex, vector_index
 from paperfeed.store.engine import is_sqlite, write_transaction
 from paperfeed.store.schema import papers
-from tests.search.dense_helpers import CachedEmbedder, real_papers, store_papers
+from tests.search.dense_helpers import (
+    CachedEmbedder,
+    real_papers,
+    store_papers,
+    use_hnsw_file_from,
+)
 
 MODEL = "paperfeed-minilm-sci"
 
@@ -58,8 +63,7 @@ def test_hnsw_file_is_built_extended_and_survives_a_restart(
 ) -> None:
     if not is_sqlite(engine):
         pytest.skip("the HNSW file is the SQLite backend's index")
-    monkeypatch.setattr(vectors, "HNSW_MIN_PAPERS", 20)
-    monkeypatch.setattr("paperfeed.search.indexer.HNSW_MIN_PAPERS", 20)
+    use_hnsw_file_from(monkeypatch)
     rows = real_papers()
     store_papers(engine, rows[:60])
     assert update_index(engine, CachedEmbedder()).vector_index == "hnsw"

@@ -10,16 +10,15 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, TextClause, delete, func, select, text, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from paperfeed.store.embeddings_schema import embedding_models, paper_embeddings
-from paperfeed.store.key_lists import in_keys
+from paperfeed.store.key_lists import in_keys, sql_text
 from paperfeed.store.schema import papers
 from paperfeed.store.vector_codec import decode_vectors, encode_vectors
 
@@ -41,12 +40,6 @@ def text_hash(text: str) -> str:
 
 def _is_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
-
-
-def _to_db(conn: Connection, vectors: Vectors) -> list[Any]:
-    if _is_pg(conn):
-        return list(vectors)  # pgvector's halfvec type formats numpy rows itself
-    return encode_vectors(vectors)
 
 
 def vectors_from_db(conn: Connection, values: Sequence[Any], dim: int) -> Vectors:
@@ -130,7 +123,7 @@ def write_embeddings(
     if _is_pg(conn):
         rows = [
             {"paper_pk": pk, "model": model, "content_hash": h, "seq": seq, "vector": v}
-            for pk, h, v in zip(pks, hashes, _to_db(conn, vectors), strict=True)
+            for pk, h, v in zip(pks, hashes, vectors, strict=True)  # halfvec formats numpy rows
         ]
         stmt = pg_insert(paper_embeddings)
         excluded = {c: stmt.excluded[c] for c in ("content_hash", "seq", "vector")}
@@ -199,13 +192,8 @@ def existing_pks(conn: Connection, pks: Sequence[int]) -> set[int]:
     if not pks:
         return set()
     among, params = in_keys(conn, "pk", pks)
-    query = _sql(f"SELECT pk FROM papers WHERE {among}")
+    query = sql_text(f"SELECT pk FROM papers WHERE {among}")
     return set(conn.execute(query, params).scalars().all())  # all(): one fetch, not row by row
-
-
-@lru_cache(maxsize=8)
-def _sql(statement: str) -> TextClause:
-    return text(statement)  # parsed once: this runs in every dense search
 
 
 def load_keys(conn: Connection, model: str) -> npt.NDArray[np.int64]:

@@ -1,12 +1,14 @@
-"""A list of paper keys as one bound parameter, for ``column IN (keys)`` on either backend."""
+"""SQL text for the hot paths of search: paper keys as one bound parameter, statements parsed
+once."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, TextClause, text
 
 
 def in_keys(
@@ -19,3 +21,9 @@ def in_keys(
     if conn.dialect.name == "postgresql":
         return f"{column} = ANY(CAST(:{name} AS bigint[]))", {name: keys}
     return f"{column} IN (SELECT value FROM json_each(:{name}))", {name: json.dumps(keys)}
+
+
+@lru_cache(maxsize=512)
+def sql_text(statement: str) -> TextClause:
+    """``text(statement)``, cached: parsing the bind parameters was measured at ~1 ms a query."""
+    return text(statement)
