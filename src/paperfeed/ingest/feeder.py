@@ -50,13 +50,11 @@ Entry = Prepared | RecordError | None
 
 def feeder_for(source: Source, skip: int, parallel: bool | None) -> Feeder | None:
     """A Feeder for ``source`` when it is a file and parsing apart pays (or is asked for)."""
-    path = getattr(source, "path", None)
-    if path is None or parallel is False:
+    if not isinstance(source, StreamSource) or source.path is None or parallel is False:
         return None
     if parallel is None and ((os.cpu_count() or 1) < 2 or (source.size or 0) < PARALLEL_MIN_BYTES):
         return None
-    assert isinstance(source, StreamSource)
-    return Feeder(path, source.format, source.options, skip)
+    return Feeder(source.path, source.format, source.options, skip)
 
 
 class Feeder:
