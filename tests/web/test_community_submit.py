@@ -77,12 +77,16 @@ def test_duplicate_submission_lands_on_the_existing_paper(engine: Engine, arxiv:
     bob = _user(engine, add_user(engine, "bob"))
     done = submit_arxiv(engine, get_settings(), bob, "arXiv:2503.14797")
     assert done.paper_pk == existing and not done.created
-    again = submit_arxiv(engine, get_settings(), bob, "2503.14797v1")
+    assert arxiv.seen == []  # a paper already here is not fetched again (arXiv's 3 s delay)
+    again = submit_arxiv(engine, get_settings(), bob, "2503.14797v1")  # a version not stored
     assert again.paper_pk == existing
+    assert [seen.query["id_list"] for seen in arxiv.seen] == ["2503.14797v1"]
+    submit_arxiv(engine, get_settings(), bob, "2503.14797v1")  # now stored: not fetched again
+    assert len(arxiv.seen) == 1
     with engine.connect() as conn:
         row = conn.execute(select(papers).where(papers.c.pk == existing)).one()
     assert row.submitter is None  # an existing paper keeps its own submitter and day
-    assert _counts(engine)[0] == 1
+    assert _counts(engine) == (1, 3)  # every submission recorded: bob is among its submitters
 
 
 def test_manual_entry_and_its_duplicate_by_title(engine: Engine) -> None:
@@ -159,6 +163,11 @@ def test_submit_page_form_errors_and_redirect(engine: Engine, arxiv: Server) -> 
             data={"csrf_token": token, "mode": "manual", "title": "", "abstract": "x"},
         )
         assert manual.status_code == 422 and "title" in manual.text
+        arxiv.route("/api/query", lambda query: Reply(500, b"broken"))
+        state = client.app.state  # type: ignore[attr-defined]
+        state.settings = state.settings.model_copy(update={"arxiv_max_retries": 0})
+        down = client.post("/submit", data={"csrf_token": token, "arxiv_id": "2503.14797"})
+        assert down.status_code == 502 and "Could not get 2503.14797 from arXiv" in down.text
     assert _counts(engine) == (1, 1)
 
 

@@ -18,14 +18,14 @@ from paperfeed.community.users import User
 from paperfeed.config import Settings
 from paperfeed.domain import Link, PaperRecord, RecordError
 from paperfeed.ingest.formats import IngestError
-from paperfeed.ingest.ids import InvalidPaperId, is_synthetic, parse_arxiv_id
+from paperfeed.ingest.ids import ArxivId, InvalidPaperId, is_synthetic, parse_arxiv_id
 from paperfeed.ingest.net.arxiv_api import fetch_arxiv_records
 from paperfeed.ingest.net.http import FetchError
 from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.store.community_schema import submissions
 from paperfeed.store.engine import write_transaction
-from paperfeed.store.schema import papers
+from paperfeed.store.schema import paper_versions, papers
 
 NEW_ACCOUNT_AGE = timedelta(hours=24)
 NEW_ACCOUNT_DAILY_LIMIT = 3
@@ -100,6 +100,9 @@ def submit_arxiv(engine: Engine, settings: Settings, user: User, raw: str) -> Su
     arxiv_id = normalise_arxiv(raw)
     now = datetime.now(UTC)
     _precheck_limit(engine, user, now)
+    known = _resubmit_known(engine, user, arxiv_id, now)
+    if known is not None:  # no need to ask arXiv (and wait out its politeness delay)
+        return known
     try:
         (record,) = fetch_arxiv_records([arxiv_id], settings)
     except FetchError as error:
@@ -154,6 +157,39 @@ def _existing_pk(conn: Connection, item: Prepared) -> int | None:
     return None
 
 
+def _resubmit_known(engine: Engine, user: User, arxiv_id: str, now: datetime) -> Submitted | None:
+    """A paper already stored under ``arxiv_id`` (and with its version, if one is named): the
+    submission is recorded (its submitters list the user) and the paper left as it is. None
+    when arXiv has to be asked."""
+    named = parse_arxiv_id(arxiv_id)
+    with write_transaction(engine) as conn:
+        row = conn.execute(
+            select(papers.c.pk, papers.c.id, papers.c.hidden_at).where(papers.c.id == named.base)
+        ).first()
+        if row is None or (named.version is not None and not _has_version(conn, row.pk, named)):
+            return None
+        _record_submission(conn, user, row.pk, "arxiv", now)
+    return Submitted(row.id, row.pk, False, row.hidden_at is not None)
+
+
+def _has_version(conn: Connection, pk: int, named: ArxivId) -> bool:
+    query = select(paper_versions.c.version).where(
+        paper_versions.c.paper_pk == pk, paper_versions.c.version == named.version
+    )
+    return conn.execute(query).first() is not None
+
+
+def _record_submission(conn: Connection, user: User, pk: int, source: str, now: datetime) -> None:
+    if is_new_account(user, now):
+        try:
+            record_attempt(conn, RATE_KIND, f"user:{user.pk}", NEW_ACCOUNT_DAILY_LIMIT, DAY, now)
+        except RateLimited as limited:
+            raise SubmitRateLimited(limited.retry_after) from None
+    conn.execute(
+        insert(submissions).values(paper_pk=pk, user_pk=user.pk, source=source, created_at=now)
+    )
+
+
 def _store(
     engine: Engine, user: User, record: PaperRecord, source: str, now: datetime
 ) -> Submitted:
@@ -172,19 +208,10 @@ def _store(
         prepared = prepare(record)
         if isinstance(prepared, RecordError):
             raise SubmitError(f"This paper cannot be stored: {prepared.reason}.")
-        if is_new_account(user, now):
-            try:
-                record_attempt(
-                    conn, RATE_KIND, f"user:{user.pk}", NEW_ACCOUNT_DAILY_LIMIT, DAY, now
-                )
-            except RateLimited as limited:
-                raise SubmitRateLimited(limited.retry_after) from None
         upsert_batch(conn, [prepared])
         pk = _existing_pk(conn, prepared)
         if pk is None:  # upsert_batch always stores or finds the paper
             raise SubmitError("The paper could not be stored.")
         row = conn.execute(select(papers.c.id, papers.c.hidden_at).where(papers.c.pk == pk)).one()
-        conn.execute(
-            insert(submissions).values(paper_pk=pk, user_pk=user.pk, source=source, created_at=now)
-        )
+        _record_submission(conn, user, pk, source, now)
     return Submitted(row.id, pk, existing is None, row.hidden_at is not None)

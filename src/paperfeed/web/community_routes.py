@@ -26,6 +26,7 @@ from paperfeed.community.library import (
 from paperfeed.community.paper_context import PaperRef, find_paper
 from paperfeed.community.submit import (
     NEW_ACCOUNT_DAILY_LIMIT,
+    ArxivUnavailable,
     SubmitError,
     SubmitRateLimited,
     submit_arxiv,
@@ -290,7 +291,13 @@ def submit(
         else:
             done = submit_arxiv(engine, settings, viewer, arxiv_id)
     except SubmitError as error:
-        status = 429 if isinstance(error, SubmitRateLimited) else 422
+        status = (
+            429
+            if isinstance(error, SubmitRateLimited)
+            else 502
+            if isinstance(error, ArxivUnavailable)
+            else 422
+        )
         response = _render(request, "submit.html", _submit_context(str(error), **values), status)
         if isinstance(error, SubmitRateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
