@@ -235,6 +235,24 @@ def test_similar_papers_are_neighbours_never_the_paper(
     assert twin[0]["id"] == PAPERS[3]["id"] and OLD_STYLE_ID not in [r["id"] for r in twin]
 
 
+def test_similar_takes_any_arxiv_spelling_and_never_shows_hidden_papers(
+    engine: Engine, client: TestClient, corpus: list[dict[str, Any]]
+) -> None:
+    update_index(engine, CachedEmbedder())
+    paper = corpus[10]
+    plain = client.get(f"/api/papers/{paper['id']}/similar", params={"limit": 5}).json()
+    for spelling in (f"arXiv:{paper['id']}v2", f"{paper['id']}v1"):
+        assert client.get(f"/api/papers/{spelling}/similar", params={"limit": 5}).json() == plain
+    neighbour = plain[0]["id"]
+    with write_transaction(engine) as conn:  # moderators hide the nearest neighbour
+        conn.execute(
+            update(papers).where(papers.c.id == neighbour).values(hidden_at=datetime.now(UTC))
+        )
+    after = client.get(f"/api/papers/{paper['id']}/similar", params={"limit": 5}).json()
+    assert len(after) == 5 and neighbour not in [r["id"] for r in after]
+    assert client.get(f"/api/papers/{neighbour}/similar").status_code == 404
+
+
 def test_similar_for_an_unknown_paper_is_a_json_404(client: TestClient) -> None:
     response = client.get("/api/papers/2401.99999/similar")
     assert response.status_code == 404

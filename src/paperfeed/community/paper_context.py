@@ -3,7 +3,6 @@ who submitted it, and what an administrator may do there (``_community.html``)."
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,7 +12,7 @@ from sqlalchemy import Connection, Engine, select
 from paperfeed.community.comments import MAX_COMMENT_CHARS, list_comments
 from paperfeed.community.users import User
 from paperfeed.community.votes import displayed_upvotes, voted_in
-from paperfeed.ingest.ids import InvalidPaperId, parse_arxiv_id
+from paperfeed.ingest.ids import id_spellings
 from paperfeed.store.community_schema import library_items, submissions, users
 from paperfeed.store.schema import papers
 
@@ -31,12 +30,9 @@ class PaperRef:
 
 def find_paper(conn: Connection, paper_id: str, *, include_hidden: bool = False) -> PaperRef | None:
     """The paper with public id ``paper_id`` (an arXiv id in any spelling also finds it)."""
-    candidates = [paper_id.strip()]
-    with contextlib.suppress(InvalidPaperId):
-        candidates.append(parse_arxiv_id(paper_id).base)
     query = select(
         papers.c.pk, papers.c.id, papers.c.title, papers.c.hidden_at, papers.c.featured_day
-    ).where(papers.c.id.in_(candidates))
+    ).where(papers.c.id.in_(id_spellings(paper_id)))
     row = conn.execute(query).first()
     if row is None or (row.hidden_at is not None and not include_hidden):
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import unicodedata
@@ -50,6 +51,15 @@ def parse_arxiv_id(raw: str) -> ArxivId:
     base = match.group("new") or match.group("old")
     version = match.group("version")
     return ArxivId(base, int(version) if version else None)
+
+
+def id_spellings(raw: str) -> list[str]:
+    """The stored ids that a public id may be: itself, and for an arXiv id in any spelling
+    (``arXiv:2401.12345v2``, an arXiv URL) its base id, under which the paper is stored."""
+    spellings = [raw.strip()]
+    with contextlib.suppress(InvalidPaperId):
+        spellings.append(parse_arxiv_id(raw).base)
+    return spellings
 
 
 def is_arxiv_id(raw: str) -> bool:

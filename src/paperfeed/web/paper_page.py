@@ -21,7 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from paperfeed.community.paper_context import PaperRef, community_context, find_paper
@@ -30,7 +30,6 @@ from paperfeed.ingest.ids import is_arxiv_id
 from paperfeed.rank.trending import record_activity
 from paperfeed.search.similar import similar_papers
 from paperfeed.store.engine import write_transaction
-from paperfeed.store.schema import papers
 from paperfeed.web import queries
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.feed_pages import mark_voted, render
@@ -165,20 +164,9 @@ def markdown(paper: Paper, base_url: str, upvotes: int) -> str:
 
 def _similar(engine: Engine, paper_id: str) -> list[dict[str, Any]]:
     try:
-        found = similar_papers(engine, paper_id, SIMILAR + 4)
+        return similar_papers(engine, paper_id, SIMILAR)  # hidden papers are left out there
     except LookupError:
         return []
-    if not found:
-        return []
-    with engine.connect() as conn:
-        hidden = set(
-            conn.scalars(
-                select(papers.c.id).where(
-                    papers.c.id.in_([f["id"] for f in found]), papers.c.hidden_at.is_not(None)
-                )
-            )
-        )
-    return [f for f in found if f["id"] not in hidden][:SIMILAR]
 
 
 def _today() -> date:
