@@ -226,6 +226,22 @@ def test_a_dense_retriever_plugs_in(corpus: Engine) -> None:
     assert "lexical" in found[ECLARE].stages
 
 
+@pytest.mark.parametrize("query", ['"gaussian splatting"', "title:gaussian", '"no such phrase"'])
+def test_phrases_and_title_words_bind_semantic_hits_too(
+    corpus: Engine, papers: list[dict[str, Any]], query: str
+) -> None:
+    lexical = search(corpus, query, limit=50)
+    # The double's one hit (SPRINT, about table recognition) has neither.
+    results = search(corpus, query, retriever=_FakeDense(SPRINT), limit=50)
+    assert results.mode == "hybrid" and SPRINT not in _ids(results)
+    assert set(_ids(results)) == set(_ids(lexical))
+    if "gaussian" in query:
+        for paper in (by_id(papers, i) for i in _ids(results)):
+            assert "gaussian" in (paper["title"].lower() if "title:" in query else _text(paper))
+    # Without quotes the same words let meaning bring it in.
+    assert SPRINT in _ids(search(corpus, "gaussian splatting", retriever=_FakeDense(SPRINT)))
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -104,7 +104,8 @@ def candidates(
         lexical = lexical_search(conn, parsed, depth, config.lexical)
         ranked["lexical"] = lexical.hits
         if retriever is not None:
-            ranked["dense"] = _dense(conn, retriever, ahead, parsed.text, depth)
+            dense = _dense(conn, retriever, ahead, parsed.text, depth)
+            ranked["dense"] = _within_lexical(dense, lexical) if _requires_words(parsed) else dense
         by_author = _by_author(conn, parsed, depth) if _looks_like_name(parsed) else []
         if by_author:
             ranked["author"] = by_author
@@ -113,6 +114,18 @@ def candidates(
     fused = {f.pk: f for f in fuse(ranked, config.fusion)}
     order = _filtered(conn, parsed, list(pinned) + list(fused), pinned)
     return Candidates(parsed, order, fused, pinned, lexical, list(ranked))
+
+
+def _requires_words(parsed: ParsedQuery) -> bool:
+    """A quoted phrase or ``title:`` words must be in a paper: the lexical stage finds papers
+    that have them, and meaning alone cannot tell which do."""
+    return bool(parsed.phrases or parsed.title)
+
+
+def _within_lexical(dense: list[Hit], lexical: LexicalResult) -> list[Hit]:
+    """The dense hits among the lexical ones: the semantic side then only re-ranks them."""
+    found = {hit.pk for hit in lexical.hits}
+    return [hit for hit in dense if hit.pk in found]
 
 
 def _start_dense(
