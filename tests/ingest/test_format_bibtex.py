@@ -98,6 +98,12 @@ def test_bad_entries_are_record_errors_and_the_rest_parse() -> None:
     assert "Duplicate" in items[3].reason
 
 
+@pytest.mark.parametrize("text", ["title,abstract\nA,B\n", "no entries here", "@comment{x}"])
+def test_a_file_without_entries_is_an_ingest_error(text: str) -> None:
+    with pytest.raises(IngestError, match=r"^refs\.bib: no BibTeX entries"):
+        run(text)
+
+
 def test_not_utf8_is_an_ingest_error() -> None:
     with pytest.raises(IngestError, match=r"^refs\.bib: not UTF-8"):
         run(b"@misc{k, title = {M\xfcller}}")

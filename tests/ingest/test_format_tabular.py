@@ -153,6 +153,14 @@ def test_csv_row_errors_are_reported_with_their_line() -> None:
     assert isinstance(items[3], PaperRecord) and items[3].location == "p.csv line 6"
 
 
+def test_a_quote_left_open_or_text_after_a_quote_is_a_row_error() -> None:
+    items = run_csv('title,abstract\nGood,row\n"A"fter,x\n"unterminated,abc\n')
+    assert isinstance(items[0], PaperRecord)
+    assert items[1] == RecordError("p.csv line 3", "invalid CSV: ',' expected after '\"'")
+    assert items[2] == RecordError("p.csv line 4", "invalid CSV: unexpected end of data")
+    assert len(items) == 3
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

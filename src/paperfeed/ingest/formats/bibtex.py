@@ -33,7 +33,10 @@ _FAILED_KEY = re.compile(r"@\s*\w+\s*[{(]\s*([^,\s{}()]+)\s*,")
 
 def parse(stream: BinaryIO, name: str, options: ParseOptions) -> Iterator[Item]:
     """Yield a record (or a RecordError) for every entry, in file order."""
-    for number, block in enumerate(_entry_blocks(_library_blocks(stream, name)), 1):
+    entries = list(_entry_blocks(_library_blocks(stream, name)))
+    if not entries:  # e.g. a CSV file ingested with --format bibtex
+        raise IngestError(f"{name}: no BibTeX entries (like @article{{key, title = ...}})")
+    for number, block in enumerate(entries, 1):
         key = block.key if isinstance(block, Entry) else _failed_key(block)
         location = f"{name} entry {number} ({key or 'no key'}) line {(block.start_line or 0) + 1}"
         if not isinstance(block, Entry):

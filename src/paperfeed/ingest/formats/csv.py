@@ -39,7 +39,9 @@ def _rows(text: io.TextIOWrapper, name: str) -> Iterator[Item]:
     delimiter = header_delimiter(header_line)
     if delimiter is None:
         raise IngestError(f"{name}: CSV needs a header row naming a 'title' column")
-    reader = csv.reader(chain([header_line], text), delimiter=delimiter)
+    # strict: a quote left open at the end, or text after a closing quote, is an error, not a
+    # cell that silently swallows the rest of the file.
+    reader = csv.reader(chain([header_line], text), delimiter=delimiter, strict=True)
     try:
         columns = [_column(cell) for cell in next(reader)]
     except csv.Error as error:
