@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from paperfeed import logs, services
 from paperfeed.config import get_settings
@@ -20,9 +21,18 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database administration: migrations and reset.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+# Most of what the CLI prints is user or data text (paths, titles, queries): markup and emoji
+# codes are off, so `[/b]` or `arxiv:cat:cs.CL` prints as written; styling goes through Text.
 # Wide enough that error messages naming commands do not wrap mid-command.
-console = Console(stderr=True, width=160 if not sys.stderr.isatty() else None)
-out = Console()
+console = Console(
+    stderr=True, width=160 if not sys.stderr.isatty() else None, markup=False, emoji=False
+)
+out = Console(markup=False, emoji=False)
+
+
+def styled(label: str, style: str, rest: str) -> Text:
+    """``label`` in ``style``, then a space and ``rest`` as plain text."""
+    return Text.assemble((label, style), " ", rest)
 
 
 @app.callback()
@@ -32,7 +42,7 @@ def _setup() -> None:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error and return the Exit to raise (``raise fail(...)``)."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    console.print(styled("error:", "bold red", message), highlight=False)
     return typer.Exit(code)
 
 

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 
 from paperfeed import services
-from paperfeed.cli.app import app, console, fail, ready_engine
+from paperfeed.cli.app import app, console, fail, ready_engine, styled
 from paperfeed.config import get_settings
 from paperfeed.ingest.formats import FORMAT_NAMES, IngestError, ParseOptions
 from paperfeed.ingest.service import (
@@ -178,11 +178,12 @@ def _progress(source: Source) -> Any:
     def manager() -> Any:
         progress = Progress(
             SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
+            # The description is the source's name: data, not markup.
+            TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
             DownloadColumn(),
-            TextColumn("{task.fields[records]:,} records"),
-            TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.fields[records]:,} records", markup=False),
+            TextColumn("{task.fields[rate]}", markup=False),
             TimeElapsedColumn(),
             console=console,
             transient=False,
@@ -214,6 +215,6 @@ def _print_report(report: IngestReport) -> None:
         highlight=False,
     )
     for error in report.errors[:20]:
-        console.print(f"  [yellow]skipped[/] {error}", highlight=False)
+        console.print(styled("  skipped", "yellow", str(error)), highlight=False)
     if len(report.errors) > 20:
         console.print(f"  ... and {len(report.errors) - 20:,} more", highlight=False)

@@ -10,7 +10,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from paperfeed.cli.app import app, console, fail, out, ready_engine
+from paperfeed.cli.app import app, console, fail, out, ready_engine, styled
 from paperfeed.config import get_settings
 
 subscribers_app = typer.Typer(
@@ -237,7 +237,7 @@ def bounces(
             data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
             results = feed_report(engine, data, settings.soft_bounce_limit)
         except (OSError, BounceReportError) as error:
-            console.print(f"[bold red]error:[/] {path}: {error}", highlight=False)
+            console.print(styled("error:", "bold red", f"{path}: {error}"), highlight=False)
             problems += 1
             continue
         for event, state in results:

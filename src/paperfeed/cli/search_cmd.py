@@ -10,13 +10,15 @@ import orjson
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from paperfeed.cli.app import app, console, fail, out, ready_engine
 
 
-def index_progress(label: str) -> Progress:
+def index_progress() -> Progress:
+    """A progress bar on stderr; each task's description (data, not markup) labels it."""
     return Progress(
-        TextColumn(f"[bold]{label}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -31,8 +33,8 @@ def update_dense_index(engine: Any, rebuild: bool = False) -> None:
     from paperfeed.search.indexer import update_index
 
     embedder = get_embedder()
-    with index_progress(f"embedding ({embedder.name})") as progress:
-        task = progress.add_task("embed", total=None)
+    with index_progress() as progress:
+        task = progress.add_task(f"embedding ({embedder.name})", total=None)
 
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
@@ -69,8 +71,9 @@ def search(
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     for number, result in enumerate(results.results, 1):
-        out.print(f"{number:>3}. [bold]{result.title}[/] [dim]{result.id}[/]", highlight=False)
-        out.print(f"     {result.snippet.text[:160]}", highlight=False, markup=False)
+        line = Text.assemble(f"{number:>3}. ", (result.title, "bold"), " ", (result.id, "dim"))
+        out.print(line, highlight=False)
+        out.print(f"     {result.snippet.text[:160]}", highlight=False)
 
 
 def _retriever() -> Any:
@@ -113,7 +116,7 @@ def evaluate(
     from paperfeed.search.eval import evaluate_dataset
 
     try:
-        with index_progress("eval") as progress:
+        with index_progress() as progress:
             task = progress.add_task("eval", total=None)
 
             def update(done: int, total: int) -> None:
