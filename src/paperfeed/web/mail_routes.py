@@ -116,7 +116,10 @@ def _link_sub(
 
 @router.get("/confirm/{token}")
 def confirm_page(request: Request, engine: EngineDep, token: str) -> Response:
-    sub, error = _link_sub(engine, _settings(request), token, "confirm")
+    settings = _settings(request)
+    sub, error = _link_sub(engine, settings, token, "confirm")
+    if sub is not None and sub.active:  # a second click (mail clients open links twice)
+        return _confirmed(request, settings, sub, token)
     if sub is not None and (sub.confirmed_at is not None or sub.unsubscribed_at is not None):
         sub, error = None, "This confirmation link was already used or replaced."
     context = {"sub": sub, "error": error, "token": token, "done": False}
@@ -132,8 +135,15 @@ def confirm(
     try:
         sub = subs.confirm(engine, settings, token)
     except SubscriptionError as error:
+        linked, _ = _link_sub(engine, settings, token, "confirm")
+        if linked is not None and linked.active:  # confirmed already: nothing to undo or redo
+            return _confirmed(request, settings, linked, token)
         context: dict[str, Any] = {"sub": None, "error": str(error), "token": token}
         return _render(request, "mail/confirm.html", {**context, "done": False}, 400)
+    return _confirmed(request, settings, sub, token)
+
+
+def _confirmed(request: Request, settings: Settings, sub: Subscription, token: str) -> Response:
     preferences = subs.preferences_url(settings, sub.pk).removeprefix(settings.base_url.rstrip("/"))
     context = {"sub": sub, "error": "", "token": token}
     context.update(done=True, preferences_path=preferences)
