@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     smtp_url: str = Field(
         default="",
         description="Outgoing mail server, e.g. `smtp://user:pass@host:587?starttls=1`. Empty: "
-        "mail is printed to the console.",
+        "mail is printed to standard error instead (for development).",
     )
     smtp_timeout: float = Field(
         default=30.0,

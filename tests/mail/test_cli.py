@@ -58,8 +58,8 @@ def test_subscribers_add_list_remove(engine: Engine, settings: Settings, smtp: S
 def test_add_without_smtp_prints_the_confirmation(engine: Engine, settings: Settings) -> None:
     done = paperfeed("subscribers", "add", "console@example.org", env={"PAPERFEED_SMTP_URL": ""})
     assert done.returncode == 0, done.stderr
-    assert "Confirm your paperfeed subscription" in done.stdout
-    assert f"{BASE_URL}/confirm/" in done.stdout
+    assert "Confirm your paperfeed subscription" in done.stderr
+    assert f"{BASE_URL}/confirm/" in done.stderr
 
 
 def test_digest_preview_dry_run_send_and_stats(

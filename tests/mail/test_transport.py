@@ -93,6 +93,13 @@ def test_console_sender_prints_the_message() -> None:
     assert isinstance(make_sender(Settings(smtp_url="")), ConsoleSender)
 
 
+def test_console_sender_prints_to_stderr_not_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    make_sender(Settings(smtp_url="")).send(_message())
+    printed = capsys.readouterr()
+    assert "Subject: Hello" in printed.err
+    assert printed.out == ""
+
+
 def test_transactional_from() -> None:
     assert transactional_from(Settings(base_url="https://papers.example.org")) == (
         "paperfeed <noreply@papers.example.org>"

@@ -1,4 +1,4 @@
-"""Sending one email: SMTP from ``PAPERFEED_SMTP_URL``, or the console when it is empty.
+"""Sending one email: SMTP from ``PAPERFEED_SMTP_URL``, or stderr when it is empty.
 
 ``make_sender(settings).send(message)`` is the whole interface. URL forms:
 
@@ -220,13 +220,17 @@ def _quiet_close(conn: smtplib.SMTP) -> None:
 
 
 class ConsoleSender:
-    """No SMTP configured: print each message (headers and body) for the operator to read."""
+    """No SMTP configured: print each message (headers and body) for the operator to read.
+
+    On stderr, a development aid beside the logs: stdout stays the command's own output
+    (`digest send --json`, the worker's JSON lines), which scripts parse.
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
     def send(self, message: EmailMessage) -> None:
-        stream = self.stream or sys.stdout
+        stream = self.stream or sys.stderr
         log.warning(
             "PAPERFEED_SMTP_URL is empty: printing mail instead of sending",
             extra={"to": message.get("To"), "subject": message.get("Subject")},
