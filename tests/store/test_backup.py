@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from paperfeed.ingest.service import run_ingest
+from paperfeed.store import backup as backup_module
 from paperfeed.store import migrate
-from paperfeed.store.backup import backup, find_pg_tool
+from paperfeed.store.backup import BackupError, backup, find_pg_tool
 from paperfeed.store.engine import make_engine
 from paperfeed.store.papers import count_papers, get_paper
 from paperfeed.store.schema import ingest_checkpoints
@@ -139,3 +140,54 @@ def test_postgresql_dump_restores_into_a_scratch_database(pg_server: str, tmp_pa
     assert digest(scratch, strict=True) == digest(live, strict=True)
     scratch.dispose()
     live.dispose()
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*.partial"))
+
+
+def test_a_directory_as_destination_is_refused_by_name(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    with pytest.raises(BackupError, match=f"{folder} is a directory"):
+        backup(sqlite_engine, folder)
+    assert leftovers(tmp_path) == [] and list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("failure", [OSError(5, "Input/output error"), KeyboardInterrupt()])
+def test_a_backup_that_fails_midway_leaves_no_partial_file(
+    sqlite_engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: BaseException,
+) -> None:
+    dest = tmp_path / "nightly.db"
+    backup(sqlite_engine, dest)
+    before = dest.read_bytes()
+
+    def broken_fsync(path: Path) -> None:
+        assert path.exists()  # the copy is all written: only the last steps are left
+        raise failure
+
+    monkeypatch.setattr(backup_module, "_fsync", broken_fsync)
+    expected = BackupError if isinstance(failure, OSError) else KeyboardInterrupt
+    with pytest.raises(expected) as raised:
+        backup(sqlite_engine, dest)
+    if expected is BackupError:
+        assert str(dest) in str(raised.value) and "Input/output error" in str(raised.value)
+    assert leftovers(tmp_path) == []
+    assert dest.read_bytes() == before  # the older backup is kept
+
+
+def test_missing_parent_folders_are_created_but_a_file_in_the_way_is_an_error(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    nested = tmp_path / "a" / "b" / "paperfeed.db"
+    assert backup(sqlite_engine, nested).is_file()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(BackupError, match=f"{blocker / 'x.db'}"):
+        backup(sqlite_engine, blocker / "x.db")
+    assert leftovers(tmp_path) == []

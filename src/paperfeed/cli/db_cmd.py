@@ -27,7 +27,14 @@ def db_upgrade() -> None:
 
 @db_app.command("backup")
 def db_backup(
-    path: Annotated[Path, typer.Argument(help="File to write.", show_default=False)],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="File to write (not a directory). Missing parent folders are created; an "
+            "existing file is replaced only once the new backup is complete.",
+            show_default=False,
+        ),
+    ],
 ) -> None:
     """Write a consistent backup while paperfeed runs: an SQLite file, or a `pg_dump -Fc` archive
     (restore with pg_restore)."""

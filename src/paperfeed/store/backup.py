@@ -8,6 +8,7 @@ over it only when complete. PostgreSQL: ``pg_dump -Fc`` (one snapshot, restorabl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -23,23 +24,40 @@ class BackupError(Exception):
 
 
 def backup(engine: Engine, dest: Path) -> Path:
-    """Write a consistent copy of the database behind ``engine`` to ``dest``; return ``dest``."""
+    """Write a consistent copy of the database behind ``engine`` to ``dest``; return ``dest``.
+
+    Missing parent folders of ``dest`` are created. On any failure (interrupts included) the
+    half-written ``dest.partial`` is removed and an existing ``dest`` is left as it was.
+    """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if engine.dialect.name == "sqlite":
-        _sqlite_backup(engine, dest)
-    elif engine.dialect.name == "postgresql":
-        _pg_dump(engine, dest)
-    else:
-        raise BackupError(f"cannot back up a {engine.dialect.name} database")
+    if dest.is_dir():
+        raise BackupError(f"{dest} is a directory: give the path of the backup file to write")
+    partial = dest.with_name(dest.name + ".partial")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _write(engine, dest, partial)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        if isinstance(error, OSError | sqlite3.Error):
+            raise BackupError(f"could not write the backup {dest}: {error}") from error
+        raise
     return dest
 
 
-def _sqlite_backup(engine: Engine, dest: Path) -> None:
+def _write(engine: Engine, dest: Path, partial: Path) -> None:
+    if engine.dialect.name == "sqlite":
+        _sqlite_backup(engine, dest, partial)
+    elif engine.dialect.name == "postgresql":
+        _pg_dump(engine, dest, partial)
+    else:
+        raise BackupError(f"cannot back up a {engine.dialect.name} database")
+
+
+def _sqlite_backup(engine: Engine, dest: Path, partial: Path) -> None:
     database = engine.url.database
     if not database or database == ":memory:":
         raise BackupError("an in-memory SQLite database has nothing on disk to back up")
-    partial = dest.with_name(dest.name + ".partial")
     partial.unlink(missing_ok=True)
     source = sqlite3.connect(database, timeout=30)
     target = sqlite3.connect(partial)
@@ -65,7 +83,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _pg_dump(engine: Engine, dest: Path) -> None:
+def _pg_dump(engine: Engine, dest: Path, partial: Path) -> None:
     with engine.connect() as conn:
         server = int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10000
     pg_dump = find_pg_tool("pg_dump", server)
@@ -74,11 +92,9 @@ def _pg_dump(engine: Engine, dest: Path) -> None:
     if url.password:
         env["PGPASSWORD"] = str(url.password)  # not on the command line, where ps shows it
     conninfo = url.set(drivername="postgresql", password=None).render_as_string()
-    partial = dest.with_name(dest.name + ".partial")
     command = [pg_dump, "--format=custom", "--no-owner", f"--file={partial}", conninfo]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        partial.unlink(missing_ok=True)
         raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
     _fsync(partial)
     os.replace(partial, dest)
