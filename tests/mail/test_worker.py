@@ -11,6 +11,7 @@ from paperfeed import config, services
 from paperfeed.config import Settings
 from paperfeed.jobs import worker
 from paperfeed.mail.transport import make_sender
+from paperfeed.store.embeddings import count_embeddings
 from tests.mail.conftest import Smtp, confirmed, store_papers
 from tests.net.conftest import Server, net_env, server  # noqa: F401  (fixtures)
 from tests.net.test_sources import oai_routes
@@ -31,7 +32,9 @@ def test_tick_sends_digests_and_harvests_once_a_day(
 ) -> None:
     oai_routes(net_env)
     config.get_settings.cache_clear()
-    settings = config.get_settings().model_copy(update={"digest_hour": 6, "harvest_sets": "cs"})
+    settings = config.get_settings().model_copy(
+        update={"digest_hour": 6, "harvest_sets": "cs", "index_on_ingest": True}
+    )
     monday = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
     store_papers(engine, 8, first_seen=monday - timedelta(hours=5))
     confirmed(engine, "daily@example.org", at=monday - timedelta(days=2))
@@ -44,6 +47,10 @@ def test_tick_sends_digests_and_harvests_once_a_day(
     assert set(early.harvested) == {"cs"} and early.harvested["cs"].startswith("read ")
     harvested = services.stats(engine).papers
     assert harvested > 8, "the OAI pages were ingested"
+    # ... and embedded, as `paperfeed ingest` does: similar papers and "for you" see them.
+    assert ", embedded " in early.harvested["cs"]
+    with engine.connect() as conn:
+        assert count_embeddings(conn, settings.embedding_model) == harvested
     state = worker.load_state(settings)
     assert state["harvest:cs"] == "2026-11-23"
     assert early.trending is not None and state["trending"].startswith("2026-11-23T05:30")

@@ -19,10 +19,13 @@ from paperfeed.community.submit import (
 )
 from paperfeed.community.users import User, get_user
 from paperfeed.config import get_settings
+from paperfeed.search.indexer import DenseRetriever, update_index
 from paperfeed.store.community_schema import submissions
+from paperfeed.store.embeddings import count_embeddings
 from paperfeed.store.schema import papers
 from paperfeed.web.app import create_app
 from tests.net.conftest import Reply, Server, net_env, recorded, server
+from tests.search.dense_helpers import CachedEmbedder
 from tests.web.test_community_comments import assert_safe
 from tests.web.test_community_helpers import add_paper, add_user, form_token, signed_in
 
@@ -208,3 +211,22 @@ def test_hostile_manual_submission_renders_safely(engine: Engine) -> None:
                   "url": "javascript:alert(5)"},
         )  # fmt: skip
         assert refused.status_code == 422 and "http" in refused.text
+
+
+def test_a_submitted_paper_is_embedded_at_once_and_its_page_shows_similar_papers(
+    engine: Engine,
+) -> None:
+    stored = [add_paper(engine, f"2401.0000{n}", title=f"Sparse attention for long contexts {n}")
+              for n in range(3)]  # fmt: skip
+    embedder = CachedEmbedder()
+    update_index(engine, embedder)
+    with signed_in(engine, add_user(engine, "frank")) as client:
+        client.app.state.retriever = DenseRetriever(embedder)  # type: ignore[attr-defined]
+        token = form_token(client, "/submit")
+        data = {"csrf_token": token, "mode": "manual", "title": "Sparse attention, again"}
+        done = client.post("/submit", data=data | {"abstract": "Long contexts, sparse attention."})
+        assert done.status_code == 200  # followed to the paper's page
+        assert "No similar papers yet" not in done.text
+        assert "Sparse attention for long contexts" in done.text
+    with engine.connect() as conn:
+        assert count_embeddings(conn, embedder.name) == len(stored) + 1

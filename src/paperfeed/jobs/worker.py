@@ -8,7 +8,8 @@ Each tick (every minute):
   what is due; creating is idempotent per period, so a tick after a restart or a second
   worker sends nothing twice, and retries (4xx backoff) go out on later ticks;
 - once a day, harvest each of ``PAPERFEED_HARVEST_SETS`` through the ``oai:`` ingest source,
-  from the day of the previous successful harvest (kept in ``DATA_DIR/worker-state.json``).
+  from the day of the previous successful harvest (kept in ``DATA_DIR/worker-state.json``),
+  then embed what it wrote (unless ``PAPERFEED_INDEX_ON_INGEST`` is off), as ``ingest`` does.
 
 One worker per site is enough; more are safe (the outbox leases rows; on PostgreSQL digest
 creation uses ``FOR UPDATE SKIP LOCKED``), but they add nothing on SQLite.
@@ -107,7 +108,13 @@ def harvest_set(engine: Engine, settings: Settings, spec: str, since: date) -> s
 
     source = resolve_source(f"oai:{spec}", settings, since=since)
     report = run_ingest(engine, source, on_error="skip", batch_size=settings.ingest_batch_size)
-    return f"read {report.read}, written {report.written}, errors {len(report.errors)}"
+    done = f"read {report.read}, written {report.written}, errors {len(report.errors)}"
+    if report.written and settings.index_on_ingest:  # as `paperfeed ingest` does at its end
+        from paperfeed.search.embed import get_embedder
+        from paperfeed.search.indexer import update_index
+
+        done += f", embedded {update_index(engine, get_embedder(settings)).embedded}"
+    return done
 
 
 def tick(

@@ -79,6 +79,18 @@ def update_index(
     return IndexReport(embedder.name, total, len(todo), total - len(todo), kind, took)
 
 
+def embed_papers(engine: Engine, embedder: Embedder, pks: Sequence[int]) -> int:
+    """Embed these papers now, e.g. one just submitted on the site, so that similar papers,
+    semantic search and "for you" find it at once. Its vector is served from the vector
+    index's newer rows until the next ``update_index`` folds it in. Returns how many."""
+    with write_transaction(engine) as conn:
+        store.ensure_model(conn, embedder.name, embedder.dim)
+    batch = _read_batch(engine, pks)
+    if batch.keys:
+        _write_batch(engine, embedder.name, batch, _embed(embedder, batch.docs))
+    return len(batch.keys)
+
+
 def _stale(conn: Connection, model: str, rebuild: bool) -> Iterator[tuple[int, str]]:
     return store.stale_papers(conn, model, paper_text, everything=rebuild)
 

@@ -27,7 +27,7 @@ from paperfeed.community.submit import (
 from paperfeed.community.users import User
 from paperfeed.community.votes import set_vote
 from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_api_csrf
-from paperfeed.web.deps import EngineDep
+from paperfeed.web.deps import EngineDep, embed_new_paper
 
 router = APIRouter(prefix="/api", tags=["community"])
 
@@ -233,4 +233,6 @@ def api_submit(
         raise HTTPException(502, str(error)) from None
     except SubmitError as error:
         raise HTTPException(400, str(error)) from None
+    if done.created:
+        embed_new_paper(request, engine, done.paper_pk)
     return SubmitOut(paper_id=done.paper_id, created=done.created, url=f"/papers/{done.paper_id}")

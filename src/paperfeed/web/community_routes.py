@@ -35,7 +35,7 @@ from paperfeed.community.submit import (
 from paperfeed.community.users import User
 from paperfeed.community.votes import set_vote
 from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_csrf
-from paperfeed.web.deps import EngineDep
+from paperfeed.web.deps import EngineDep, embed_new_paper
 from paperfeed.web.redirects import back_target, safe_next, see_other
 
 router = APIRouter(include_in_schema=False)
@@ -305,4 +305,6 @@ def submit(
     if done.hidden and not viewer.is_admin:
         message = "This paper is already here but was hidden by the moderators."
         return _render(request, "submit.html", _submit_context(message, **values), 409)
+    if done.created:
+        embed_new_paper(request, engine, done.paper_pk)
     return see_other(paper_path(done.paper_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Annotated
 
@@ -9,8 +10,9 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from paperfeed import services
-from paperfeed.search.indexer import DenseRetriever
+from paperfeed.search.indexer import DenseRetriever, embed_papers
 
+log = logging.getLogger(__name__)
 _retriever_lock = threading.Lock()
 
 
@@ -35,6 +37,16 @@ def dense_retriever(request: Request) -> DenseRetriever:
                 state.retriever = DenseRetriever()
     retriever: DenseRetriever = state.retriever
     return retriever
+
+
+def embed_new_paper(request: Request, engine: Engine, paper_pk: int) -> None:
+    """Embed a paper just submitted, so that its page shows similar papers at once (~10 ms on
+    a CPU). Best effort: the paper is stored either way, and ``paperfeed index`` embeds what
+    this misses."""
+    try:
+        embed_papers(engine, dense_retriever(request).embedder, [paper_pk])
+    except Exception:  # the model or the store failed: the submission itself stands
+        log.warning("submitted paper not embedded", extra={"paper_pk": paper_pk}, exc_info=True)
 
 
 EngineDep = Annotated[Engine, Depends(ready_engine)]
