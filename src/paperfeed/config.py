@@ -9,11 +9,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +24,12 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "PAPERFEED_"
+# Settings whose values may hold a password: an error about one does not repeat the value.
+_SECRET_BEARING = {"database_url", "secret_key", "smtp_url"}
+
+
+class ConfigError(ValueError):
+    """A setting or the config file is wrong; the message names which, and why."""
 
 
 def _default_data_dir() -> Path:
@@ -246,6 +254,22 @@ class Settings(BaseSettings):
         description="Log level of paperfeed's structured (JSON lines) logs on stderr.",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("must be an sqlite:/// or postgresql:// URL")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _check_trusted_proxies(cls, value: str) -> str:
@@ -265,8 +289,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment beats the toml file, which beats the defaults. The file is looked up at
         # each load (not at import) so PAPERFEED_CONFIG can point elsewhere at any time.
-        toml_file = os.environ.get("PAPERFEED_CONFIG", "paperfeed.toml")
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -286,9 +309,36 @@ class Settings(BaseSettings):
         return path.read_text().strip()
 
 
+def config_file() -> str:
+    """The toml file settings are read from (if it exists): PAPERFEED_CONFIG, or paperfeed.toml."""
+    return os.environ.get("PAPERFEED_CONFIG", "paperfeed.toml")
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings; a :class:`ConfigError` names the setting or file that is wrong."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError("; ".join(map(_describe, error.errors()))) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {config_file()} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {config_file()}: {error.strerror}") from None
+
+
+def _describe(problem: ErrorDetails) -> str:
+    """One validation problem, under the name the user set it by (variable or file key)."""
+    name = str(problem["loc"][0]) if problem["loc"] else "settings"
+    variable = ENV_PREFIX + name.upper()
+    if any(key.upper() == variable for key in os.environ):
+        where = variable
+    else:
+        where = f"{name} in {config_file()}"
+    reason = str(problem["msg"]).removeprefix("Value error, ")
+    if name in _SECRET_BEARING:
+        return f"{where}: {reason}"
+    return f"{where}: {reason} (got {problem['input']!r})"
 
 
 def setting_env_names() -> list[str]:

@@ -9,7 +9,7 @@ import orjson
 import typer
 
 from paperfeed import services
-from paperfeed.cli.app import app, console, out, ready_engine
+from paperfeed.cli.app import app, console, fail, out, ready_engine
 
 
 @app.command()
@@ -32,6 +32,8 @@ def serve(
     """Serve the web site and the JSON API."""
     import uvicorn
 
+    if not 1 <= port <= 65535:
+        raise fail(f"--port must be 1 to 65535, not {port}", 2)
     ready_engine()
     console.print(f"paperfeed on http://{host}:{port}/", highlight=False)
     uvicorn.run(

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from paperfeed import logs, services
-from paperfeed.config import get_settings
+from paperfeed.config import ConfigError, get_settings
 
 app = typer.Typer(
     help="paperfeed: daily papers, trending, search and digests over your own paper store.",
@@ -37,7 +37,11 @@ def styled(label: str, style: str, rest: str) -> Text:
 
 @app.callback()
 def _setup() -> None:
-    logs.configure(get_settings().log_level)
+    try:
+        settings = get_settings()
+    except ConfigError as error:
+        raise fail(str(error), 2) from None
+    logs.configure(settings.log_level)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -1,0 +1,41 @@
+"""A configuration the CLI cannot use: one error line naming what to fix, exit 2, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import run, said
+
+
+def refused(*args: str) -> str:
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    return said(result)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("PAPERFEED_DIGEST_HOUR", "abc", "error: PAPERFEED_DIGEST_HOUR: "),
+        ("PAPERFEED_DATABASE_URL", "bogus://x", "error: PAPERFEED_DATABASE_URL: must be"),
+    ],
+)
+def test_a_bad_variable_is_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    assert refused("stats").startswith(named)
+
+
+def test_a_malformed_config_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    toml = tmp_path / "paperfeed.toml"  # where PAPERFEED_CONFIG points in the tests
+    toml.write_text("digest_hour = [\n")
+    assert refused("stats").startswith(f"error: config file {toml} is not valid TOML")
+
+
+def test_serve_refuses_a_port_out_of_range() -> None:
+    assert refused("serve", "--port", "70000") == "error: --port must be 1 to 65535, not 70000"
