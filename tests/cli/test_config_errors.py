@@ -32,8 +32,9 @@ def test_a_bad_variable_is_named(
 
 
 def test_a_malformed_config_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    toml = tmp_path / "paperfeed.toml"  # where PAPERFEED_CONFIG points in the tests
+    toml = tmp_path / "settings.toml"
     toml.write_text("digest_hour = [\n")
+    monkeypatch.setenv("PAPERFEED_CONFIG", str(toml))
     assert refused("stats").startswith(f"error: config file {toml} is not valid TOML")
 
 
