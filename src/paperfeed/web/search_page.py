@@ -113,11 +113,15 @@ class SearchPage:
 
 
 def search_url(query: str, page: int = 1, filters: Filters | None = None) -> str:
-    """The address of one page of results (the query percent-encoded, never spliced raw)."""
-    params = {"q": query, **(filters.params() if filters else {})}
+    """The address of one page of results (the query percent-encoded, never spliced raw).
+
+    Only what is set goes in: no empty query, filter or default sort.
+    """
+    params = {"q": query} if query else {}
+    params.update(filters.params() if filters else {})
     if page > 1:
         params["page"] = str(page)
-    return f"/search?{urlencode(params)}"
+    return f"/search?{urlencode(params)}" if params else "/search"
 
 
 def page_links(query: str, page: int, pages: int, filters: Filters | None = None) -> list[PageLink]:
@@ -172,4 +176,9 @@ def search_page(
     wanted = query or filters.terms()
     found = run_page(engine, retriever, query, page, filters) if wanted else None
     context = {"query": query, "found": found, "filters": filters}
-    return request.app.state.templates.TemplateResponse(request, "search.html", context)
+    response = request.app.state.templates.TemplateResponse(request, "search.html", context)
+    if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
+        # Search as you type sends every field of the form, empty or not; the address the
+        # browser shows (and a reader copies) is the short one, as in the page's own links.
+        response.headers["HX-Push-Url"] = search_url(query, page, filters)
+    return response
