@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
 
-from paperfeed.search import vectors
+from paperfeed.search import coverage, vectors
 from paperfeed.search.engine import EngineConfig
-from paperfeed.search.indexer import DenseRetriever, update_index
+from paperfeed.search.indexer import DenseRetriever, embed_papers, update_index
 from paperfeed.search.lexical import LexicalParams
 from paperfeed.search.service import SearchResults, search
 from paperfeed.search.types import Hit
@@ -201,6 +201,27 @@ class _SplitDense(_FakeDense):
     def search_vector(self, conn: Connection, vector: Any, k: int) -> list[Hit]:
         self.searched.append(vector)
         return self.search(conn, "", k)
+
+
+def test_while_few_papers_have_vectors_they_do_not_outrank_the_words(engine: Engine) -> None:
+    vectors.forget_indexes()
+    rows = real_papers()
+    store_papers(engine, rows)
+    embedder = CachedEmbedder()
+    with engine.connect() as conn:
+        first = conn.execute(text("SELECT pk FROM papers WHERE id = :i"), {"i": rows[0]["id"]})
+        first_pk = int(first.scalar_one())
+    embed_papers(engine, embedder, [first_pk])  # one paper of 105 has its vector
+    retriever = DenseRetriever(embedder)
+    query = "color matching hypernetwork kolmogorov"  # the words of another paper's title
+    lexical = search(engine, query, limit=5)
+    hybrid = search(engine, query, retriever=retriever, limit=5)
+    assert _ids(hybrid)[0] == _ids(lexical)[0] == str(rows[4]["id"])
+    # Once every paper has its vector, fusion weighs both sides as tuned.
+    update_index(engine, embedder)
+    with engine.connect() as conn:
+        assert coverage.embedded_share(conn, embedder.name) == 1.0
+    assert search(engine, query, retriever=retriever, limit=5).results[0].stages["dense"]
 
 
 def test_a_split_retriever_embeds_the_query_beside_the_lexical_stage(corpus: Engine) -> None:

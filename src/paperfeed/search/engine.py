@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, TypeGuard
 
 from sqlalchemy import Connection
@@ -111,9 +111,21 @@ def candidates(
             ranked["author"] = by_author
     elif parsed.has_filters:
         ranked["browse"] = _browse(conn, parsed, depth)
-    fused = {f.pk: f for f in fuse(ranked, config.fusion)}
+    fusion = _weighed_by_coverage(conn, retriever, config.fusion) if "dense" in ranked else None
+    fused = {f.pk: f for f in fuse(ranked, fusion or config.fusion)}
     order = _filtered(conn, parsed, list(pinned) + list(fused), pinned)
     return Candidates(parsed, order, fused, pinned, lexical, list(ranked))
+
+
+def _weighed_by_coverage(
+    conn: Connection, retriever: DenseRetriever | None, params: FusionParams
+) -> FusionParams:
+    """The dense weight times the share of papers with a vector (``search.coverage``)."""
+    coverage = getattr(retriever, "coverage", None)
+    share = coverage(conn) if callable(coverage) else 1.0
+    if share >= 1.0:
+        return params
+    return replace(params, weights={**params.weights, "dense": params.weight("dense") * share})
 
 
 def _requires_words(parsed: ParsedQuery) -> bool:

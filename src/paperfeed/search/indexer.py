@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from paperfeed.search import hnsw
+from paperfeed.search.coverage import embedded_share
 from paperfeed.search.embed import get_embedder, paper_text
 from paperfeed.search.types import Embedder, Hit, Vectors
 from paperfeed.search.vectors import HNSW_MIN_PAPERS, PgVectorIndex, forget_indexes, vector_index
@@ -282,6 +283,10 @@ class DenseRetriever:
             return _Ahead(vector, index, index.look_ahead(vector, k))
 
         return work
+
+    def coverage(self, conn: Connection) -> float:
+        """The share of papers this retriever can find (those with a vector)."""
+        return embedded_share(conn, self.embedder.name)
 
     def search_ahead(self, conn: Connection, ahead: object, k: int) -> list[Hit]:
         """Finish what ``look_ahead``'s work began: the store's checks, newer rows, the best k."""
