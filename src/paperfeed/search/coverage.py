@@ -20,6 +20,10 @@ from paperfeed.store.schema import papers
 _Key = tuple[int, str, str]  # engine, its URL, model
 _Stamp = tuple[int, int]  # model version, newest paper key
 
+_STAMP = sql_text(
+    "SELECT (SELECT version FROM embedding_models WHERE model = :model),"
+    " (SELECT coalesce(max(pk), 0) FROM papers)"
+)
 _shares: dict[_Key, tuple[_Stamp, float]] = {}
 _lock = threading.Lock()
 
@@ -30,11 +34,10 @@ def embedded_share(conn: Connection, model: str) -> float:
     Counting a million rows takes tens of milliseconds, so the share is counted again only when
     the model's vectors changed (its version) or papers were added (the newest key).
     """
-    state = store.model_state(conn, model)
-    if state is None:
+    version, newest = conn.execute(_STAMP, {"model": model}).one()  # one round trip a query
+    if version is None:
         return 0.0
-    newest = int(conn.execute(sql_text("SELECT coalesce(max(pk), 0) FROM papers")).scalar_one())
-    key, stamp = (id(conn.engine), str(conn.engine.url), model), (state.version, newest)
+    key, stamp = (id(conn.engine), str(conn.engine.url), model), (int(version), int(newest))
     with _lock:
         cached = _shares.get(key)
     if cached is not None and cached[0] == stamp:
