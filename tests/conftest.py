@@ -55,7 +55,7 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("PAPERFEED_DATA_DIR", str(tmp_path / "data"))
     # Embedding on CPU is slow; tests that check indexing at ingest turn it back on.
     monkeypatch.setenv("PAPERFEED_INDEX_ON_INGEST", "0")
-    monkeypatch.setenv("PAPERFEED_CONFIG", str(tmp_path / "paperfeed.toml"))
+    monkeypatch.setenv("PAPERFEED_CONFIG", "")  # empty: no config file at all
     config.get_settings.cache_clear()
     yield
     config.get_settings.cache_clear()

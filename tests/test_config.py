@@ -54,3 +54,19 @@ def test_a_database_url_paperfeed_cannot_use_is_refused_without_echoing_it(
 )
 def test_supported_database_urls_load(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     assert load(monkeypatch, PAPERFEED_DATABASE_URL=url).database_url == url
+
+
+def test_a_config_file_named_but_missing_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nonexistent.toml"
+    with pytest.raises(ConfigError, match=f"^PAPERFEED_CONFIG names {re.escape(str(missing))}"):
+        load(monkeypatch, PAPERFEED_CONFIG=str(missing))
+
+
+def test_an_empty_paperfeed_config_reads_no_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "paperfeed.toml").write_text("digest_hour = 99\n")  # would be refused if read
+    monkeypatch.chdir(tmp_path)
+    assert load(monkeypatch, PAPERFEED_CONFIG="").digest_hour == 7

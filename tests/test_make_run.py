@@ -32,7 +32,7 @@ def user_env(tmp_path: Path) -> dict[str, str]:
     """A new user's environment: no PAPERFEED_* settings, an empty data folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
     env["PAPERFEED_DATA_DIR"] = str(tmp_path / "data")
-    env["PAPERFEED_CONFIG"] = str(tmp_path / "absent.toml")
+    env["PAPERFEED_CONFIG"] = ""
     return env
 
 

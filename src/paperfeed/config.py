@@ -289,7 +289,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment beats the toml file, which beats the defaults. The file is looked up at
         # each load (not at import) so PAPERFEED_CONFIG can point elsewhere at any time.
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
+        toml_file = config_file()
+        if toml_file is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -309,14 +312,19 @@ class Settings(BaseSettings):
         return path.read_text().strip()
 
 
-def config_file() -> str:
-    """The toml file settings are read from (if it exists): PAPERFEED_CONFIG, or paperfeed.toml."""
-    return os.environ.get("PAPERFEED_CONFIG", "paperfeed.toml")
+def config_file() -> str | None:
+    """The toml file to read: PAPERFEED_CONFIG (empty: none), else paperfeed.toml if present."""
+    return os.environ.get("PAPERFEED_CONFIG", "paperfeed.toml") or None
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings; a :class:`ConfigError` names the setting or file that is wrong."""
+    named = os.environ.get("PAPERFEED_CONFIG")
+    # A file named on purpose and not there is a mistake (a typo, a missing mount), not a hint
+    # to run on defaults; paperfeed.toml in the current folder stays optional.
+    if named and not Path(named).is_file():
+        raise ConfigError(f"PAPERFEED_CONFIG names {named}, which is not a file")
     try:
         return Settings()
     except ValidationError as error:
