@@ -121,8 +121,9 @@ class Settings(BaseSettings):
     subscribe_daily_cap: int = Field(
         default=5,
         ge=1,
-        description="Subscription requests accepted per IP address, and per email address, "
-        "per day (each sends a confirmation email).",
+        description="Subscription requests accepted per email address per day, and four times "
+        "as many per IP address (an office or a campus shares one); each sends a confirmation "
+        "email.",
     )
     embedding_model: str = Field(
         default="paperfeed-minilm-sci",
