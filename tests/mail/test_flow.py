@@ -235,6 +235,28 @@ def test_digest_preview_page_is_public_trending_data(
         assert conn.execute(select(func.count()).select_from(outbox_table)).scalar() == 0
 
 
+def test_a_search_page_subscribes_to_its_query_as_a_topic_digest(
+    engine: Engine, client: TestClient
+) -> None:
+    store_papers(engine, 30)
+    page = client.get("/search", params={"q": "learning", "cat": "cs.LG", "from": "2020-01-01"})
+    assert page.status_code == 200
+    form = re.search(r'<form class="topic-subscribe".*?</form>', page.text, re.S)
+    assert form is not None, "results offer to email new papers for this search"
+    # The filters stay, the date range does not: a standing digest would end with it.
+    topic = re.search(r'name="topic" value="([^"]*)"', form.group(0))
+    assert topic is not None and topic.group(1) == "learning cat:cs.LG"
+    answer = client.post(
+        "/subscribe",
+        data={"email": "topic@example.org", "frequency": "weekly", "kind": "topic",
+              "topic": topic.group(1), "csrf_token": csrf_of(client)},
+    )  # fmt: skip
+    assert answer.status_code == 200
+    [sub] = subs.list_subscriptions(engine, "topic@example.org")
+    assert (sub.kind, sub.query, sub.frequency) == ("topic", "learning cat:cs.LG", "weekly")
+    assert "topic-subscribe" not in client.get("/search").text  # nothing searched yet
+
+
 def test_api_subscribe_sends_a_confirmation_and_answers_json(
     engine: Engine, settings: Settings, smtp: Smtp, client: TestClient
 ) -> None:

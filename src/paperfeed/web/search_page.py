@@ -54,12 +54,19 @@ class Filters:
     sort: SortName = "relevance"
 
     def terms(self) -> str:
+        return self._terms(with_dates=True)
+
+    def topic_terms(self) -> str:
+        """The filters a standing topic digest keeps: not a date range, which would end it."""
+        return self._terms(with_dates=False)
+
+    def _terms(self, *, with_dates: bool) -> str:
         parts = []
         if self.category:
             parts.append(f"cat:{_quoted(self.category)}")
         if self.author:
             parts.append(f"author:{_quoted(self.author)}")
-        if self.start or self.end:
+        if with_dates and (self.start or self.end):
             start = self.start.isoformat() if self.start else ""
             end = self.end.isoformat() if self.end else ""
             parts.append(f"date:{start}..{end}")
@@ -105,6 +112,11 @@ class SearchPage:
     @property
     def first(self) -> int:
         return (self.page - 1) * PER_PAGE + 1
+
+    @property
+    def topic(self) -> str:
+        """This search as a topic digest's query (what "email me new papers" subscribes to)."""
+        return f"{self.query} {self.filters.topic_terms()}".strip()
 
     def url(self, page: int) -> str | None:
         if not 1 <= page <= self.pages:
