@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, func, inspect, select
+from sqlalchemy.engine import make_url
 
 from paperfeed.config import Settings, get_settings
 from paperfeed.domain import Paper
@@ -25,6 +27,48 @@ def engine_for(url: str, sqlite_cache_mb: int = SQLITE_CACHE_MB) -> Engine:
 def get_engine(settings: Settings | None = None) -> Engine:
     settings = settings or get_settings()
     return engine_for(settings.resolved_database_url(), settings.sqlite_cache_mb)
+
+
+def get_ready_engine(settings: Settings | None = None) -> Engine:
+    """The configured database once its schema is current, else DatabaseNotReady.
+
+    Creates nothing: opening an SQLite engine creates the file (and its folder), which a
+    command that only reads must not do.
+    """
+    settings = settings or get_settings()
+    require_existing_sqlite_file(settings.resolved_database_url())
+    engine = get_engine(settings)
+    require_current_schema(engine)
+    return engine
+
+
+def require_existing_sqlite_file(url: str) -> None:
+    """DatabaseNotReady when ``url`` names an SQLite file, or a folder of it, that is missing."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):  # an SQLite URI (?uri=true): left to SQLite to open
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        raise DatabaseNotReady(
+            f"the folder of the database, {path.parent}, does not exist (check "
+            "PAPERFEED_DATABASE_URL or PAPERFEED_DATA_DIR; `paperfeed db upgrade` creates it)"
+        )
+    if not path.exists():
+        raise DatabaseNotReady(
+            f"the database {path} does not exist yet; create it with `paperfeed db upgrade` "
+            "(or `make run`, which also loads the sample papers)"
+        )
+
+
+def suppressed_addresses(engine: Engine) -> set[str]:
+    """Addresses nothing is sent to (hard bounce, complaint, repeated soft bounces, 5xx)."""
+    from paperfeed.store.mail_schema import suppressions
+
+    with engine.connect() as conn:
+        return set(conn.execute(select(suppressions.c.email)).scalars())
 
 
 def require_current_schema(engine: Engine) -> None:

@@ -52,9 +52,7 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def ready_engine() -> Any:
     """The configured database, refusing (with how to fix it) when its schema is not current."""
-    engine = services.get_engine()
     try:
-        services.require_current_schema(engine)
+        return services.get_ready_engine()
     except services.DatabaseNotReady as error:
         raise fail(str(error)) from None
-    return engine
