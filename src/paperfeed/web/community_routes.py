@@ -36,6 +36,7 @@ from paperfeed.community.users import User
 from paperfeed.community.votes import set_vote
 from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_csrf
 from paperfeed.web.deps import EngineDep, embed_new_paper
+from paperfeed.web.paper_page import paper_page
 from paperfeed.web.redirects import back_target, safe_next, see_other
 
 router = APIRouter(include_in_schema=False)
@@ -178,8 +179,24 @@ def post_comment(
     try:
         pk = comment_store.add_comment(engine, viewer, paper.pk, body)
     except comment_store.CommentError as error:
-        raise HTTPException(400, str(error)) from None
+        return _comment_refused(request, engine, paper.id, str(error), body)
     return see_other(_comment_anchor(paper.id, pk))
+
+
+def _comment_refused(
+    request: Request, engine: Engine, paper_id: str, error: str, body: str
+) -> Response:
+    """The paper page again (400), the reason next to the comment form and the text as typed.
+
+    The paper page builds its own context; the form's error and draft reach ``_community.html``
+    on ``request.state`` (as the signed-in user does), so that page takes no parameter that
+    only this route uses.
+    """
+    request.state.comment_error = error
+    request.state.comment_draft = body.replace("\x00", "")  # a NUL (refused) has no place in HTML
+    response = paper_page(request, engine, paper_id)
+    response.status_code = 400
+    return response
 
 
 def _comment_form(
