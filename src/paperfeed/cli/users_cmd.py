@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import orjson
@@ -70,7 +71,11 @@ def users_list(
     engine = ready_engine()
     with engine.connect() as conn:
         rows = conn.execute(select(users).order_by(users.c.pk)).all()
-    for user in map(user_from_row, rows):
+    listed = list(map(user_from_row, rows))
+    if not as_json:
+        _print_accounts(listed)
+        return
+    for user in listed:
         record = {
             "username": user.username,
             "email": user.email,
@@ -78,13 +83,34 @@ def users_list(
             "suspended": user.suspended,
             "created_at": user.created_at.isoformat(),
         }
-        if as_json:
-            sys.stdout.write(orjson.dumps(record).decode() + "\n")
-            continue
-        flags = " ".join(
-            f for f, on in (("admin", user.is_admin), ("suspended", user.suspended)) if on
+        sys.stdout.write(orjson.dumps(record).decode() + "\n")
+
+
+def _print_accounts(listed: list[User]) -> None:
+    """One aligned line per account under a header; the last column is not padded."""
+    if not listed:
+        sys.stdout.write("No accounts yet.\n")
+        return
+    table = [("username", "email", "role", "suspended", "created (UTC)")]
+    table += [
+        (
+            user.username,
+            user.email,
+            "admin" if user.is_admin else "user",
+            "yes" if user.suspended else "no",
+            _utc(user.created_at).strftime("%Y-%m-%d %H:%M"),
         )
-        sys.stdout.write(f"{user.username:<30} {user.email:<40} {flags or '-'}\n")
+        for user in listed
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    for row in table:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        sys.stdout.write("  ".join([*cells, row[-1]]) + "\n")
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @users_app.command("suspend")
