@@ -10,6 +10,7 @@ from typing import Annotated
 import orjson
 import typer
 
+from paperfeed import services
 from paperfeed.cli.app import app, console, fail, out, ready_engine, styled
 from paperfeed.config import get_settings
 
@@ -81,19 +82,31 @@ def subscribers_add(
 def subscribers_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Every subscription with its state (pending, active, unsubscribed)."""
+    """Every subscription with its state (pending, active, suppressed, unsubscribed)."""
     from paperfeed.mail.subscriptions import list_subscriptions
 
-    subs = list_subscriptions(ready_engine())
+    engine = ready_engine()
+    subs = list_subscriptions(engine)
+    suppressed = services.suppressed_addresses(engine)
+    rows = [_listed(s.as_dict(), s.email in suppressed) for s in subs]
     if as_json:
-        sys.stdout.write(orjson.dumps([s.as_dict() for s in subs]).decode() + "\n")
+        sys.stdout.write(orjson.dumps(rows).decode() + "\n")
         return
-    if not subs:
+    if not rows:
         out.print("No subscribers yet.")
         return
-    for s in subs:
-        topic = f" {s.query!r}" if s.query else ""
-        out.print(f"{s.email}  {s.kind}{topic}  {s.frequency}  {s.status}", highlight=False)
+    for row in rows:
+        topic = f" {row['query']!r}" if row["query"] else ""
+        line = f"{row['email']}  {row['kind']}{topic}  {row['frequency']}  {row['status']}"
+        out.print(line, highlight=False)
+
+
+def _listed(row: dict[str, object], suppressed: bool) -> dict[str, object]:
+    # Nothing is sent to a suppressed address (a hard bounce, a complaint, a 5xx), so its
+    # subscriptions are not active whatever their own state says; `stats` does not count them.
+    if suppressed and row["status"] != "unsubscribed":
+        row = {**row, "status": "suppressed"}
+    return {**row, "suppressed": suppressed}
 
 
 @subscribers_app.command("remove")
