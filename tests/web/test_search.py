@@ -165,6 +165,29 @@ def test_a_bad_page_number_is_a_page_not_a_crash(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
 
 
+@pytest.mark.parametrize("page", ["50", "999", "1000"])
+def test_a_page_past_the_results_says_so_and_links_to_the_first(
+    client: TestClient, corpus: Any, page: str
+) -> None:
+    response = client.get("/search", params={"q": "model", "page": page})
+    assert response.status_code == 200
+    assert "No more results for “model”" in response.text
+    assert '<a href="/search?q=model">Back to the first page</a>' in response.text
+    assert scan(response.text).titles == []
+
+
+def test_a_page_number_past_the_bound_or_not_a_number_gets_the_site_error_page(
+    client: TestClient,
+) -> None:
+    for page in ("1001", "abc"):
+        response = client.get("/search", params={"q": "model", "page": page})
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("text/html")
+        # The site's own page (header, navigation, the reason), not a bare message.
+        assert '<nav class="site-nav"' in response.text
+        assert "<h1>Invalid request</h1>" in response.text
+
+
 def test_the_api_puts_an_exact_title_first_in_hugging_face_shape(
     client: TestClient, corpus: list[dict[str, Any]]
 ) -> None:

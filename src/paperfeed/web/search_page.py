@@ -25,6 +25,11 @@ from paperfeed.web.deps import EngineDep, RetrieverDep
 PER_PAGE = 20
 # The engine ranks at most 1,000 candidates; deeper pages would only repeat its tail.
 MAX_PAGE = 50
+# A page number the address may carry (as the list pages allow): one past the results, or
+# past MAX_PAGE, is a page that says "no more results" with a link to the first. Results
+# move as papers come and filters change, so a page that was there may be gone: a 200 like
+# "no papers match", which search as you type (htmx swaps only 2xx) can show too.
+MAX_PAGE_PARAM = 1000
 MAX_QUERY = 500
 # Page numbers shown either side of the current one.
 PAGE_WINDOW = 2
@@ -151,11 +156,15 @@ def run_page(
     """One page of results for ``query`` (and the filters) and the links around it."""
     filters = filters or Filters()
     full_query = f"{query} {filters.terms()}".strip()
-    offset = (page - 1) * PER_PAGE
+    # Past MAX_PAGE only the total is shown: ask for the first page rather than make the
+    # engine rank ``offset`` candidates to return none of them.
+    asked = page if page <= MAX_PAGE else 1
+    offset = (asked - 1) * PER_PAGE
     found = search(engine, full_query, PER_PAGE, offset, filters.sort, retriever=retriever)
+    results = found.results if asked == page else []
     pages = min(MAX_PAGE, -(-found.total // PER_PAGE))
     links = page_links(query, page, pages, filters)
-    return SearchPage(query, page, pages, found.total, found.results, links, filters)
+    return SearchPage(query, page, pages, found.total, results, links, filters)
 
 
 def _day(value: str) -> date | None:
@@ -174,7 +183,7 @@ def search_page(
     engine: EngineDep,
     retriever: RetrieverDep,
     q: Annotated[str, Query(max_length=MAX_QUERY)] = "",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE_PARAM)] = 1,
     cat: Annotated[str, Query(max_length=64)] = "",
     author: Annotated[str, Query(max_length=200)] = "",
     start: Annotated[str, Query(alias="from", max_length=10)] = "",
