@@ -162,6 +162,18 @@ def test_week_and_month_pages_and_their_neighbours(
     assert "No papers in this month" in client.get("/month/2019-01").text
 
 
+def test_a_single_digit_week_moves_to_its_two_digit_address(client: TestClient) -> None:
+    short = client.get("/week/2026-W1", follow_redirects=False)
+    assert short.status_code == 301
+    assert short.headers["location"] == "/week/2026-W01"
+    paged = client.get("/week/2026-W9?page=2", follow_redirects=False)
+    assert paged.status_code == 301
+    assert paged.headers["location"] == "/week/2026-W09?page=2"
+    landed = client.get("/week/2026-W1")
+    assert landed.status_code == 200 and "Week 2026-W01" in landed.text
+    assert client.get("/week/2026-W0", follow_redirects=False).status_code == 404
+
+
 @pytest.mark.parametrize(
     "path",
     ["/date/2026-02-30", "/date/yesterday", "/week/2026-W60", "/week/2026-19", "/month/2026-13"],

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
 from paperfeed.community.votes import voted_paper_pks
@@ -30,6 +30,8 @@ router = APIRouter()
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+# ISO 8601 writes weeks with two digits; people type "2026-W1" for "2026-W01".
+_SHORT_WEEK_RE = re.compile(r"^(\d{4})-W([1-9])$")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 PageQuery = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
@@ -194,8 +196,12 @@ def day_page(request: Request, engine: EngineDep, day: str, page: PageQuery = 1)
 
 
 @router.get("/week/{week}", response_class=HTMLResponse)
-def week_page(request: Request, engine: EngineDep, week: str, page: PageQuery = 1) -> HTMLResponse:
+def week_page(request: Request, engine: EngineDep, week: str, page: PageQuery = 1) -> Response:
     """The papers of one ISO week (Monday to Sunday), most upvoted first."""
+    if match := _SHORT_WEEK_RE.match(week):
+        # One address per week (links, caches, feeds): the short spelling moves for good.
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/week/{match[1]}-W0{match[2]}{query}", status_code=301)
     first, last = parse_week(week)
     found = queries.range_papers(engine, first, last, page, PER_PAGE)
     before, after = shift(first, -7), shift(first, 7)
