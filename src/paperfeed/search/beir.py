@@ -28,12 +28,26 @@ class DatasetError(ValueError):
 
 
 def load_beir(folder: Path, split: str = "test") -> BeirDataset:
+    _check_folder(folder, split)
     qrels = _load_qrels(folder / "qrels" / f"{split}.tsv")
     queries = {q: t for q, t in _load_queries(folder / "queries.jsonl").items() if q in qrels}
     missing = sorted(set(qrels) - set(queries))
     if missing:
         raise DatasetError(f"{folder}/queries.jsonl: no text for judged queries {missing[:5]}")
     return BeirDataset(_load_corpus(folder / "corpus.jsonl"), queries, qrels)
+
+
+def _check_folder(folder: Path, split: str) -> None:
+    """Say what is wrong with the folder itself before looking for its files."""
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "the folder does not exist"
+        raise DatasetError(f"{folder}: {what} (give a BEIR-format dataset folder)")
+    qrels = folder / "qrels"
+    if not qrels.is_dir():
+        raise DatasetError(f"{folder}: not a BEIR-format dataset (it has no qrels folder)")
+    if not (qrels / f"{split}.tsv").is_file():
+        splits = ", ".join(sorted(p.stem for p in qrels.glob("*.tsv"))) or "none"
+        raise DatasetError(f"{qrels}: no {split}.tsv for split {split!r} (splits: {splits})")
 
 
 def _jsonl(path: Path) -> list[dict[str, object]]:
@@ -66,8 +80,6 @@ def _load_queries(path: Path) -> dict[str, str]:
 
 
 def _load_qrels(path: Path) -> dict[str, dict[str, int]]:
-    if not path.is_file():
-        raise DatasetError(f"{path}: missing (is the split name right?)")
     qrels: dict[str, dict[str, int]] = {}
     with path.open(newline="") as handle:
         for number, row in enumerate(csv.reader(handle, delimiter="\t"), 1):
