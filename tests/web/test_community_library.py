@@ -60,3 +60,25 @@ def test_library_page_and_save_route(engine: Engine) -> None:
     with TestClient(create_app(), base_url=BASE) as anon:
         response = anon.get("/library", follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_commas_separate_tags_and_spaces_inside_a_tag_become_hyphens(engine: Engine) -> None:
+    add_paper(engine, "2401.12345")
+    reader = add_user(engine)
+    with signed_in(engine, reader) as client:
+        token = form_token(client)
+        tagged = client.post(
+            "/papers/2401.12345/tags",
+            data={"csrf_token": token, "tags": "meshes, Flow  Matching,flow-matching, ,"},
+            follow_redirects=False,
+        )
+        assert tagged.status_code == 303
+        (entry,) = library(engine, reader)
+        assert entry.tags == ["flow-matching", "meshes"]
+        page = client.get("/library?tag=flow matching").text
+        assert 'value="flow-matching, meshes"' in page  # found by the spelling typed
+        assert 'placeholder="reading, flow matching"' in page
+        assert "Separate tags with commas" in page
+        # A tag stored before (one word) is still found and kept as it is.
+        client.post("/papers/2401.12345/tags", data={"csrf_token": token, "tags": "to-read"})
+        assert library(engine, reader, "to-read")[0].tags == ["to-read"]

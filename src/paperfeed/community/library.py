@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -48,9 +49,32 @@ def set_saved(engine: Engine, user_pk: int, paper_pk: int, want: bool | None = N
         return True
 
 
+def normalise_tag(name: str) -> str:
+    """One tag as stored: lower case, each run of spaces inside it one hyphen."""
+    return "-".join(name.lower().split())
+
+
+def tags_from_field(text: str) -> list[str]:
+    """Tags from the library form's field, where commas separate tags.
+
+    The field's example says "reading, flow matching", and people used to tagging tools read
+    that as two tags, not three. Spaces inside a tag become hyphens ("flow-matching"), as in
+    GitHub topics and Stack Overflow tags: a tag still never holds a space (no tag stored
+    before could), so old and new tags look alike in /library?tag= links and BibTeX file
+    names, and "flow-matching" typed either way is one tag.
+    """
+    return clean_tags(text.split(","))
+
+
 def parse_tags(text: str) -> list[str]:
-    """Tags from a comma- or space-separated field: lower-cased, unique, in order."""
-    tags = list(dict.fromkeys(t.lower() for t in _TAG_SPLIT.split(text.strip()) if t))
+    """Tags from a field where commas and spaces both separate them (the library API joins
+    its list with spaces; ``clean_tags`` takes the list as it is)."""
+    return clean_tags(_TAG_SPLIT.split(text))
+
+
+def clean_tags(names: Iterable[str]) -> list[str]:
+    """The tags ``names`` stand for: normalised, unique, in order; a TagError past the limits."""
+    tags = list(dict.fromkeys(tag for tag in map(normalise_tag, names) if tag))
     if len(tags) > MAX_TAGS:
         raise TagError(f"At most {MAX_TAGS} tags per paper.")
     for tag in tags:

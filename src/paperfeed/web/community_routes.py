@@ -18,9 +18,10 @@ from paperfeed.community import comments as comment_store
 from paperfeed.community.library import (
     TagError,
     library,
-    parse_tags,
+    normalise_tag,
     set_saved,
     set_tags,
+    tags_from_field,
     user_tags,
 )
 from paperfeed.community.paper_context import PaperRef, find_paper
@@ -137,7 +138,7 @@ def tag_paper(
     check_csrf(request, csrf_token)
     paper = _paper(engine, paper_id, viewer)
     try:
-        set_tags(engine, viewer.pk, paper.pk, parse_tags(tags))
+        set_tags(engine, viewer.pk, paper.pk, tags_from_field(tags))
     except TagError as error:
         raise HTTPException(400, str(error)) from None
     return see_other(back_target(request, next, "/library"))
@@ -147,7 +148,7 @@ def tag_paper(
 def library_page(
     request: Request, engine: EngineDep, viewer: UserDep, tag: str | None = None
 ) -> HTMLResponse:
-    tag = (tag or "").strip().lower()[:64] or None
+    tag = normalise_tag(tag or "")[:64] or None
     context = {
         "entries": library(engine, viewer.pk, tag),
         "tags": user_tags(engine, viewer.pk),
