@@ -70,8 +70,13 @@ def test_list_suspend_unsuspend_and_token(engine: Engine) -> None:
     assert api_token_user(engine, api_token) == bob
 
     assert run("users", "suspend", "bob").exit_code == 0
-    listing = [line.split() for line in run("users", "list").stdout.splitlines()]
-    assert listing == [["ada", "ada@example.org", "admin"], ["bob", "bob@example.org", "suspended"]]
+    lines = run("users", "list").stdout.splitlines()
+    assert lines[0].split()[:5] == ["username", "email", "role", "suspended", "created"]
+    listing = [line.split()[:4] for line in lines[1:]]
+    assert listing == [
+        ["ada", "ada@example.org", "admin", "no"],
+        ["bob", "bob@example.org", "user", "yes"],
+    ]
     assert session_user(engine, session) is None and api_token_user(engine, api_token) is None
     assert run("users", "unsuspend", "bob").exit_code == 0
     assert api_token_user(engine, api_token) is not None
