@@ -3,12 +3,16 @@ visitor who is not signed in."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from paperfeed.community import comments as store
-from tests.web.test_community_helpers import add_paper, add_user, form_token, signed_in
+from paperfeed.web.app import create_app
+from tests.web.test_community_helpers import BASE, add_paper, add_user, form_token, signed_in
 
 
 @pytest.mark.parametrize(
@@ -62,3 +66,22 @@ def test_the_json_api_still_answers_an_empty_comment_with_a_4xx(engine: Engine) 
         )
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"].startswith("application/json")
+
+
+def test_a_visitor_s_upvote_button_is_a_link_to_log_in_and_come_back(engine: Engine) -> None:
+    add_paper(engine, "2401.12345")
+    with TestClient(create_app(), base_url=BASE) as anon:
+        for path in ("/papers/2401.12345", "/date/2026-05-04?ref=x"):
+            page = BeautifulSoup(anon.get(path).text, "html.parser")
+            assert page.select("form.vote-form, [hx-post*=upvote]") == []  # no request to fail
+            (link,) = page.select("a.vote-button")
+            next_ = parse_qs(urlsplit(str(link["href"])).query)["next"]
+            assert urlsplit(str(link["href"])).path == "/login"
+            assert next_ == [path]
+            assert link.select_one(".vote-count") is not None
+            assert "log in to upvote" in link.get_text()
+    with signed_in(engine, add_user(engine)) as client:
+        page = BeautifulSoup(client.get("/papers/2401.12345").text, "html.parser")
+        (form,) = page.select("form.vote-form")
+        assert form["hx-post"] == "/papers/2401.12345/upvote"
+        assert page.select("a.vote-button") == []

@@ -116,9 +116,10 @@ def test_day_page_ranks_by_all_upvotes_hides_hidden_and_skips_empty_days(
     assert f'href="/date/{prev.isoformat()}" rel="prev"' in html
     assert f'href="/date/{nxt.isoformat()}" rel="next"' in html
     assert 'rel="alternate" type="application/atom+xml" href="/feeds/daily.atom"' in html
-    # Each item: the vote form, comments link, paper page link, arXiv link.
-    assert html.count('class="vote-form"') == 3
-    assert f'action="/papers/{real(0).id}/upvote"' in html
+    # Each item: the vote button (for a visitor, a link to log in and come back), comments
+    # link, paper page link, arXiv link.
+    assert html.count('class="vote-button vote-login"') == 3
+    assert f'href="/login?next=/date/{DAY.isoformat()}"' in html
     assert f'href="/papers/{real(0).id}#comments">0 comments</a>' in html
     assert f'href="https://arxiv.org/abs/{real(0).id}"' in html
     last = client.get(f"/date/{nxt.isoformat()}").text
@@ -288,7 +289,7 @@ def test_paper_page_shows_everything_about_the_paper(engine: Engine, client: Tes
         assert f'href="{href}"' in html
     assert "@article{" in html and "Journal of Tests" in html
     assert "akhaliq" in html  # who submitted it
-    assert 'class="vote-form"' in html and 'id="comments"' in html  # the community part
+    assert "vote-button" in html and 'id="comments"' in html  # the community part
     assert "Similar papers" in html
     assert 'type="text/markdown"' in html
     page = scan(html)
