@@ -244,4 +244,5 @@ def test_paper_page_shows_the_thread_safely_with_actions_by_role(engine: Engine)
     with TestClient(create_app(), base_url="https://testserver") as anon:
         soup = assert_safe(anon.get("/papers/2401.12345").text, ".comment-body")
         assert not soup.select('form[action$="/comments"]')  # log in to comment
-        assert soup.select('form[action="/papers/2401.12345/upvote"]')
+        assert not soup.select('form[action="/papers/2401.12345/upvote"]')  # log in to vote
+        assert soup.select('a.vote-button[href="/login?next=/papers/2401.12345"]')
