@@ -40,6 +40,12 @@ def test_scripts_tag_papers_and_get_recommendations(engine: Engine, tmp_path: Pa
             "tags": ["speech", "asr"],
         }
     assert client.get("/api/library/tags", headers=auth).json() == ["asr", "speech"]
+    # One item is one tag, as in the form: spaces inside it become hyphens.
+    spaced = client.put(
+        f"/api/library/{speech[0]}", json={"tags": ["Flow Matching", "a,b"]}, headers=auth
+    )
+    assert spaced.json()["tags"] == ["flow-matching", "a", "b"]
+    client.put(f"/api/library/{speech[0]}", json={"tags": ["speech", "asr"]}, headers=auth)
     listed = client.get("/api/library?tag=speech", headers=auth).json()
     assert sorted(p["id"] for p in listed) == sorted(speech)
     recommended = client.get("/api/for-you?tag=speech&limit=5", headers=auth).json()

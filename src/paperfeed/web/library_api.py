@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field
 from paperfeed.community.library import (
     MAX_TAGS,
     TagError,
+    clean_tags,
     library,
-    parse_tags,
     set_saved,
     set_tags,
     user_tags,
@@ -83,7 +83,9 @@ def save_paper(
     check_api_csrf(request)
     paper = _paper(engine, paper_id)
     try:
-        tags = parse_tags(" ".join(body.tags))
+        # Each item is one tag, as in the form's comma-separated field ("flow matching" is
+        # the tag flow-matching); a comma inside an item still separates.
+        tags = clean_tags(part for tag in body.tags for part in tag.split(","))
     except TagError as error:
         # FastAPI's own 422 shape, the one the OpenAPI schema documents.
         detail = {
