@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from paperfeed.community.library import TagError, library, parse_tags, set_saved, set_tags
+from paperfeed.community.library import TagError, clean_tags, library, set_saved, set_tags
 from paperfeed.community.paper_context import community_context
 from paperfeed.web.app import create_app
 from tests.web.test_community_helpers import BASE, add_paper, add_user, form_token, signed_in
@@ -21,7 +21,7 @@ def test_save_unsave_toggle_and_tags(engine: Engine) -> None:
     assert [entry.paper.id for entry in library(engine, alice)] == ["2401.00002", "2401.00001"]
     assert library(engine, bob) == []
     assert community_context(engine, first, None)["saved"] is False
-    set_tags(engine, alice, first, parse_tags("Survey, reading  survey"))
+    set_tags(engine, alice, first, clean_tags(["Survey", "reading ", "survey"]))
     assert [e.tags for e in library(engine, alice) if e.paper.id == "2401.00001"] == [
         ["reading", "survey"]
     ]
@@ -30,7 +30,7 @@ def test_save_unsave_toggle_and_tags(engine: Engine) -> None:
     assert library(engine, alice, "survey") == []
     assert set_saved(engine, alice, first, False) is False
     with pytest.raises(TagError):
-        parse_tags(" ".join(f"t{n}" for n in range(20)))
+        clean_tags(f"t{n}" for n in range(20))
 
 
 def test_library_page_and_save_route(engine: Engine) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +18,6 @@ from paperfeed.store.schema import papers
 
 MAX_TAGS = 10
 MAX_TAG_CHARS = 64
-_TAG_SPLIT = re.compile(r"[,\s]+")
 
 
 class TagError(ValueError):
@@ -64,12 +62,6 @@ def tags_from_field(text: str) -> list[str]:
     names, and "flow-matching" typed either way is one tag.
     """
     return clean_tags(text.split(","))
-
-
-def parse_tags(text: str) -> list[str]:
-    """Tags from a field where commas and spaces both separate them (the library API joins
-    its list with spaces; ``clean_tags`` takes the list as it is)."""
-    return clean_tags(_TAG_SPLIT.split(text))
 
 
 def clean_tags(names: Iterable[str]) -> list[str]:
