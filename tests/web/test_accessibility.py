@@ -24,10 +24,9 @@ from paperfeed.store.engine import make_engine, write_transaction
 from tests.conftest import SEED_PAGE, TEST_DATA
 from tests.live_server import serve_app
 from tests.rank.for_you_data import add_user
+from tests.web.chromium import chromium_page, needs_chromium
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+pytestmark = needs_chromium
 AXE = (TEST_DATA / "axe" / "axe.min.js").read_text()
 PASSWORD = "accessible reading 2026"
 PAGES = [
@@ -78,12 +77,8 @@ def _violations(page: object, url: str) -> list[str]:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_passes_axe(site: str, scheme: str) -> None:
     problems: list[str] = []
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context(bypass_csp=True, color_scheme=scheme)
-        page = context.new_page()
+    # Playwright's default window; axe runs its own script, which the site's CSP would block.
+    with chromium_page(1280, 720, bypass_csp=True, color_scheme=scheme) as (page, _):
         paper = None
         for path in PAGES:
             problems += _violations(page, site + path)
@@ -96,16 +91,11 @@ def test_every_page_passes_axe(site: str, scheme: str) -> None:
         page.click("form.auth-form button[type=submit]")
         for path in [*SIGNED_IN_PAGES, paper]:
             problems += _violations(page, site + path)
-        browser.close()
     assert problems == []
 
 
 def test_the_keyboard_reaches_the_content_first(site: str) -> None:
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page()
+    with chromium_page(1280, 720) as (page, _):
         page.goto(site + "/")
         page.keyboard.press("Tab")
         focused = page.locator(":focus")
@@ -115,4 +105,3 @@ def test_the_keyboard_reaches_the_content_first(site: str) -> None:
         page.keyboard.press("Tab")  # the next stop is inside the main content, not the header
         inside = page.evaluate("document.activeElement.closest('main') !== null")
         assert inside
-        browser.close()

@@ -3,7 +3,6 @@ cookie is Secure, and Chromium treats loopback as a secure context, so `make run
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,10 +10,9 @@ from sqlalchemy import Engine
 
 from paperfeed.web.auth_deps import SESSION_COOKIE
 from tests.live_server import serve_app
+from tests.web.chromium import chromium_page, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -24,9 +22,7 @@ def site(engine: Engine) -> Iterator[str]:
 
 
 def test_register_log_out_and_in_with_chromium_over_http_loopback(site: str) -> None:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
+    with chromium_page(1280, 720) as (page, _):
         page.goto(f"{site}/register")
         page.fill("#register-username", "ada")
         page.fill("#register-email", "ada@example.org")
@@ -53,4 +49,3 @@ def test_register_log_out_and_in_with_chromium_over_http_loopback(site: str) -> 
         assert page.locator("h1").inner_text() == "Your account"
         new_session = {c["name"]: c for c in page.context.cookies()}[SESSION_COOKIE]
         assert new_session["value"] != session["value"]
-        browser.close()

@@ -28,10 +28,10 @@ from paperfeed.store.engine import make_engine, write_transaction
 from tests.conftest import SEED_PAGE
 from tests.live_server import free_port, serve_app
 from tests.rank.for_you_data import load_sample, tagged_reader
+from tests.web.chromium import chromium_page, needs_chromium
 
 playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -70,15 +70,7 @@ def shots(tmp_path: Path) -> Path:
 def test_a_visitor_registers_submits_upvotes_comments_searches_and_subscribes(
     site: str, shots: Path
 ) -> None:
-    errors: list[str] = []
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-
+    with chromium_page() as (page, errors):
         page.goto(site + "/")
         page.screenshot(path=shots / "home.png")
 
@@ -158,10 +150,11 @@ def test_a_visitor_registers_submits_upvotes_comments_searches_and_subscribes(
         page.wait_for_selector(".opblock")
         page.screenshot(path=shots / "api-docs.png")
 
+        browser = page.context.browser
+        assert browser is not None
         dark = browser.new_page(viewport={"width": 1200, "height": 900}, color_scheme="dark")
         dark.goto(site + "/")
         dark.screenshot(path=shots / "home-dark.png")
-        browser.close()
     assert errors == []
 
 
@@ -175,14 +168,8 @@ def test_for_you_in_the_browser_explains_and_learns(
     with write_transaction(engine) as conn:
         password = hash_password("tagged reader 2026")
         conn.execute(update(users).where(users.c.pk == user_pk).values(password_hash=password))
-    errors: list[str] = []
     for _ in _start(base):
-        with playwright.sync_playwright() as driver:
-            browser = driver.chromium.launch(
-                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            page = browser.new_page(viewport={"width": 1200, "height": 1000})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        with chromium_page(height=1000) as (page, errors):
             page.goto(base + "/for-you")  # signed out: the login form, then back here
             page.fill("#login-name", "reader")
             page.fill("#login-password", "tagged reader 2026")
@@ -196,5 +183,4 @@ def test_for_you_in_the_browser_explains_and_learns(
             page.click("nav.tag-tabs >> text=speech")
             page.wait_for_url(lambda url: "tag=speech" in url)
             assert page.locator("article.recommendation").count() >= 10
-            browser.close()
-    assert errors == []
+        assert errors == []

@@ -3,7 +3,6 @@ htmx (no page load), comment, save to the library. Uses the accounts' register p
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,10 +10,9 @@ from sqlalchemy import Engine, func, select
 
 from paperfeed.store.community_schema import comments, library_items, votes
 from tests.live_server import serve_app
+from tests.web.chromium import chromium_page, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -30,11 +28,7 @@ def _count(engine: Engine, table: object) -> int:
 
 
 def test_submit_upvote_comment_and_save_in_chromium(engine: Engine, site: str) -> None:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with chromium_page(1280, 720) as (page, errors):
         page.goto(f"{site}/register?next=/submit")
         page.fill("#register-username", "grace")
         page.fill("#register-email", "grace@example.org")
@@ -69,7 +63,6 @@ def test_submit_upvote_comment_and_save_in_chromium(engine: Engine, site: str) -
         page.goto(f"{site}/library")
         assert page.locator(".library .paper-title").inner_text() == "Compilers for Everyone"
         assert not [e for e in errors if "Content Security Policy" in e], errors
-        browser.close()
     assert (_count(engine, votes), _count(engine, comments), _count(engine, library_items)) == (
         1,
         1,

@@ -15,7 +15,8 @@ from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
 
 # The site and its seed papers, Chromium and the skip when either is missing: as test_browser.
-from tests.web.test_browser import CHROMIUM, playwright, pytestmark, shots, site, site_engine
+from tests.web.chromium import chromium_page
+from tests.web.test_browser import pytestmark, shots, site, site_engine
 from tests.web.test_community_helpers import add_user
 
 if TYPE_CHECKING:
@@ -59,14 +60,8 @@ def test_a_visitor_s_upvote_logs_in_first_with_no_failing_request(
     engine = site_engine[1]
     _reader(engine)
     paper_id = _first_paper(engine)
-    errors: list[str] = []
     failed: list[str] = []
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with chromium_page() as (page, errors):
         page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
         page.goto(f"{site}/")
         page.screenshot(path=shots / "home-signed-out.png")
@@ -83,7 +78,6 @@ def test_a_visitor_s_upvote_logs_in_first_with_no_failing_request(
         # Back on the paper, signed in: the button is the htmx form and counts the vote.
         page.click(".community form.vote-form button")
         page.wait_for_selector(".community .vote-button[aria-pressed=true]")
-        browser.close()
     assert errors == [] and failed == []
 
 
@@ -91,11 +85,7 @@ def test_log_out_looks_like_the_other_links_of_the_header(
     site_engine: tuple[str, Engine], site: str, shots: Path
 ) -> None:
     _reader(site_engine[1])
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
+    with chromium_page() as (page, _):
         _log_in(page, site, "/trending")
         nav = page.locator("nav.site-nav")
         logout = nav.locator("button.link-button")
@@ -105,7 +95,6 @@ def test_log_out_looks_like_the_other_links_of_the_header(
         page.locator("header.site-header").screenshot(path=shots / "header-signed-in.png")
         logout.hover()
         assert logout.evaluate(LOOK)[0] == "underline"  # on hover, as the links are
-        browser.close()
 
 
 def test_a_blank_comment_and_the_tags_field_in_the_browser(
@@ -116,11 +105,7 @@ def test_a_blank_comment_and_the_tags_field_in_the_browser(
     engine = site_engine[1]
     _reader(engine)
     paper_id = _first_paper(engine)
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
+    with chromium_page() as (page, _):
         _log_in(page, site, f"/papers/{paper_id}")
         page.fill("#comment-body", "   ")  # passes `required`; the server refuses it
         page.click("form.comment-form button[type=submit]")
@@ -137,4 +122,3 @@ def test_a_blank_comment_and_the_tags_field_in_the_browser(
         tags = page.locator(".library .meta a.category").all_inner_texts()
         assert tags == ["flow-matching", "meshes"]
         page.screenshot(path=shots / "library-tags.png")
-        browser.close()

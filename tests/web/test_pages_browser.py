@@ -3,19 +3,18 @@ and the list pages render with the site's stylesheet and no console errors (CSP 
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, select
 
 from paperfeed.store.community_schema import paper_stats
+from tests.web.chromium import ARGS, CHROMIUM, needs_chromium
 from tests.web.test_hf_api import site  # noqa: F401  (the uvicorn fixture)
 from tests.web.test_pages import real, store
 
-CHROMIUM = "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium")
+pytestmark = needs_chromium
 
 
 def test_views_and_pages_in_chromium(engine: Engine, site: str) -> None:  # noqa: F811
@@ -23,7 +22,8 @@ def test_views_and_pages_in_chromium(engine: Engine, site: str) -> None:  # noqa
     record = real(0, featured_day=today, upvotes=3)
     pk = store(engine, record)[str(record.id)]
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        # Two browser contexts (two visitors), so not chromium_page's one page.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         errors: list[str] = []
         for visit in range(2):
             context = browser.new_context()

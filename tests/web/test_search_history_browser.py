@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 # The site and its seed papers, Chromium and the skip when either is missing: as test_browser.
-from tests.web.test_browser import CHROMIUM, playwright, pytestmark, shots, site, site_engine
+from tests.web.chromium import chromium_page
+from tests.web.test_browser import playwright, pytestmark, shots, site, site_engine
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Route
@@ -35,16 +36,8 @@ def _values(page: Page) -> dict[str, str]:
 
 def _run(steps: Callable[[Page], None]) -> list[str]:
     """Run ``steps`` in a fresh Chromium page; the console's errors."""
-    errors: list[str] = []
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox"]
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with chromium_page() as (page, errors):
         steps(page)
-        browser.close()
     return errors
 
 
