@@ -224,6 +224,29 @@ def test_while_few_papers_have_vectors_they_do_not_outrank_the_words(engine: Eng
     assert search(engine, query, retriever=retriever, limit=5).results[0].stages["dense"]
 
 
+class _Recording(_FakeDense):
+    """A double that remembers which texts it searched for."""
+
+    def __init__(self, paper_id: str) -> None:
+        super().__init__(paper_id)
+        self.texts: list[str] = []
+
+    def search(self, conn: Connection, query_text: str, k: int) -> list[Hit]:
+        self.texts.append(query_text)
+        return super().search(conn, query_text, k)
+
+
+def test_a_misspelt_query_is_spelled_as_the_papers_spell_it(corpus: Engine) -> None:
+    dense = _Recording(SPRINT)
+    results = search(corpus, "gausian splatting", retriever=dense, limit=5)
+    assert results.lexical["corrected"]  # the planner's correction: an indexed stem
+    assert results.corrected == "gaussian splatting"  # the word the papers use
+    assert dense.texts[-1] == "gaussian splatting", "the semantic side searched it too"
+    top = next(r for r in results.results if "lexical" in r.stages)  # not the double's paper
+    assert "gaussian" in top.title.lower() and "<mark>" in top.snippet.title_html
+    assert search(corpus, "gaussian splatting").corrected is None
+
+
 def test_a_split_retriever_embeds_the_query_beside_the_lexical_stage(corpus: Engine) -> None:
     dense = _SplitDense(SPRINT)
     results = search(corpus, "anisotropic resolution", retriever=dense, limit=50)

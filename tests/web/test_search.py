@@ -263,6 +263,15 @@ def test_similar_papers_are_neighbours_never_the_paper(
     assert twin[0]["id"] == PAPERS[3]["id"] and OLD_STYLE_ID not in [r["id"] for r in twin]
 
 
+def test_a_misspelt_search_says_what_it_shows_results_for(
+    client: TestClient, corpus: list[dict[str, Any]]
+) -> None:
+    assert any("Gaussian Splatting" in paper["title"] for paper in corpus)
+    page = client.get("/search", params={"q": "gausian splatting"}).text
+    assert "Showing results for <strong>gaussian splatting</strong>" in page
+    assert "Showing results for" not in client.get("/search", params={"q": "gaussian"}).text
+
+
 def test_similar_takes_any_arxiv_spelling_and_never_shows_hidden_papers(
     engine: Engine, client: TestClient, corpus: list[dict[str, Any]]
 ) -> None:

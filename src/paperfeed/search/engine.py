@@ -32,6 +32,7 @@ from paperfeed.search.lexical import (
     lexical_search,
 )
 from paperfeed.search.query import ParsedQuery, parse_query, words
+from paperfeed.search.spelling import corrected_text
 from paperfeed.search.types import Hit, Vectors
 
 Sort = Literal["relevance", "date", "upvotes"]
@@ -84,6 +85,7 @@ class Candidates:
     pinned: dict[int, str]  # pk -> why ("arxiv_id" or "title")
     lexical: LexicalResult
     retrievers: list[str]
+    corrected: str | None = None  # the query's text with misspelt words corrected
 
 
 def candidates(
@@ -99,12 +101,18 @@ def candidates(
     pinned = _pinned(conn, parsed)
     lexical = LexicalResult([])
     ranked: dict[str, list[Hit]] = {}
+    corrected = None
     if parsed.has_text:
         ahead = _start_dense(conn, retriever, parsed.text, depth)
         lexical = lexical_search(conn, parsed, depth, config.lexical)
         ranked["lexical"] = lexical.hits
+        hits = [hit.pk for hit in lexical.hits]
+        misspelt = {w: fixed for w, fixed in lexical.corrected.items() if w in lexical.unknown}
+        corrected = corrected_text(conn, parsed.text, misspelt, hits)
         if retriever is not None:
             dense = _dense(conn, retriever, ahead, parsed.text, depth)
+            if corrected is not None:  # the model reads a misspelt word as noise
+                dense = retriever.search(conn, corrected, depth)
             ranked["dense"] = _within_lexical(dense, lexical) if _requires_words(parsed) else dense
         by_author = _by_author(conn, parsed, depth) if _looks_like_name(parsed) else []
         if by_author:
@@ -114,7 +122,7 @@ def candidates(
     fusion = _weighed_by_coverage(conn, retriever, config.fusion) if "dense" in ranked else None
     fused = {f.pk: f for f in fuse(ranked, fusion or config.fusion)}
     order = _filtered(conn, parsed, list(pinned) + list(fused), pinned)
-    return Candidates(parsed, order, fused, pinned, lexical, list(ranked))
+    return Candidates(parsed, order, fused, pinned, lexical, list(ranked), corrected)
 
 
 def _weighed_by_coverage(

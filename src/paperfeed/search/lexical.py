@@ -59,6 +59,9 @@ class LexicalResult:
     scored: int | None = None  # papers ranked on the capped path
     dropped: tuple[str, ...] = ()  # common words left out of the scored MATCH
     corrected: dict[str, str] = field(default_factory=dict)  # misspelt word -> word used
+    # Those of ``corrected`` the index does not hold at all (surely misspelt: a rare word with
+    # a common neighbour may be a real term, and stays as typed outside the lexical stage).
+    unknown: frozenset[str] = frozenset()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -79,6 +82,7 @@ class Plan:
     common: list[Clause] = field(default_factory=list)  # optional words above max_term_df
     df: dict[Clause, int] = field(default_factory=dict)  # estimated (capped) frequencies
     corrected: dict[str, str] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)  # corrected words the index lacks
 
     @property
     def empty(self) -> bool:
@@ -93,15 +97,16 @@ def lexical_search(
     backend = backend_for(conn, params)
     counts = DocumentCounts(conn, backend, params.max_term_df)
     plan = make_plan(conn, backend, parsed, params, counts)
+    unknown = frozenset(plan.unknown)
     if plan.empty:
-        return LexicalResult([], corrected=plan.corrected)
+        return LexicalResult([], corrected=plan.corrected, unknown=unknown)
     dropped = tuple(" ".join(c.words) for c in plan.common)
     if plan.optional or any(not counts.is_common(c) for c in plan.required):
         hits = _ranked(conn, backend, plan, parsed, k)
-        return LexicalResult(hits, dropped=dropped, corrected=plan.corrected)
+        return LexicalResult(hits, dropped=dropped, corrected=plan.corrected, unknown=unknown)
     everything = plan.required + plan.common
     hits, scored = backend.capped(conn, everything, plan.excluded, parsed, k)
-    return LexicalResult(hits, True, scored, dropped, plan.corrected)
+    return LexicalResult(hits, True, scored, dropped, plan.corrected, unknown)
 
 
 def _ranked(
@@ -231,6 +236,8 @@ def _place_word(
         fixed_df = counts(fixed)
         if fixed_df > df * 10:
             plan.corrected[word] = " ".join(fixed.words)
+            if df == 0:
+                plan.unknown.add(word)
             plan.df[fixed] = fixed_df
             bucket = plan.common if fixed_df > params.max_term_df else plan.optional
             bucket.append(fixed)

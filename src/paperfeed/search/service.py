@@ -65,6 +65,7 @@ class SearchResults:
     mode: str  # "hybrid" or "lexical" (no dense retriever configured)
     retrievers: list[str] = field(default_factory=list)
     lexical: dict[str, Any] = field(default_factory=dict)  # what the lexical planner did
+    corrected: str | None = None  # the query's words, misspellings corrected (search.spelling)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +77,7 @@ class SearchResults:
             "mode": self.mode,
             "retrievers": self.retrievers,
             "lexical": self.lexical,
+            "corrected": self.corrected,
             "results": [r.as_dict() for r in self.results],
         }
 
@@ -119,6 +121,7 @@ def search(
         mode="hybrid" if retriever is not None else "lexical",
         retrievers=found.retrievers,
         lexical=found.lexical.as_dict(),
+        corrected=found.corrected,
     )
 
 
@@ -201,7 +204,7 @@ def _results(
 def _highlighted(found: Candidates) -> list[str]:
     """The words to mark: common words the lexical planner left out (e.g. "the") are not
     marked, unless nothing else is left."""
-    every = query_words(found.parsed)
+    every = query_words(found.parsed) + (found.corrected or "").split()
     if found.lexical.capped:
         return every
     dropped = {w for phrase in found.lexical.dropped for w in phrase.split()}

@@ -113,6 +113,7 @@ class SearchPage:
     results: list[SearchResult]
     links: list[PageLink]
     filters: Filters = field(default_factory=Filters)
+    corrected: str | None = None  # what the results are for, when words were misspelt
 
     @property
     def first(self) -> int:
@@ -164,7 +165,7 @@ def run_page(
     results = found.results if asked == page else []
     pages = min(MAX_PAGE, -(-found.total // PER_PAGE))
     links = page_links(query, page, pages, filters)
-    return SearchPage(query, page, pages, found.total, results, links, filters)
+    return SearchPage(query, page, pages, found.total, results, links, filters, found.corrected)
 
 
 def _day(value: str) -> date | None:
