@@ -96,3 +96,31 @@ def test_over_http_a_confirm_token_cannot_unsubscribe_and_bad_tokens_get_400(
         assert client.post(own, content=b"List-Unsubscribe=One-Click").status_code == 200
     states = {s.email: s.status for s in subs.list_subscriptions(engine)}
     assert states == {"victim@example.org": "active", "other@example.org": "unsubscribed"}
+
+
+def test_links_of_a_removed_subscriber_never_reach_the_next_one(
+    engine: Engine, settings: Settings
+) -> None:
+    """SQLite gives a deleted last row's key to the next row: an old link must not follow it."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    mo, _ = subs.subscribe(engine, "mo@example.org", "daily", now=start)
+    links = {
+        "confirm": subs.confirm_url(settings, mo, start),
+        "preferences": subs.preferences_url(settings, mo.pk, start),
+        "unsubscribe": subs.unsubscribe_url(settings, mo.pk, start),
+    }
+    subs.remove_subscriber(engine, "mo@example.org")
+    nina, _ = subs.subscribe(engine, "nina@example.org", "daily")
+    for purpose, url in links.items():
+        token = urlsplit(url).path.rsplit("/", 1)[1]
+        with pytest.raises(subs.SubscriptionError, match="no longer exists"):
+            subs.subscription_for(engine, settings, token, purpose)  # type: ignore[arg-type]
+    with pytest.raises(subs.SubscriptionError):
+        subs.confirm(engine, settings, urlsplit(links["confirm"]).path.rsplit("/", 1)[1])
+    with TestClient(create_app(settings)) as client:
+        unsubscribe = urlsplit(links["unsubscribe"]).path
+        assert client.post(unsubscribe, content=b"List-Unsubscribe=One-Click").status_code == 400
+    [state] = subs.list_subscriptions(engine)
+    assert (state.email, state.status) == ("nina@example.org", "pending")
+    # Her own link, made after her row, works.
+    assert subs.confirm(engine, settings, subs.confirm_url(settings, nina).rsplit("/", 1)[1])

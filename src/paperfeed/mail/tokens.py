@@ -40,6 +40,11 @@ class Token:
     version: int
     expires: datetime
 
+    @property
+    def issued(self) -> datetime:
+        """When the token was made, to the second below (its expiry less its lifetime)."""
+        return self.expires - LIFETIMES[self.purpose]
+
 
 def _key(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"paperfeed mail links v1", hashlib.sha256).digest()
