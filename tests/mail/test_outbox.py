@@ -159,6 +159,20 @@ def test_unsubscribe_or_suppression_after_queueing_stops_the_mail(
     }
 
 
+def test_a_paper_hidden_after_queueing_leaves_the_mail(
+    engine: Engine, settings: Settings, smtp: Smtp
+) -> None:
+    now = datetime.now(UTC)
+    ids = store_papers(engine, 5, first_seen=now - timedelta(hours=2))
+    confirmed(engine, "reader@example.org")
+    assert outbox.enqueue(engine, settings, "daily", now).created == 1
+    with write_transaction(engine) as conn:  # a moderator hides one, the digest still queued
+        conn.execute(update(papers).where(papers.c.id == ids[0]).values(hidden_at=now))
+    assert outbox.send_due(engine, settings, make_sender(settings), lambda: now).sent == 1
+    text = smtp.recorder.accepted()[0].message.get_body(("plain",)).get_content()
+    assert ids[0] not in text and ids[1] in text
+
+
 def test_digests_never_repeat_a_paper_and_rank_by_upvotes(
     engine: Engine, settings: Settings, smtp: Smtp
 ) -> None:

@@ -261,7 +261,8 @@ class PaperCache:
                 UPVOTES.label("upvotes"),
             )
             .select_from(papers.outerjoin(paper_stats, paper_stats.c.paper_pk == papers.c.pk))
-            .where(papers.c.pk.in_(pks))
+            # Hidden since the digest was queued: it leaves the mail as it left the site.
+            .where(papers.c.pk.in_(pks), papers.c.hidden_at.is_(None))
         )
         for row in paper_rows:
             self._papers[row.pk] = DigestPaper(
