@@ -120,6 +120,17 @@ def test_hidden_papers_are_never_recommended(corpus: Engine) -> None:
     assert top.paper_id not in {i.paper_id for i in recommend(corpus, user_pk, limit=3).papers}
 
 
+def test_a_hidden_library_paper_neither_teaches_nor_explains(corpus: Engine) -> None:
+    user_pk, _ = tagged_reader(corpus)
+    before = recommend(corpus, user_pk, limit=20)
+    named = before.papers[0].reason.nearest_id  # a library paper given as a reason
+    with write_transaction(corpus) as conn:
+        conn.execute(update(papers).where(papers.c.id == named).values(hidden_at=datetime.now(UTC)))
+    after = recommend(corpus, user_pk, limit=20)
+    assert named not in {item.reason.nearest_id for item in after.papers}
+    assert sum(after.tag_sizes.values()) == sum(before.tag_sizes.values()) - 1
+
+
 def test_feedback_on_an_unknown_paper_is_refused(corpus: Engine) -> None:
     with pytest.raises(feedback.FeedbackError, match="No paper"):
         feedback.record_feedback(corpus, add_user(corpus), "9999.99999", 1)

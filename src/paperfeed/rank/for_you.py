@@ -153,7 +153,18 @@ def load_profile(conn: Connection, user_pk: int) -> Profile:
             select(user_categories.c.category).where(user_categories.c.user_pk == user_pk)
         ).scalars()
     )
+    # A paper hidden by moderators neither teaches a tag nor is named as a reason; it stays
+    # in ``seen``, so it is not recommended either.
+    hidden = _hidden_among(conn, seen)
+    tags = {t: [pk for pk in pks if pk not in hidden] for t, pks in tags.items()}
     return Profile({t: pks for t, pks in tags.items() if pks}, categories, disliked, seen)
+
+
+def _hidden_among(conn: Connection, pks: set[int]) -> set[int]:
+    if not pks:
+        return set()
+    query = select(papers.c.pk).where(papers.c.pk.in_(sorted(pks)), papers.c.hidden_at.is_not(None))
+    return set(conn.execute(query).scalars())
 
 
 def recommend(
