@@ -155,3 +155,19 @@ def test_a_search_feed_with_control_characters_is_still_a_feed(
     assert feed.version == "atom10"
     # A NUL byte is refused before any route runs (request_guards.NulBytes): a 400, not a 500.
     assert client.get("/feeds/search.atom?q=a%00b").status_code == 400
+
+
+def test_rss_descriptions_are_escaped_html_so_readers_show_the_text(
+    client: TestClient, engine: Engine
+) -> None:
+    abstract = "For all x<y<z the bound holds; see <sup>2</sup>.\n\n<img src=x onerror=alert(2)>"
+    store(
+        engine,
+        PaperRecord(
+            id="2401.07777", title="Bounds", abstract=abstract, featured_day=TODAY, authors=["A"]
+        ),
+    )
+    [entry] = parse(client, "/feeds/daily.rss", "application/rss+xml").entries
+    # Readers take an RSS description as HTML: the abstract must arrive as its text.
+    assert "x&lt;y&lt;z the bound holds; see &lt;sup&gt;2&lt;/sup&gt;." in entry.summary
+    assert "<img" not in entry.summary and "<sup>" not in entry.summary

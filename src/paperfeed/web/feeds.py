@@ -7,6 +7,7 @@ so every text is escaped; entry ids are the paper pages' absolute URLs (stable p
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, time
@@ -75,6 +76,13 @@ def _summary(item: queries.ListedPaper) -> str:
         parts.append(f"Why it is trending: {why}.")
     parts.append(f"Upvotes: {item.upvotes}. Comments: {item.comments}.")
     return "\n\n".join(parts)
+
+
+def _summary_html(item: queries.ListedPaper) -> str:
+    """The summary as RSS readers take a description: HTML (escaped text, one paragraph per
+    part), so "x<y<z" in an abstract is text and markup in the data is never live."""
+    parts = _summary(item).split("\n\n")
+    return "".join(f"<p>{html.escape(part)}</p>" for part in parts)
 
 
 def atom(
@@ -149,7 +157,7 @@ def rss(
             )
         for category in item.paper.categories:
             sub(node, "category", category)
-        sub(node, "description", _summary(item))
+        sub(node, "description", _summary_html(item))
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(
         root, encoding="utf-8", xml_declaration=False
     )
