@@ -173,6 +173,9 @@ def test_confirm_link_expires_and_is_replaced_by_a_new_one(
     assert needs
     with pytest.raises(subs.SubscriptionError, match="already used or replaced"):
         subs.confirm(engine, settings, token, now=start + timedelta(days=1))
+    with pytest.raises(subs.SubscriptionError, match="already used or replaced"):  # its page too
+        later = start + timedelta(days=1)
+        subs.subscription_for(engine, settings, token, "confirm", now=later)
     fresh = subs.confirm_url(settings, again, start).rsplit("/", 1)[1]
     assert subs.confirm(engine, settings, fresh, now=start + timedelta(days=2, hours=23)).active
     with pytest.raises(subs.SubscriptionError):

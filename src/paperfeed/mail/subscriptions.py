@@ -351,6 +351,9 @@ def subscription_for(
         sub = get_subscription(conn, data.subscription_pk)
     if sub is None or not _made_for(sub.created_at, data):
         raise SubscriptionError("This subscription no longer exists.")
+    if purpose == "confirm" and data.version != sub.confirm_version and not sub.active:
+        # Subscribing again sent a newer link; this one only says so (its POST would refuse).
+        raise SubscriptionError("This confirmation link was already used or replaced.")
     return sub
 
 
