@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -73,6 +74,9 @@ def test_digest_preview_dry_run_send_and_stats(
     assert preview.stdout.count("https://arxiv.org/abs/") == settings.digest_max_papers
     mine = paperfeed("digest", "preview", "--email", "two@example.org", "--html")
     assert mine.returncode == 0 and "<html" in mine.stdout
+    # Without --frequency, the subscriber's own (weekly: an ISO week in the subject).
+    weekly = paperfeed("digest", "preview", "--email", "two@example.org")
+    assert re.search(r"^Subject: .*\(\d{4}-W\d\d\)", weekly.stdout, re.M), weekly.stdout[:200]
     unknown = paperfeed("digest", "preview", "--email", "nobody@example.org")
     assert unknown.returncode == 1 and "no subscription" in unknown.stderr
 

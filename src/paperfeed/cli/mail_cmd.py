@@ -142,7 +142,13 @@ def subscribers_unsuppress(
 
 @digest_app.command("preview")
 def digest_preview(
-    frequency: FrequencyOption = "daily",
+    frequency: Annotated[
+        str | None,
+        typer.Option(
+            help="`daily` or `weekly` (default: the subscriber's own with --email, else daily).",
+            show_default=False,
+        ),
+    ] = None,
     email: Annotated[
         str | None, typer.Option(help="Preview what this subscriber would get now.")
     ] = None,
@@ -151,7 +157,8 @@ def digest_preview(
     """Print the digest that would be sent now (a trending one, or EMAIL's), sending nothing."""
     from paperfeed.mail.preview import PreviewError, preview_message
 
-    _check_frequency(frequency)
+    if frequency is not None:
+        _check_frequency(frequency)
     try:
         message = preview_message(ready_engine(), get_settings(), frequency, email)
     except PreviewError as error:

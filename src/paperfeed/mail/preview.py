@@ -49,13 +49,15 @@ def preview_papers(
 def preview_message(
     engine: Engine,
     settings: Settings,
-    frequency: str,
+    frequency: str | None,
     email: str | None = None,
     now: datetime | None = None,
 ) -> EmailMessage:
+    """The digest as it would go out now: a sample trending one, or ``email``'s (its first
+    subscription), at ``frequency`` or, for ``email`` without one, its own."""
     now = now or datetime.now(UTC)
     if email is None:
-        sub = sample_subscription(frequency)
+        sub = sample_subscription(frequency or "daily")
     else:
         try:
             subs = [s for s in list_subscriptions(engine, email) if s.status != "unsubscribed"]
@@ -63,6 +65,6 @@ def preview_message(
             raise PreviewError(str(error)) from None
         if not subs:
             raise PreviewError(f"{email} has no subscription")
-        sub = replace(subs[0], frequency=frequency)
+        sub = replace(subs[0], frequency=frequency or subs[0].frequency)
     papers = preview_papers(engine, settings, sub, now)
-    return build_message(settings, sub, period_of(frequency, now), papers, now)
+    return build_message(settings, sub, period_of(sub.frequency, now), papers, now)
