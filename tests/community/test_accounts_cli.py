@@ -78,6 +78,9 @@ def test_list_suspend_unsuspend_and_token(engine: Engine) -> None:
         ["bob", "bob@example.org", "user", "yes"],
     ]
     assert session_user(engine, session) is None and api_token_user(engine, api_token) is None
+    refused = run("users", "token", "bob")  # it would not work: no token is printed
+    assert refused.exit_code == 1 and "bob is suspended" in said(refused)
+    assert not refused.stdout.startswith("pf_")
     assert run("users", "unsuspend", "bob").exit_code == 0
     assert api_token_user(engine, api_token) is not None
     assert accounts.authenticate(engine, "bob", PASSWORD).pk == bob.pk

@@ -117,7 +117,8 @@ def _utc(moment: datetime) -> datetime:
 def users_suspend(
     username: Annotated[str, typer.Argument(help="Account to suspend.", show_default=False)],
 ) -> None:
-    """Suspend an account: it cannot log in, and its sessions and tokens stop working."""
+    """Suspend an account: it cannot log in, its sessions end, and its API tokens stop working
+    until it is reinstated."""
     from paperfeed.community.accounts import set_suspended
 
     engine = ready_engine()
@@ -147,6 +148,8 @@ def users_token(
 
     engine = ready_engine()
     user = _user(engine, username)
+    if user.suspended:  # the token would be refused until then: say so instead of printing it
+        raise fail(f"{username} is suspended: `paperfeed users unsuspend {username}` first")
     name = " ".join(name.split())
     if not name or len(name) > 100:
         raise fail("--name must have 1 to 100 characters")
