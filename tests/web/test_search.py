@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -374,3 +375,9 @@ def test_a_form_with_empty_fields_searches(client: TestClient, corpus: Any) -> N
     blank = {"q": "learning", "cat": "", "author": "", "from": "", "to": "", "sort": "relevance"}
     page = client.get("/search", params=blank)
     assert page.status_code == 200 and scan(page.text).titles
+
+
+def test_our_scripts_and_stylesheet_carry_one_fingerprint(client: TestClient) -> None:
+    page = client.get("/search").text
+    versions = re.findall(r'/static/(?:style\.css|search\.js)\?v=([0-9a-f]{10})"', page)
+    assert len(versions) == 2 and len(set(versions)) == 1  # a deploy that changes either busts both

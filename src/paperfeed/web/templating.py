@@ -49,8 +49,12 @@ def short_authors(authors: list[str], limit: int = 6) -> str:
 
 
 def static_version() -> str:
-    """A fingerprint of the stylesheet, so browsers fetch it again when it changes."""
-    return hashlib.sha256((STATIC_DIR / "style.css").read_bytes()).hexdigest()[:10]
+    """A fingerprint of our own stylesheet and scripts (``?v=`` on their URLs), so browsers
+    fetch them again when one changes; vendored files carry their version in their names."""
+    digest = hashlib.sha256()
+    for name in ("style.css", "search.js"):
+        digest.update((STATIC_DIR / name).read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def viewer(request: Request) -> User | None:
