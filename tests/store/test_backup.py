@@ -115,6 +115,20 @@ def test_backup_replaces_an_older_backup_only_when_complete(
     assert counts(restored) == counts(sqlite_engine)
 
 
+def test_backup_refuses_the_live_file_and_a_missing_database(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    live = Path(str(sqlite_engine.url.database))
+    before = counts(sqlite_engine)
+    with pytest.raises(BackupError, match="is the database itself"):
+        backup(sqlite_engine, live)
+    assert counts(sqlite_engine) == before
+    missing = make_engine(f"sqlite:///{tmp_path / 'never-made.db'}")
+    with pytest.raises(BackupError, match="there is no database at"):
+        backup(missing, tmp_path / "copy.db")
+    assert not (tmp_path / "copy.db").exists()
+
+
 def test_postgresql_dump_restores_into_a_scratch_database(pg_server: str, tmp_path: Path) -> None:
     live = make_engine(new_postgres_database(pg_server))
     migrate.upgrade(live)

@@ -58,6 +58,11 @@ def _sqlite_backup(engine: Engine, dest: Path, partial: Path) -> None:
     database = engine.url.database
     if not database or database == ":memory:":
         raise BackupError("an in-memory SQLite database has nothing on disk to back up")
+    if not Path(database).is_file():  # sqlite3 would create an empty one to copy
+        raise BackupError(f"there is no database at {database} to back up")
+    if dest.exists() and dest.resolve() == Path(database).resolve():
+        # Replacing the live file under its own -wal would corrupt it.
+        raise BackupError(f"{dest} is the database itself: give another path for the backup")
     partial.unlink(missing_ok=True)
     source = sqlite3.connect(database, timeout=30)
     target = sqlite3.connect(partial)
