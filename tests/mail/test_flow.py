@@ -285,6 +285,8 @@ def test_api_subscribe_sends_a_confirmation_and_answers_json(
         ).status_code
         == 422
     )
+    both = {"email": "b@example.org", "topic": "graphs", "for_you": True}
+    assert client.post("/api/subscriptions", json=both).status_code == 400
     nul = client.post("/api/subscriptions", json={"email": "n@example.org", "topic": "a\x00b"})
     assert nul.status_code == 400, "PostgreSQL cannot store NUL: refused cleanly, not a 500"
     assert "/api/subscriptions" in client.get("/openapi.json").json()["paths"]

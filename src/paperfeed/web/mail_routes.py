@@ -313,7 +313,10 @@ class ApiErrorOut(BaseModel):
     status_code=202,
     response_model=SubscribeOut,
     responses={
-        400: {"model": ApiErrorOut, "description": "Not an email address, or an empty topic."},
+        400: {
+            "model": ApiErrorOut,
+            "description": "Not an email address, an empty topic, or both topic and for_you.",
+        },
         429: {"model": ApiErrorOut, "description": "Daily cap reached (see Retry-After)."},
     },
 )
@@ -328,7 +331,9 @@ def api_subscribe(
         check_and_record(engine, "subscribe_ip", client_ip(request), cap * 4, DAY)
         check_and_record(engine, "subscribe_email", address, cap, DAY)
         kind = "topic" if body.topic and body.topic.strip() else "trending"
-        kind = "for_you" if body.for_you and kind == "trending" else kind
+        if body.for_you and kind == "topic":  # two kinds asked for: neither is guessed
+            raise SubscriptionError("Give a topic or for_you, not both: they are two digests.")
+        kind = "for_you" if body.for_you else kind
         sub, needs_confirmation = subs.subscribe(
             engine, address, body.frequency, kind, body.topic or ""
         )
