@@ -58,6 +58,7 @@ def test_list_suspend_unsuspend_and_token(engine: Engine) -> None:
     listed = run("users", "list", "--json")
     assert listed.exit_code == 0
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert all(row["created_at"].endswith("+00:00") for row in rows)  # UTC, and says so
     assert [(r["username"], r["admin"], r["suspended"]) for r in rows] == [
         ("ada", True, False),
         ("bob", False, False),

@@ -81,7 +81,7 @@ def users_list(
             "email": user.email,
             "admin": user.is_admin,
             "suspended": user.suspended,
-            "created_at": user.created_at.isoformat(),
+            "created_at": _utc(user.created_at).isoformat(),
         }
         sys.stdout.write(orjson.dumps(record).decode() + "\n")
 
