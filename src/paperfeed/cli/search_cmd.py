@@ -13,11 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paperfeed.cli.app import app, console, fail, out, ready_engine
-
-# The most results search.service.search and search.similar.similar_papers return (they cap
-# larger limits silently): a larger --limit is a usage error rather than a quiet cut.
-SEARCH_MAX_LIMIT = 1000
-SIMILAR_MAX_LIMIT = 100
+from paperfeed.search.limits import MAX_RESULTS, MAX_SIMILAR
 
 
 def index_progress() -> Progress:
@@ -64,7 +60,7 @@ def index(
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="Words, phrases, fields (author:, cat:, ...).")],
-    limit: Annotated[int, typer.Option(min=1, max=SEARCH_MAX_LIMIT, help="Results to show.")] = 10,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_RESULTS, help="Results to show.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Search papers: the same hybrid search as the site and the API."""
@@ -90,7 +86,7 @@ def _retriever() -> Any:
 @app.command()
 def similar(
     paper_id: Annotated[str, typer.Argument(help="A paper id (arXiv id or pf-...).")],
-    limit: Annotated[int, typer.Option(min=1, max=SIMILAR_MAX_LIMIT, help="Papers to show.")] = 10,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_SIMILAR, help="Papers to show.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Papers nearest in meaning to PAPER_ID (from the stored embeddings)."""

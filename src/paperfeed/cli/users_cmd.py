@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from typing import Annotated
 
 import orjson
@@ -13,6 +12,7 @@ from sqlalchemy import Engine, select
 from paperfeed.cli.app import app, console, fail, ready_engine
 from paperfeed.community.users import User, user_from_row
 from paperfeed.store.community_schema import users
+from paperfeed.store.engine import as_utc
 
 users_app = typer.Typer(
     help="Accounts: add (admins too), list, suspend, API tokens.", no_args_is_help=True
@@ -81,7 +81,7 @@ def users_list(
             "email": user.email,
             "admin": user.is_admin,
             "suspended": user.suspended,
-            "created_at": _utc(user.created_at).isoformat(),
+            "created_at": as_utc(user.created_at).isoformat(),
         }
         sys.stdout.write(orjson.dumps(record).decode() + "\n")
 
@@ -98,7 +98,7 @@ def _print_accounts(listed: list[User]) -> None:
             user.email,
             "admin" if user.is_admin else "user",
             "yes" if user.suspended else "no",
-            _utc(user.created_at).strftime("%Y-%m-%d %H:%M"),
+            as_utc(user.created_at).strftime("%Y-%m-%d %H:%M"),
         )
         for user in listed
     ]
@@ -106,11 +106,6 @@ def _print_accounts(listed: list[User]) -> None:
     for row in table:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         sys.stdout.write("  ".join([*cells, row[-1]]) + "\n")
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @users_app.command("suspend")

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, Select, and_, delete, func, insert, s
 from paperfeed.config import Settings
 from paperfeed.mail import tokens
 from paperfeed.mail.transport import MailSender, mail_domain, transactional_from
-from paperfeed.store.engine import write_transaction
+from paperfeed.store.engine import as_utc, write_transaction
 from paperfeed.store.mail_schema import subscribers, subscriptions, suppressions
 
 Frequency = Literal["daily", "weekly"]
@@ -92,9 +92,7 @@ class Subscription:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None if value is None else as_utc(value)
 
 
 def normalise_email(email: str) -> str:
@@ -313,11 +311,7 @@ def confirm(
     except tokens.TokenError as error:
         raise SubscriptionError(str(error)) from None
     with write_transaction(engine) as conn:
-        created = conn.execute(
-            select(subscriptions.c.created_at).where(subscriptions.c.pk == data.subscription_pk)
-        ).scalar()
-        if created is None or not _made_for(_utc(created), data):
-            raise SubscriptionError("This subscription no longer exists.")
+        _linked(conn, data)
         done = conn.execute(
             update(subscriptions)
             .where(
@@ -348,9 +342,7 @@ def subscription_for(
     except tokens.TokenError as error:
         raise SubscriptionError(str(error)) from None
     with engine.connect() as conn:
-        sub = get_subscription(conn, data.subscription_pk)
-    if sub is None or not _made_for(sub.created_at, data):
-        raise SubscriptionError("This subscription no longer exists.")
+        sub = _linked(conn, data)
     if purpose == "confirm" and data.version != sub.confirm_version and not sub.active:
         # Subscribing again sent a newer link; this one only says so (its POST would refuse).
         raise SubscriptionError("This confirmation link was already used or replaced.")
@@ -363,8 +355,12 @@ def subscription_for(
 _ISSUE_SLACK = timedelta(seconds=2)
 
 
-def _made_for(created_at: datetime | None, data: tokens.Token) -> bool:
-    return created_at is not None and data.issued + _ISSUE_SLACK >= created_at
+def _linked(conn: Connection, data: tokens.Token) -> Subscription:
+    """The subscription a genuine link names, unless the link was made for a removed one."""
+    sub = get_subscription(conn, data.subscription_pk)
+    if sub is None or data.issued + _ISSUE_SLACK < sub.created_at:
+        raise SubscriptionError("This subscription no longer exists.")
+    return sub
 
 
 def unsubscribe(

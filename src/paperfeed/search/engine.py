@@ -110,9 +110,13 @@ def candidates(
         misspelt = {w: fixed for w, fixed in lexical.corrected.items() if w in lexical.unknown}
         corrected = corrected_text(conn, parsed.text, misspelt, hits)
         if retriever is not None:
-            dense = _dense(conn, retriever, ahead, parsed.text, depth)
-            if corrected is not None:  # the model reads a misspelt word as noise
-                dense = retriever.search(conn, corrected, depth)
+            # A misspelt word is noise to the model: search the corrected words instead (the
+            # look-ahead for the text as typed finishes on its own and is not waited for).
+            dense = (
+                retriever.search(conn, corrected, depth)
+                if corrected is not None
+                else _dense(conn, retriever, ahead, parsed.text, depth)
+            )
             ranked["dense"] = _within_lexical(dense, lexical) if _requires_words(parsed) else dense
         by_author = _by_author(conn, parsed, depth) if _looks_like_name(parsed) else []
         if by_author:

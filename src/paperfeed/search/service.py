@@ -17,6 +17,7 @@ from paperfeed.search.engine import SORTS, Candidates, DenseRetriever, EngineCon
 from paperfeed.search.engine import candidates as find_candidates
 from paperfeed.search.filters import in_keys, sql_text
 from paperfeed.search.lexical import query_words
+from paperfeed.search.limits import MAX_RESULTS
 from paperfeed.search.snippets import Snippet, TermMatcher, make_snippet
 
 _default_retriever: DenseRetriever | None = None
@@ -98,7 +99,7 @@ def search(
             return search(conn, query, limit, offset, sort, retriever=retriever, config=config)
     conn = engine_or_conn
     sort = sort if sort in SORTS else "relevance"
-    limit, offset = max(0, min(limit, 1000)), max(0, offset)
+    limit, offset = max(0, min(limit, MAX_RESULTS)), max(0, offset)
     retriever = retriever or _default_retriever
     config = config or EngineConfig()
     found = find_candidates(conn, query, max(config.depth, offset + limit), retriever, config)

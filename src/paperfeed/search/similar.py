@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 
 from paperfeed.ingest.ids import id_spellings
 from paperfeed.search import vectors
+from paperfeed.search.limits import MAX_SIMILAR
 from paperfeed.store.schema import papers
 
 
@@ -17,7 +18,7 @@ def similar_papers(engine: Engine, paper_id: str, limit: int = 10) -> list[dict[
 
     An empty list means the paper is known but not embedded yet (`paperfeed index`).
     """
-    limit = max(1, min(limit, 100))
+    limit = max(1, min(limit, MAX_SIMILAR))
     with engine.connect() as conn:
         query = select(papers.c.id, papers.c.hidden_at).where(
             papers.c.id.in_(id_spellings(paper_id))
