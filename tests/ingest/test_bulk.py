@@ -24,7 +24,7 @@ from paperfeed.ingest.formats import IngestError, ParseOptions
 from paperfeed.ingest.normalise import Prepared
 from paperfeed.ingest.service import IngestFailed, run_ingest
 from paperfeed.ingest.sources import file_source
-from paperfeed.store import deferred_indexes
+from paperfeed.store import bulk_lexical, deferred_indexes
 from paperfeed.store.engine import is_sqlite
 from tests.conftest import arxiv_rows
 from tests.store.dbstate import counts, digest
@@ -72,6 +72,56 @@ def test_the_bulk_path_stores_what_the_plain_path_stores(
     if is_sqlite(engine):  # the title index came back mid-load, for the records without an id
         built_at_end = [n for n in deferred_indexes.DEFERRED if n != deferred_indexes.TITLE_INDEX]
         assert stages == [f"building index {name}" for name in built_at_end]
+
+
+def lexical_index(engine: Engine) -> list[tuple[Any, ...]]:
+    """Every term of the lexical index with the paper, column and place it was found at."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab"
+            " USING fts5vocab(main, papers_fts, 'instance')"
+        )
+        query = (
+            "SELECT v.term, p.id, v.col, v.offset FROM temp.vocab v JOIN papers p ON p.pk = v.doc"
+            " ORDER BY 1, 2, 3, 4"
+        )
+        return [tuple(row) for row in conn.exec_driver_sql(query)]
+
+
+def insert_trigger(engine: Engine) -> str:
+    with engine.connect() as conn:
+        query = "SELECT sql FROM sqlite_master WHERE name = 'papers_fts_insert'"
+        return str(conn.exec_driver_sql(query).scalar_one())
+
+
+def test_a_bulk_load_indexes_every_paper_for_search_as_the_plain_path_does(
+    engine: Engine, fresh_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not is_sqlite(engine):
+        pytest.skip("PostgreSQL's lexical index is a generated column, the same on both paths")
+    batches: list[object] = []
+    real = bulk_lexical.indexed_at_the_end
+
+    def counted(conn: Any) -> Any:
+        batches.append(conn)
+        return real(conn)
+
+    monkeypatch.setattr(bulk_lexical, "indexed_at_the_end", counted)
+    path = write(feed_lines(), tmp_path / "feed.jsonl")
+    ingest(fresh_engine, path, fast=False)
+    assert batches == []
+    ingest(engine, path, fast=True)
+    assert len(batches) == 1_200 // BATCH  # every batch of the bulk load, one statement each
+
+    indexed = lexical_index(engine)
+    assert len({paper for _, paper, _, _ in indexed}) == 1_200 - 3
+    assert indexed == lexical_index(fresh_engine)
+    assert insert_trigger(engine) == insert_trigger(fresh_engine)  # back, as migrated
+    later = write([b'{"title": "Zyxwvut quasiparticles", "abstract": "Text."}'], tmp_path / "x")
+    ingest(engine, later, fast=False)
+    with engine.connect() as conn:  # the trigger indexes what comes after the bulk load
+        query = "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'zyxwvut'"
+        assert conn.exec_driver_sql(query).scalar_one() == 1
 
 
 def test_a_bulk_path_stopped_by_a_bad_record_resumes_like_the_plain_path(
@@ -170,13 +220,14 @@ def test_small_files_and_streams_are_parsed_in_process(tmp_path: Path) -> None:
     forced.close()
 
 
-# 3,500 records make 10 messages: with the first read, the rest fill the child's queue
-# exactly, so the child has read the whole file and waits to queue its last word; 6,000 make
-# more than the queue holds, so it waits while reading.
-@pytest.mark.parametrize("records", [3_500, 6_000])
+# One chunk more than the child's queue holds: once the parent stops reading, the child has
+# read the whole file (the pipe holds a chunk or more) and waits to queue its last words. Twice
+# the queue: it waits while reading.
+@pytest.mark.parametrize("chunks", [feeder_module.AHEAD_CHUNKS + 1, 2 * feeder_module.AHEAD_CHUNKS])
 def test_the_parser_process_ends_when_its_parent_stops_listening(
-    tmp_path: Path, records: int
+    tmp_path: Path, chunks: int
 ) -> None:
+    records = chunks * feeder_module.CHUNK_RECORDS
     path = write(feed_lines(records), tmp_path / "feed.jsonl")
     feeder = Feeder(str(path), "jsonl", ParseOptions(), skip=0)
     assert feeder._receive()  # the child is at work; then the parent goes, as if killed

@@ -15,6 +15,7 @@ decoded only when the record has to be merged.
 
 from __future__ import annotations
 
+import fcntl
 import marshal
 import os
 import queue
@@ -37,8 +38,12 @@ from paperfeed.ingest.sources import PageMark, Source, StreamSource, file_source
 from paperfeed.ingest.upsert import own_rows
 from paperfeed.store.papers import PaperRows, iso_day
 
-CHUNK_RECORDS = 500
-AHEAD_CHUNKS = 8  # chunks the child may prepare beyond what the parent has read (~15 MB)
+CHUNK_RECORDS = 200  # ~0.4 MB: a chunk fits in the pipe (see _widen_pipe)
+AHEAD_CHUNKS = 40  # chunks the child may prepare beyond what the parent has read (~16 MB)
+# The child's main thread parses without pause; its sender thread needs the GIL between the
+# writes of each chunk, and waited up to the default 5 ms for it each time: the parent, ready
+# for more, waited ~10% of a 1M-record load (BENCHMARKS.md).
+CHILD_SWITCH_INTERVAL_S = 0.0005
 # Below this a file is read in-process: starting the child (~0.5 s of imports) would not pay.
 PARALLEL_MIN_BYTES = 32 * 2**20
 _RECORD, _ERROR, _SKIPPED, _END, _FAILED = range(5)
@@ -136,6 +141,8 @@ def _produce(
     from paperfeed.ingest.service import tune_gc_for_a_one_shot_batch_job
 
     tune_gc_for_a_one_shot_batch_job()  # the child lives only as long as the ingest
+    sys.setswitchinterval(CHILD_SWITCH_INTERVAL_S)
+    _widen_pipe(sending)
     source = file_source(path, fmt, options)
     outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD_CHUNKS)
     sender = threading.Thread(target=_send_all, args=(outbox, sending), daemon=True)
@@ -157,6 +164,17 @@ def _produce(
             _put(outbox, sender, None)
             sender.join()
         os._exit(0)  # skip interpreter teardown: nothing of the child needs saving
+
+
+def _widen_pipe(sending: BinaryIO) -> None:
+    """Let the pipe hold a whole chunk (Linux; 64 KiB by default), so that the sender writes it
+    at once instead of 64 KiB at a time, each waiting for the parent to read and for the GIL."""
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as limit:
+            size = min(int(limit.read()), 4 * 2**20)
+        fcntl.fcntl(sending.fileno(), fcntl.F_SETPIPE_SZ, size)
+    except (OSError, ValueError, AttributeError):
+        pass  # not Linux, or not a pipe: only slower
 
 
 def _put(outbox: queue.Queue[bytes | None], sender: threading.Thread, message: Any) -> None:

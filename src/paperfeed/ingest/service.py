@@ -10,7 +10,7 @@ import gc
 import logging
 import os
 from collections.abc import Callable, Iterable
-from contextlib import closing, nullcontext
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,9 +21,10 @@ from paperfeed.ingest.feeder import feeder_for
 from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.sources import PageMark, Source
 from paperfeed.ingest.upsert import BatchCounts, upsert_batch
-from paperfeed.store import checkpoints, deferred_indexes
+from paperfeed.store import bulk_lexical, checkpoints, deferred_indexes
 from paperfeed.store.checkpoints import Checkpoint
 from paperfeed.store.engine import is_sqlite, refresh_planner_statistics, write_transaction
+from paperfeed.store.wal_checkpointer import BackgroundCheckpointer
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ class _Run:
             deferred_indexes.restore(self.engine, [deferred_indexes.TITLE_INDEX])
         with write_transaction(self.engine, durable=not self.bulk) as conn:
             if self.batch:
-                self.report.counts.add(upsert_batch(conn, self.batch))
+                with bulk_lexical.indexed_at_the_end(conn) if self.bulk else nullcontext():
+                    self.report.counts.add(upsert_batch(conn, self.batch))
             self.checkpoint.finished = finished
             checkpoints.save(conn, self.source.key, self.source.label, self.checkpoint)
         self.batch = []
@@ -110,13 +112,17 @@ def run_ingest(
     run.bulk = is_bulk_load(engine, source, bulk)
     if run.bulk:
         deferred_indexes.drop(engine)
+        bulk_lexical.prepare(engine)
     else:  # a bulk load killed before its end left them out
         deferred_indexes.restore(engine)
     feeder = feeder_for(source, skip, parallel)
     items: Iterable[object] = feeder if feeder is not None else source.items(cursor)
     position = source.position if feeder is None else lambda: feeder.position
     try:
-        with closing(feeder) if feeder is not None else nullcontext():
+        with (
+            closing(feeder) if feeder is not None else nullcontext(),
+            _checkpointer(engine) if run.bulk else nullcontext(),
+        ):
             for item in items:
                 if isinstance(item, PageMark):
                     run.checkpoint.cursor, run.checkpoint.records_at_cursor = item.cursor, seen
@@ -159,6 +165,13 @@ def tune_gc_for_a_one_shot_batch_job() -> None:
 
 def _announce(stage: Callable[[str], None] | None) -> Callable[[str], None] | None:
     return None if stage is None else lambda index: stage(f"building index {index}")
+
+
+def _checkpointer(engine: Engine) -> AbstractContextManager[object]:
+    path = engine.url.database
+    if not path or path == ":memory:" or "mode=memory" in str(engine.url):
+        return nullcontext()
+    return BackgroundCheckpointer(path)
 
 
 def is_bulk_load(engine: Engine, source: Source, bulk: bool | None) -> bool:

@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_MB = 64  # the default of the sqlite_cache_mb setting
+DEFAULT_WAL_PAGES = 1_000  # SQLite's own automatic checkpoint
+BULK_WAL_PAGES = 16_384  # 64 MiB of 4 KiB pages
 
 
 def normalise_url(url: str) -> str:
@@ -77,26 +79,28 @@ def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Conne
 
     ``durable=False`` (SQLite): the commit does not wait for the disk (``synchronous=NORMAL``
     in WAL mode): a power cut may lose the last such commits, never consistency. For bulk loads,
-    which checkpoint with each batch and resume from the last one that stayed.
+    which checkpoint with each batch and resume from the last one that stayed. Their commits
+    also leave WAL checkpoints to ``store.wal_checkpointer`` until the WAL is BULK_WAL_PAGES.
     """
     with engine.connect() as connection:
         relaxed = not durable and is_sqlite(engine)
         if relaxed:
-            _set_synchronous(connection, "NORMAL")
+            _set_pragmas(connection, synchronous="NORMAL", wal_autocheckpoint=BULK_WAL_PAGES)
         try:
             connection = connection.execution_options(sqlite_immediate=True)
             with connection.begin():
                 yield connection
         finally:
             if relaxed:
-                _set_synchronous(connection, "FULL")
+                _set_pragmas(connection, synchronous="FULL", wal_autocheckpoint=DEFAULT_WAL_PAGES)
 
 
-def _set_synchronous(connection: Connection, level: str) -> None:
+def _set_pragmas(connection: Connection, **values: object) -> None:
     if connection.invalidated:  # a broken connection is discarded, not reused
         return
-    # On the driver's connection: through SQLAlchemy it would open a transaction first.
-    connection.connection.driver_connection.execute(f"PRAGMA synchronous={level}")  # type: ignore[union-attr]
+    for name, value in values.items():
+        # On the driver's connection: through SQLAlchemy it would open a transaction first.
+        connection.connection.driver_connection.execute(f"PRAGMA {name}={value}")  # type: ignore[union-attr]
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

@@ -1,0 +1,65 @@
+"""The lexical index of a bulk load into SQLite: each batch's new papers indexed in one statement.
+
+Outside a bulk load, the ``papers_fts_insert`` trigger indexes a paper as its row goes in. FTS5
+writes its pending index data out as a new segment at every statement savepoint, so a batch
+inserted by many multi-row statements (and its children's statements after them) leaves many
+small segments that FTS5 merges again and again as the index grows: that merging, more than the
+tokenising, is what grows with a million papers (BENCHMARKS.md).
+
+During a bulk load each batch's transaction instead drops the trigger, inserts its papers, then
+indexes all of them in one ``INSERT ... SELECT`` and creates the trigger again, from the very SQL
+it had. DDL is transactional in SQLite: no other connection ever sees the trigger missing, and a
+batch that fails or is killed rolls back with its trigger in place. The new papers are exactly
+those with a key above the largest one before the batch (the batch holds the write lock, and
+keys are reserved as max(pk)+1..., ``store.bulk``). Updates of stored papers still go through
+their own trigger.
+
+FTS5 also writes its pending data out whenever it exceeds ``hashsize`` (1 MiB by default, less
+than one batch's text): a bulk load raises it so that a batch makes one segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+
+from paperfeed.store.engine import write_transaction
+
+INSERT_TRIGGER = "papers_fts_insert"
+# FTS5 keeps up to this much pending index data in memory within a transaction: a batch of 2,000
+# arXiv abstracts needs ~3 MiB. Kept in the index's configuration after the load; it bounds the
+# memory of any one writing transaction, it does not reserve any.
+HASH_BYTES = 64 * 2**20
+
+
+def prepare(engine: Engine) -> None:
+    """Let one batch's index data stay in memory until the batch's one statement ends."""
+    with write_transaction(engine) as conn:
+        query = "SELECT v FROM papers_fts_config WHERE k = 'hashsize'"
+        if conn.exec_driver_sql(query).scalar() != HASH_BYTES:
+            conn.exec_driver_sql(
+                "INSERT INTO papers_fts(papers_fts, rank) VALUES ('hashsize', ?)", (HASH_BYTES,)
+            )
+
+
+@contextmanager
+def indexed_at_the_end(conn: Connection) -> Iterator[None]:
+    """Within the caller's write transaction: papers inserted in the block are indexed at its
+    end, in one statement, instead of one by one by the insert trigger."""
+    trigger_sql = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (INSERT_TRIGGER,)
+    ).scalar()
+    if trigger_sql is None:  # not a database this module knows how to index: leave it alone
+        yield
+        return
+    last = conn.exec_driver_sql("SELECT coalesce(max(pk), 0) FROM papers").scalar_one()
+    conn.exec_driver_sql(f"DROP TRIGGER {INSERT_TRIGGER}")
+    yield
+    conn.exec_driver_sql(
+        "INSERT INTO papers_fts(rowid, title, abstract)"
+        " SELECT pk, title, abstract FROM papers WHERE pk > ?",
+        (last,),
+    )
+    conn.exec_driver_sql(trigger_sql)

@@ -1,0 +1,88 @@
+"""The lexical index of a bulk load (SQLite): indexed once a batch, never without its trigger."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from paperfeed.domain import PaperRecord
+from paperfeed.ingest.normalise import Prepared, prepare
+from paperfeed.ingest.upsert import upsert_batch
+from paperfeed.store import bulk_lexical, migrate
+from paperfeed.store.engine import make_engine, write_transaction
+from tests.conftest import arxiv_rows
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'paperfeed.db'}")
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def records(count: int) -> list[Prepared]:
+    prepared = []
+    for row in arxiv_rows(count):
+        item = prepare(PaperRecord(id=row["id"], title=row["title"], abstract=row["abstract"]))
+        assert isinstance(item, Prepared)
+        prepared.append(item)
+    return prepared
+
+
+def trigger_in(connection: sqlite3.Connection) -> bool:
+    query = "SELECT count(*) FROM sqlite_master WHERE name = ?"
+    return bool(connection.execute(query, (bulk_lexical.INSERT_TRIGGER,)).fetchone()[0])
+
+
+def matching(engine: Engine, word: str) -> int:
+    with engine.connect() as conn:
+        query = "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?"
+        phrase = '"' + word.replace('"', "") + '"'
+        return int(conn.exec_driver_sql(query, (phrase,)).scalar_one())
+
+
+def test_only_the_batch_itself_sees_the_trigger_gone(sqlite_engine: Engine) -> None:
+    path = sqlite_engine.url.database
+    assert path is not None
+    other = sqlite3.connect(path)
+    batch = records(30)
+    word = batch[0].record.title.split()[0]
+    before = matching(sqlite_engine, word)
+    with write_transaction(sqlite_engine) as conn:
+        with bulk_lexical.indexed_at_the_end(conn):
+            upsert_batch(conn, batch)
+            assert not trigger_in(conn.connection.driver_connection)  # type: ignore[arg-type]
+            assert trigger_in(other)  # other connections read the schema as committed
+        assert trigger_in(conn.connection.driver_connection)  # type: ignore[arg-type]
+    assert trigger_in(other)
+    assert matching(sqlite_engine, word) > before
+    other.close()
+
+
+def test_a_failed_batch_keeps_the_trigger_and_indexes_nothing(sqlite_engine: Engine) -> None:
+    batch = records(10)
+    with pytest.raises(RuntimeError), write_transaction(sqlite_engine) as conn:  # noqa: SIM117
+        with bulk_lexical.indexed_at_the_end(conn):  # needs the transaction's connection
+            upsert_batch(conn, batch)
+            raise RuntimeError("the batch fails")
+    with sqlite_engine.connect() as conn:
+        assert trigger_in(conn.connection.driver_connection)  # type: ignore[arg-type]
+        assert conn.exec_driver_sql("SELECT count(*) FROM papers").scalar_one() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM papers_fts").scalar_one() == 0
+    upsert_in_plain_transaction = records(1)
+    with write_transaction(sqlite_engine) as conn:
+        upsert_batch(conn, upsert_in_plain_transaction)
+    assert matching(sqlite_engine, upsert_in_plain_transaction[0].record.title.split()[-1]) >= 1
+
+
+def test_prepare_lets_a_batch_make_one_segment(sqlite_engine: Engine) -> None:
+    query = "SELECT v FROM papers_fts_config WHERE k = 'hashsize'"
+    bulk_lexical.prepare(sqlite_engine)
+    bulk_lexical.prepare(sqlite_engine)  # once is enough; again changes nothing
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql(query).scalar_one() == bulk_lexical.HASH_BYTES
