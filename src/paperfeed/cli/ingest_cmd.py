@@ -81,7 +81,8 @@ def ingest(
         bool | None,
         typer.Option(
             "--bulk/--no-bulk",
-            help="SQLite: build the secondary indexes once at the end instead of paper by paper "
+            help="SQLite: build the secondary indexes once at the end instead of paper by paper, "
+            "and index each batch's text in one statement "
             "(default: for a file of 64 MiB or more that is at least as large as the database).",
             show_default=False,
         ),
