@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -12,17 +10,9 @@ from sqlalchemy import Engine
 from paperfeed.domain import PaperRecord
 from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.upsert import upsert_batch
-from paperfeed.store import bulk_lexical, migrate
-from paperfeed.store.engine import make_engine, write_transaction
+from paperfeed.store import bulk_lexical
+from paperfeed.store.engine import write_transaction
 from tests.conftest import arxiv_rows
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'paperfeed.db'}")
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def records(count: int) -> list[Prepared]:

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select, text
 
 from paperfeed import services
 from paperfeed.store import migrate
-from paperfeed.store.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
+from paperfeed.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from paperfeed.store.schema import ingest_checkpoints
 from tests.conftest import arxiv_rows
 from tests.store.dbstate import ingest_process, write_jsonl
 
 PRAGMAS = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
 EXPECTED = ("wal", 2, 1, SQLITE_BUSY_TIMEOUT_MS)  # synchronous 2 = FULL
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'paperfeed.db'}")
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def pragmas(conn: object) -> tuple[object, ...]:
