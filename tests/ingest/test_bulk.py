@@ -220,10 +220,10 @@ def test_small_files_and_streams_are_parsed_in_process(tmp_path: Path) -> None:
     forced.close()
 
 
-# One chunk more than the child's queue holds: once the parent stops reading, the child has
-# read the whole file (the pipe holds a chunk or more) and waits to queue its last words. Twice
-# the queue: it waits while reading.
-@pytest.mark.parametrize("chunks", [feeder_module.AHEAD_CHUNKS + 1, 2 * feeder_module.AHEAD_CHUNKS])
+# A few chunks more than the child's queue holds (a widened pipe holds up to ~6 more): once the
+# parent stops reading, the child has read the whole file, or nearly, and waits to queue what
+# is left. Twice the queue: it waits while reading.
+@pytest.mark.parametrize("chunks", [feeder_module.AHEAD_CHUNKS + 8, 2 * feeder_module.AHEAD_CHUNKS])
 def test_the_parser_process_ends_when_its_parent_stops_listening(
     tmp_path: Path, chunks: int
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import suppress
 
 import pytest
 from sqlalchemy import Engine
@@ -76,3 +77,35 @@ def test_prepare_lets_a_batch_make_one_segment(sqlite_engine: Engine) -> None:
     bulk_lexical.prepare(sqlite_engine)  # once is enough; again changes nothing
     with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql(query).scalar_one() == bulk_lexical.HASH_BYTES
+
+
+def test_an_error_the_caller_ignores_still_leaves_the_trigger(sqlite_engine: Engine) -> None:
+    with (
+        write_transaction(sqlite_engine) as conn,  # committed after all
+        suppress(RuntimeError),
+        bulk_lexical.indexed_at_the_end(conn),
+    ):
+        raise RuntimeError("a batch error its caller chose to ignore")
+    with sqlite_engine.connect() as conn:
+        assert trigger_in(conn.connection.driver_connection)  # type: ignore[arg-type]
+
+
+def test_a_trigger_not_as_migrated_is_left_to_do_its_own_work(
+    sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    changed = (
+        "CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers WHEN new.title <> '' BEGIN"
+        " INSERT INTO papers_fts(rowid, title, abstract) VALUES (new.pk, new.title, new.abstract);"
+        " END"
+    )
+    with write_transaction(sqlite_engine) as conn:
+        conn.exec_driver_sql("DROP TRIGGER papers_fts_insert")
+        conn.exec_driver_sql(changed)
+    batch = records(5)
+    with write_transaction(sqlite_engine) as conn, bulk_lexical.indexed_at_the_end(conn):
+        upsert_batch(conn, batch)
+    assert "not as migrated" in caplog.text
+    with sqlite_engine.connect() as conn:
+        query = "SELECT sql FROM sqlite_master WHERE name = 'papers_fts_insert'"
+        assert conn.exec_driver_sql(query).scalar_one() == changed
+    assert matching(sqlite_engine, batch[0].record.title.split()[0]) >= 1  # indexed once, by it

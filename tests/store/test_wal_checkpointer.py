@@ -6,12 +6,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-from paperfeed.store.engine import (
-    BULK_WAL_PAGES,
-    DEFAULT_WAL_PAGES,
-    make_engine,
-    write_transaction,
-)
+import pytest
+
+from paperfeed.store.engine import BULK_WAL_PAGES, make_engine, write_transaction
 from paperfeed.store.wal_checkpointer import BackgroundCheckpointer
 
 
@@ -36,10 +33,13 @@ def test_the_thread_copies_the_wal_into_the_database(tmp_path: Path) -> None:
 
 
 def test_a_checkpointer_that_cannot_open_the_database_leaves_the_writer_to_it(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with BackgroundCheckpointer(str(tmp_path / "missing" / "folder" / "x.db")):
-        pass  # logs a warning; nothing raised
+    checkpointer = BackgroundCheckpointer(str(tmp_path / "missing" / "folder" / "x.db"))
+    with checkpointer:
+        checkpointer._thread.join(timeout=30)  # it gives up at once, raising nothing
+        assert not checkpointer._thread.is_alive()
+    assert "no background checkpoints" in caplog.text
 
 
 def test_bulk_transactions_hold_back_the_writers_checkpoints_and_then_restore_them(
@@ -47,8 +47,12 @@ def test_bulk_transactions_hold_back_the_writers_checkpoints_and_then_restore_th
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'paperfeed.db'}")
     query = "PRAGMA wal_autocheckpoint"
+    with engine.connect() as conn:
+        conn.connection.driver_connection.execute("PRAGMA wal_autocheckpoint=500")  # type: ignore[union-attr]
     with write_transaction(engine, durable=False) as conn:
         assert conn.exec_driver_sql(query).scalar_one() == BULK_WAL_PAGES
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1  # NORMAL
     with write_transaction(engine) as conn:  # the same pooled connection, as it was
-        assert conn.exec_driver_sql(query).scalar_one() == DEFAULT_WAL_PAGES
+        assert conn.exec_driver_sql(query).scalar_one() == 500
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL
     engine.dispose()

@@ -15,7 +15,6 @@ decoded only when the record has to be merged.
 
 from __future__ import annotations
 
-import fcntl
 import marshal
 import os
 import queue
@@ -38,8 +37,13 @@ from paperfeed.ingest.sources import PageMark, Source, StreamSource, file_source
 from paperfeed.ingest.upsert import own_rows
 from paperfeed.store.papers import PaperRows, iso_day
 
-CHUNK_RECORDS = 200  # ~0.4 MB: a chunk fits in the pipe (see _widen_pipe)
-AHEAD_CHUNKS = 40  # chunks the child may prepare beyond what the parent has read (~16 MB)
+try:
+    import fcntl
+except ImportError:  # not POSIX: the pipe keeps its size
+    fcntl = None  # type: ignore[assignment]
+
+CHUNK_RECORDS = 200  # ~0.7 MB of arXiv records: a chunk fits in a widened pipe (_widen_pipe)
+AHEAD_CHUNKS = 40  # chunks the child may prepare beyond what the parent has read (~28 MB)
 # The child's main thread parses without pause; its sender thread needs the GIL between the
 # writes of each chunk, and waited up to the default 5 ms for it each time: the parent, ready
 # for more, waited ~10% of a 1M-record load (BENCHMARKS.md).
@@ -169,12 +173,14 @@ def _produce(
 def _widen_pipe(sending: BinaryIO) -> None:
     """Let the pipe hold a whole chunk (Linux; 64 KiB by default), so that the sender writes it
     at once instead of 64 KiB at a time, each waiting for the parent to read and for the GIL."""
+    if fcntl is None or not hasattr(fcntl, "F_SETPIPE_SZ"):
+        return
     try:
         with open("/proc/sys/fs/pipe-max-size") as limit:
             size = min(int(limit.read()), 4 * 2**20)
         fcntl.fcntl(sending.fileno(), fcntl.F_SETPIPE_SZ, size)
-    except (OSError, ValueError, AttributeError):
-        pass  # not Linux, or not a pipe: only slower
+    except (OSError, ValueError):
+        pass  # not a pipe, or no limit to read: only slower
 
 
 def _put(outbox: queue.Queue[bytes | None], sender: threading.Thread, message: Any) -> None:

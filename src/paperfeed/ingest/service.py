@@ -169,7 +169,8 @@ def _announce(stage: Callable[[str], None] | None) -> Callable[[str], None] | No
 
 def _checkpointer(engine: Engine) -> AbstractContextManager[object]:
     path = engine.url.database
-    if not path or path == ":memory:" or "mode=memory" in str(engine.url):
+    # A URI filename (``?uri=true``) names its file in ways a plain connect would misread.
+    if not path or path == ":memory:" or engine.url.query.get("uri"):
         return nullcontext()
     return BackgroundCheckpointer(path)
 

@@ -20,14 +20,28 @@ than one batch's text): a bulk load raises it so that a batch makes one segment.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from sqlalchemy import Connection, Engine
 
 from paperfeed.store.engine import write_transaction
 
+log = logging.getLogger(__name__)
+
 INSERT_TRIGGER = "papers_fts_insert"
+# What the trigger does (migration 0001): the one statement below does the same for a batch.
+# Another trigger (changed by a later migration, or by hand) is left to do its own work.
+_AS_MIGRATED = (
+    "CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN"
+    " INSERT INTO papers_fts(rowid, title, abstract) VALUES (new.pk, new.title, new.abstract);"
+    " END"
+)
+_INDEX_NEW_PAPERS = (
+    "INSERT INTO papers_fts(rowid, title, abstract)"
+    " SELECT pk, title, abstract FROM papers WHERE pk > ?"
+)
 # FTS5 keeps up to this much pending index data in memory within a transaction: a batch of 2,000
 # arXiv abstracts needs ~3 MiB. Kept in the index's configuration after the load; it bounds the
 # memory of any one writing transaction, it does not reserve any.
@@ -47,19 +61,27 @@ def prepare(engine: Engine) -> None:
 @contextmanager
 def indexed_at_the_end(conn: Connection) -> Iterator[None]:
     """Within the caller's write transaction: papers inserted in the block are indexed at its
-    end, in one statement, instead of one by one by the insert trigger."""
+    end, in one statement, instead of one by one by the insert trigger.
+
+    The block may insert papers and update papers stored before it, but not change the title or
+    abstract of, or delete, a paper it inserted: their triggers would take out of the index what
+    is not in it yet (``write_papers`` updates stored papers only). If the block raises, the
+    trigger is created again before the error goes on, even if the caller then commits.
+    """
     trigger_sql = conn.exec_driver_sql(
         "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (INSERT_TRIGGER,)
     ).scalar()
-    if trigger_sql is None:  # not a database this module knows how to index: leave it alone
+    if trigger_sql is None or " ".join(trigger_sql.split()) != _AS_MIGRATED:
+        log.warning("lexical index kept paper by paper: its insert trigger is not as migrated")
         yield
         return
     last = conn.exec_driver_sql("SELECT coalesce(max(pk), 0) FROM papers").scalar_one()
     conn.exec_driver_sql(f"DROP TRIGGER {INSERT_TRIGGER}")
-    yield
-    conn.exec_driver_sql(
-        "INSERT INTO papers_fts(rowid, title, abstract)"
-        " SELECT pk, title, abstract FROM papers WHERE pk > ?",
-        (last,),
-    )
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):  # the error that brought us here is the one to tell
+            conn.exec_driver_sql(trigger_sql)
+        raise
+    conn.exec_driver_sql(_INDEX_NEW_PAPERS, (last,))
     conn.exec_driver_sql(trigger_sql)

@@ -13,7 +13,6 @@ from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_MB = 64  # the default of the sqlite_cache_mb setting
-DEFAULT_WAL_PAGES = 1_000  # SQLite's own automatic checkpoint
 BULK_WAL_PAGES = 16_384  # 64 MiB of 4 KiB pages
 
 
@@ -85,22 +84,29 @@ def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Conne
     with engine.connect() as connection:
         relaxed = not durable and is_sqlite(engine)
         if relaxed:
-            _set_pragmas(connection, synchronous="NORMAL", wal_autocheckpoint=BULK_WAL_PAGES)
+            before = _set_pragmas(
+                connection, synchronous="NORMAL", wal_autocheckpoint=BULK_WAL_PAGES
+            )
         try:
             connection = connection.execution_options(sqlite_immediate=True)
             with connection.begin():
                 yield connection
         finally:
             if relaxed:
-                _set_pragmas(connection, synchronous="FULL", wal_autocheckpoint=DEFAULT_WAL_PAGES)
+                _set_pragmas(connection, **before)
 
 
-def _set_pragmas(connection: Connection, **values: object) -> None:
+def _set_pragmas(connection: Connection, **values: object) -> dict[str, object]:
+    """Set SQLite pragmas of the connection; return what they were."""
     if connection.invalidated:  # a broken connection is discarded, not reused
-        return
+        return {}
+    # On the driver's connection: through SQLAlchemy it would open a transaction first.
+    driver = connection.connection.driver_connection
+    before = {}
     for name, value in values.items():
-        # On the driver's connection: through SQLAlchemy it would open a transaction first.
-        connection.connection.driver_connection.execute(f"PRAGMA {name}={value}")  # type: ignore[union-attr]
+        before[name] = driver.execute(f"PRAGMA {name}").fetchone()[0]  # type: ignore[union-attr]
+        driver.execute(f"PRAGMA {name}={value}")  # type: ignore[union-attr]
+    return before
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

@@ -19,6 +19,7 @@ from types import TracebackType
 log = logging.getLogger(__name__)
 
 INTERVAL_S = 0.02  # a batch of 2,000 papers takes ~0.2 s to write
+MAX_FAILURES_IN_A_ROW = 10  # then the writer's own checkpoints take over
 
 
 class BackgroundCheckpointer:
@@ -48,10 +49,14 @@ class BackgroundCheckpointer:
         except sqlite3.Error as error:  # the writer checkpoints by itself then
             log.warning("no background checkpoints", extra={"reason": str(error)})
             return
+        failures = 0
         try:
-            while not self._stop.wait(INTERVAL_S):
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as error:
-            log.warning("background checkpoints stopped", extra={"reason": str(error)})
+            while not self._stop.wait(INTERVAL_S) and failures < MAX_FAILURES_IN_A_ROW:
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    failures = 0
+                except sqlite3.Error as error:  # e.g. an I/O error: the next one may pass
+                    failures += 1
+                    log.warning("background checkpoint failed", extra={"reason": str(error)})
         finally:
             connection.close()
