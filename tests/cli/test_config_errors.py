@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,20 @@ def test_a_malformed_config_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 def test_serve_refuses_a_port_out_of_range() -> None:
     assert refused("serve", "--port", "70000") == "error: --port must be 1 to 65535, not 70000"
+
+
+def test_serve_names_an_address_already_in_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert said(result).startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert "paperfeed on" not in result.output
+
+
+def test_serve_names_a_host_it_cannot_resolve() -> None:
+    assert refused("serve", "--host", "no-such-host.invalid").startswith(
+        "error: --host no-such-host.invalid: "
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from typing import Annotated
 
@@ -34,6 +35,7 @@ def serve(
 
     if not 1 <= port <= 65535:
         raise fail(f"--port must be 1 to 65535, not {port}", 2)
+    _refuse_an_address_in_use(host, port)
     ready_engine()
     console.print(f"paperfeed on http://{host}:{port}/", highlight=False)
     uvicorn.run(
@@ -44,3 +46,17 @@ def serve(
         workers=workers,
         log_level="warning",
     )
+
+
+def _refuse_an_address_in_use(host: str, port: int) -> None:
+    """Say that serve cannot listen before saying where it listens (uvicorn says so after)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        raise fail(f"--host {host}: {error.strerror}", 2) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise fail(f"cannot listen on {host}:{port}: {error.strerror}") from None
