@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, func, inspect, select
-from sqlalchemy.engine import make_url
 
 from paperfeed.config import Settings, get_settings
 from paperfeed.domain import Paper
 from paperfeed.store import migrate, papers
-from paperfeed.store.engine import SQLITE_CACHE_MB, make_engine
+from paperfeed.store.engine import SQLITE_CACHE_MB, make_engine, sqlite_file
 
 
 class DatabaseNotReady(Exception):
@@ -44,13 +42,9 @@ def get_ready_engine(settings: Settings | None = None) -> Engine:
 
 def require_existing_sqlite_file(url: str) -> None:
     """DatabaseNotReady when ``url`` names an SQLite file, or a folder of it, that is missing."""
-    parsed = make_url(url)
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+    path = sqlite_file(url)
+    if path is None:  # another backend, in memory, or a URI left to SQLite to open
         return
-    if database.startswith("file:"):  # an SQLite URI (?uri=true): left to SQLite to open
-        return
-    path = Path(database)
     if not path.parent.is_dir():
         raise DatabaseNotReady(
             f"the folder of the database, {path.parent}, does not exist (check "

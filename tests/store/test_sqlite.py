@@ -6,11 +6,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select, text
 
 from paperfeed import services
 from paperfeed.store import migrate
-from paperfeed.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from paperfeed.store.engine import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
 from paperfeed.store.schema import ingest_checkpoints
 from tests.conftest import arxiv_rows
 from tests.store.dbstate import ingest_process, write_jsonl
@@ -115,3 +116,18 @@ def test_readers_during_an_ingest_never_get_database_is_locked(
     # Readers saw the ingest move on, and never a batch half-written.
     assert len(set(seen_counts)) > 2
     assert all(n % batch == 0 for n in seen_counts)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:////data/paperfeed.db", Path("/data/paperfeed.db")),
+        ("sqlite:///relative/p.db", Path("relative/p.db")),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///file:p.db?mode=ro&uri=true", None),
+        ("postgresql://u@host/db", None),
+    ],
+)
+def test_sqlite_file_names_the_file_of_a_plain_sqlite_url(url: str, expected: Path | None) -> None:
+    assert sqlite_file(url) == expected

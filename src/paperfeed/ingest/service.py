@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field
@@ -23,7 +22,12 @@ from paperfeed.ingest.sources import PageMark, Source
 from paperfeed.ingest.upsert import BatchCounts, upsert_batch
 from paperfeed.store import bulk_lexical, checkpoints, deferred_indexes
 from paperfeed.store.checkpoints import Checkpoint
-from paperfeed.store.engine import is_sqlite, refresh_planner_statistics, write_transaction
+from paperfeed.store.engine import (
+    is_sqlite,
+    refresh_planner_statistics,
+    sqlite_file,
+    write_transaction,
+)
 from paperfeed.store.wal_checkpointer import BackgroundCheckpointer
 
 log = logging.getLogger(__name__)
@@ -168,11 +172,8 @@ def _announce(stage: Callable[[str], None] | None) -> Callable[[str], None] | No
 
 
 def _checkpointer(engine: Engine) -> AbstractContextManager[object]:
-    path = engine.url.database
-    # A URI filename (``?uri=true``) names its file in ways a plain connect would misread.
-    if not path or path == ":memory:" or engine.url.query.get("uri"):
-        return nullcontext()
-    return BackgroundCheckpointer(path)
+    path = sqlite_file(engine.url)
+    return nullcontext() if path is None else BackgroundCheckpointer(str(path))
 
 
 def is_bulk_load(engine: Engine, source: Source, bulk: bool | None) -> bool:
@@ -185,8 +186,8 @@ def is_bulk_load(engine: Engine, source: Source, bulk: bool | None) -> bool:
 
 
 def _database_bytes(engine: Engine) -> int:
-    path = engine.url.database
-    return os.path.getsize(path) if path and os.path.exists(path) else 0
+    path = sqlite_file(engine.url)
+    return path.stat().st_size if path is not None and path.exists() else 0
 
 
 def _take(run: _Run, item: object, on_error: OnError) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_MB = 64  # the default of the sqlite_cache_mb setting
@@ -22,6 +22,18 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of an SQLite database URL. None for another backend, an in-memory database, or
+    an SQLite URI filename (``sqlite:///file:...?uri=true``), which SQLite resolves itself."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if parsed.query.get("uri") or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -42,9 +54,9 @@ def make_engine(url: str, *, sqlite_cache_mb: int = SQLITE_CACHE_MB, **kwargs: A
 
 
 def _sqlite_engine(url: str, cache_mb: int, **kwargs: Any) -> Engine:
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
 
     @event.listens_for(engine, "connect")

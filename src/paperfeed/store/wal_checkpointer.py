@@ -45,7 +45,7 @@ class BackgroundCheckpointer:
 
     def _run(self) -> None:
         try:
-            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(self._path, isolation_level=None)
         except sqlite3.Error as error:  # the writer checkpoints by itself then
             log.warning("no background checkpoints", extra={"reason": str(error)})
             return

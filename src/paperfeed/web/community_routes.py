@@ -41,6 +41,8 @@ from paperfeed.web.paper_page import paper_page
 from paperfeed.web.redirects import back_target, safe_next, see_other
 
 router = APIRouter(include_in_schema=False)
+# A refused submission's status: too many (429), arXiv not answering (502), else the input (422).
+_SUBMIT_STATUS: dict[type[SubmitError], int] = {SubmitRateLimited: 429, ArxivUnavailable: 502}
 
 
 def paper_path(paper_id: str) -> str:
@@ -309,13 +311,7 @@ def submit(
         else:
             done = submit_arxiv(engine, settings, viewer, arxiv_id)
     except SubmitError as error:
-        status = (
-            429
-            if isinstance(error, SubmitRateLimited)
-            else 502
-            if isinstance(error, ArxivUnavailable)
-            else 422
-        )
+        status = _SUBMIT_STATUS.get(type(error), 422)
         response = _render(request, "submit.html", _submit_context(str(error), **values), status)
         if isinstance(error, SubmitRateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
