@@ -109,3 +109,41 @@ def test_a_trigger_not_as_migrated_is_left_to_do_its_own_work(
         query = "SELECT sql FROM sqlite_master WHERE name = 'papers_fts_insert'"
         assert conn.exec_driver_sql(query).scalar_one() == changed
     assert matching(sqlite_engine, batch[0].record.title.split()[0]) >= 1  # indexed once, by it
+
+
+def segments(engine: Engine) -> int:
+    with engine.connect() as conn:
+        query = "SELECT count(DISTINCT segid) FROM papers_fts_idx"
+        return int(conn.exec_driver_sql(query).scalar_one())
+
+
+def automerge(engine: Engine) -> int | None:
+    with engine.connect() as conn:
+        query = "SELECT v FROM papers_fts_config WHERE k = 'automerge'"
+        value = conn.exec_driver_sql(query).scalar()
+        return None if value is None else int(value)
+
+
+def load_in_batches(engine: Engine, batches: int) -> None:
+    bulk_lexical.prepare(engine)
+    rows = records(batches * 3)
+    for start in range(0, len(rows), 3):
+        with write_transaction(engine) as conn, bulk_lexical.indexed_at_the_end(conn):
+            upsert_batch(conn, rows[start : start + 3])
+
+
+def test_a_bulk_load_merges_segments_less_often(sqlite_engine: Engine) -> None:
+    # FTS5 does merge work once every 64 leaf pages written: tiny pages make a few papers enough.
+    with write_transaction(sqlite_engine) as conn:
+        conn.exec_driver_sql("INSERT INTO papers_fts(papers_fts, rank) VALUES ('pgsz', 32)")
+    load_in_batches(sqlite_engine, 6)
+    # Each batch made one segment; FTS5's default policy would have merged the first 4.
+    assert segments(sqlite_engine) == 6
+    assert automerge(sqlite_engine) == bulk_lexical.DEFAULT_AUTOMERGE  # as it was, after each
+
+
+def test_the_configured_merge_policy_is_put_back(sqlite_engine: Engine) -> None:
+    with write_transaction(sqlite_engine) as conn:
+        conn.exec_driver_sql("INSERT INTO papers_fts(papers_fts, rank) VALUES ('automerge', 2)")
+    load_in_batches(sqlite_engine, 2)
+    assert automerge(sqlite_engine) == 2
