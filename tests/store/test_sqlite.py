@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,14 @@ from sqlalchemy import Engine, select, text
 
 from paperfeed import services
 from paperfeed.store import migrate
-from paperfeed.store.engine import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
+from paperfeed.store.engine import (
+    BULK_WAL_BYTES,
+    SQLITE_BUSY_TIMEOUT_MS,
+    SQLITE_PAGE_BYTES,
+    make_engine,
+    sqlite_file,
+    write_transaction,
+)
 from paperfeed.store.schema import ingest_checkpoints
 from tests.conftest import arxiv_rows
 from tests.store.dbstate import ingest_process, write_jsonl
@@ -60,8 +68,6 @@ def test_the_engine_the_app_uses_has_the_settings() -> None:
     with engine.connect() as conn:
         assert pragmas(conn) == EXPECTED
     # WAL is a property of the file: a plain sqlite3 connection sees it too.
-    import sqlite3
-
     database = engine.url.database
     assert database is not None
     with sqlite3.connect(database) as plain:
@@ -131,3 +137,32 @@ def test_readers_during_an_ingest_never_get_database_is_locked(
 )
 def test_sqlite_file_names_the_file_of_a_plain_sqlite_url(url: str, expected: Path | None) -> None:
     assert sqlite_file(url) == expected
+
+
+def test_a_new_database_file_gets_the_larger_pages(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    with sqlite3.connect(tmp_path / "new.db") as plain:
+        assert plain.execute("PRAGMA page_size").fetchone() == (SQLITE_PAGE_BYTES,)
+
+
+def test_an_existing_database_keeps_its_page_size(tmp_path: Path) -> None:
+    """A file made with SQLite's 4 KiB pages (as before) is used as it is, bulk loads too."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as plain:
+        plain.execute("PRAGMA page_size=4096")
+        plain.execute("PRAGMA journal_mode=WAL")
+        plain.execute("CREATE TABLE kept (n INTEGER)")
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with write_transaction(engine, durable=False) as conn:
+        conn.exec_driver_sql("INSERT INTO kept VALUES (1)")
+        # The bulk load's WAL bound is in bytes, whatever the page size.
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == (
+            BULK_WAL_BYTES // 4096
+        )
+    engine.dispose()
+    with sqlite3.connect(path) as plain:
+        assert plain.execute("PRAGMA page_size").fetchone() == (4096,)
+        assert plain.execute("SELECT n FROM kept").fetchall() == [(1,)]

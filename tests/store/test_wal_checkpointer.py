@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from paperfeed.store.engine import BULK_WAL_PAGES, make_engine, write_transaction
+from paperfeed.store.engine import (
+    BULK_WAL_BYTES,
+    SQLITE_PAGE_BYTES,
+    make_engine,
+    write_transaction,
+)
 from paperfeed.store.wal_checkpointer import BackgroundCheckpointer
 
 
@@ -50,7 +55,7 @@ def test_bulk_transactions_hold_back_the_writers_checkpoints_and_then_restore_th
     with engine.connect() as conn:
         conn.connection.driver_connection.execute("PRAGMA wal_autocheckpoint=500")  # type: ignore[union-attr]
     with write_transaction(engine, durable=False) as conn:
-        assert conn.exec_driver_sql(query).scalar_one() == BULK_WAL_PAGES
+        assert conn.exec_driver_sql(query).scalar_one() == BULK_WAL_BYTES // SQLITE_PAGE_BYTES
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1  # NORMAL
     with write_transaction(engine) as conn:  # the same pooled connection, as it was
         assert conn.exec_driver_sql(query).scalar_one() == 500
