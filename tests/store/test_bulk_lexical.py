@@ -71,12 +71,18 @@ def test_a_failed_batch_keeps_the_trigger_and_indexes_nothing(sqlite_engine: Eng
     assert matching(sqlite_engine, upsert_in_plain_transaction[0].record.title.split()[-1]) >= 1
 
 
-def test_prepare_lets_a_batch_make_one_segment(sqlite_engine: Engine) -> None:
-    query = "SELECT v FROM papers_fts_config WHERE k = 'hashsize'"
+def test_prepare_lets_a_batch_make_one_segment_of_larger_leaves(sqlite_engine: Engine) -> None:
+    query = "SELECT k, v FROM papers_fts_config WHERE k IN ('hashsize', 'pgsz') ORDER BY k"
     bulk_lexical.prepare(sqlite_engine)
     bulk_lexical.prepare(sqlite_engine)  # once is enough; again changes nothing
     with sqlite_engine.connect() as conn:
-        assert conn.exec_driver_sql(query).scalar_one() == bulk_lexical.HASH_BYTES
+        assert conn.exec_driver_sql(query).all() == [
+            ("hashsize", bulk_lexical.HASH_BYTES),
+            ("pgsz", bulk_lexical.LEAF_BYTES),
+        ]
+    load_in_batches(sqlite_engine, 1)
+    with write_transaction(sqlite_engine) as conn:  # raises if the index and papers disagree
+        conn.exec_driver_sql("INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')")
 
 
 def test_an_error_the_caller_ignores_still_leaves_the_trigger(sqlite_engine: Engine) -> None:
@@ -124,8 +130,13 @@ def automerge(engine: Engine) -> int | None:
         return None if value is None else int(value)
 
 
-def load_in_batches(engine: Engine, batches: int) -> None:
+def load_in_batches(engine: Engine, batches: int, *, leaf_bytes: int | None = None) -> None:
     bulk_lexical.prepare(engine)
+    if leaf_bytes is not None:
+        with write_transaction(engine) as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO papers_fts(papers_fts, rank) VALUES ('pgsz', ?)", (leaf_bytes,)
+            )
     rows = records(batches * 3)
     for start in range(0, len(rows), 3):
         with write_transaction(engine) as conn, bulk_lexical.indexed_at_the_end(conn):
@@ -133,10 +144,8 @@ def load_in_batches(engine: Engine, batches: int) -> None:
 
 
 def test_a_bulk_load_merges_segments_less_often(sqlite_engine: Engine) -> None:
-    # FTS5 does merge work once every 64 leaf pages written: tiny pages make a few papers enough.
-    with write_transaction(sqlite_engine) as conn:
-        conn.exec_driver_sql("INSERT INTO papers_fts(papers_fts, rank) VALUES ('pgsz', 32)")
-    load_in_batches(sqlite_engine, 6)
+    # FTS5 does merge work once every 64 leaves written: tiny leaves make a few papers enough.
+    load_in_batches(sqlite_engine, 6, leaf_bytes=32)
     # Each batch made one segment; FTS5's default policy would have merged the first 4.
     assert segments(sqlite_engine) == 6
     assert automerge(sqlite_engine) == bulk_lexical.DEFAULT_AUTOMERGE  # as it was, after each

@@ -156,7 +156,7 @@ def test_an_existing_database_keeps_its_page_size(tmp_path: Path) -> None:
         plain.execute("CREATE TABLE kept (n INTEGER)")
     engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
-    with write_transaction(engine, durable=False) as conn:
+    with write_transaction(engine, bulk=True) as conn:
         conn.exec_driver_sql("INSERT INTO kept VALUES (1)")
         # The bulk load's WAL bound is in bytes, whatever the page size.
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == (

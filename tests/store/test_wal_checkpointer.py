@@ -54,10 +54,12 @@ def test_bulk_transactions_hold_back_the_writers_checkpoints_and_then_restore_th
     query = "PRAGMA wal_autocheckpoint"
     with engine.connect() as conn:
         conn.connection.driver_connection.execute("PRAGMA wal_autocheckpoint=500")  # type: ignore[union-attr]
-    with write_transaction(engine, durable=False) as conn:
+    with write_transaction(engine, bulk=True) as conn:
         assert conn.exec_driver_sql(query).scalar_one() == BULK_WAL_BYTES // SQLITE_PAGE_BYTES
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 0
     with write_transaction(engine) as conn:  # the same pooled connection, as it was
         assert conn.exec_driver_sql(query).scalar_one() == 500
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     engine.dispose()

@@ -76,7 +76,7 @@ class _Run:
         if self.bulk and any(p.synthetic for p in self.batch):
             # Records without an arXiv id are matched by title among all papers.
             deferred_indexes.restore(self.engine, [deferred_indexes.TITLE_INDEX])
-        with write_transaction(self.engine, durable=not self.bulk) as conn:
+        with write_transaction(self.engine, bulk=self.bulk) as conn:
             if self.batch:
                 with bulk_lexical.indexed_at_the_end(conn) if self.bulk else nullcontext():
                     self.report.counts.add(upsert_batch(conn, self.batch))

@@ -93,19 +93,25 @@ def _sqlite_engine(url: str, cache_mb: int, **kwargs: Any) -> Engine:
 
 
 @contextmanager
-def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Connection]:
     """A transaction that will write: committed on success, rolled back on any error.
 
-    ``durable=False`` (SQLite): the commit does not wait for the disk (``synchronous=NORMAL``
-    in WAL mode): a power cut may lose the last such commits, never consistency. For bulk loads,
-    which checkpoint with each batch and resume from the last one that stayed. Their commits
-    also leave WAL checkpoints to ``store.wal_checkpointer`` until the WAL is BULK_WAL_BYTES.
+    ``bulk=True`` (SQLite), for the batches of a bulk load, which checkpoint with each batch and
+    resume from the last one that stayed:
+    - the commit does not wait for the disk (``synchronous=NORMAL`` in WAL mode): a power cut
+      may lose the last such commits, never consistency;
+    - it leaves WAL checkpoints to ``store.wal_checkpointer`` until the WAL is BULK_WAL_BYTES;
+    - foreign keys are not checked: a batch writes the children of the papers it inserts (keys
+      it reserved under the write lock, ``store.bulk``) or updates, and deletes no paper
+      (``tests/ingest/test_bulk.py`` checks the result with ``PRAGMA foreign_key_check``).
     """
     with engine.connect() as connection:
-        relaxed = not durable and is_sqlite(engine)
+        relaxed = bulk and is_sqlite(engine)
         if relaxed:
             wal_pages = BULK_WAL_BYTES // int(_pragma(connection, "page_size"))
-            before = _set_pragmas(connection, synchronous="NORMAL", wal_autocheckpoint=wal_pages)
+            before = _set_pragmas(
+                connection, synchronous="NORMAL", wal_autocheckpoint=wal_pages, foreign_keys="OFF"
+            )
         try:
             connection = connection.execution_options(sqlite_immediate=True)
             with connection.begin():

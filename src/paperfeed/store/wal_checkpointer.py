@@ -6,7 +6,7 @@ passes 1,000 pages, which during a bulk load is at every batch: ~10% of the writ
 the other core idle meanwhile. Here a thread with its own connection runs passive checkpoints
 (they never block the writer, and sqlite3 releases the GIL while SQLite works). A bulk load's
 own commits checkpoint only once the WAL is ``engine.BULK_WAL_BYTES`` long
-(``write_transaction(durable=False)``): a bound on its size for when the thread falls behind.
+(``write_transaction(bulk=True)``): a bound on its size for when the thread falls behind.
 """
 
 from __future__ import annotations
