@@ -133,7 +133,7 @@ def _set_pragmas(connection: Connection, **values: object) -> dict[str, object]:
     return before
 
 
-def _pragma(connection: Connection, name: str) -> object:
+def _pragma(connection: Connection, name: str) -> Any:
     # On the driver's connection: through SQLAlchemy it would open a transaction first.
     driver = connection.connection.driver_connection
     return driver.execute(f"PRAGMA {name}").fetchone()[0]  # type: ignore[union-attr]

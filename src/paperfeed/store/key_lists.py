@@ -1,5 +1,5 @@
-"""SQL text for the hot paths of search: paper keys as one bound parameter, statements parsed
-once."""
+"""SQL text for the hot paths of search and ingest: lists of keys as one bound parameter,
+statements parsed once."""
 
 from __future__ import annotations
 
@@ -21,6 +21,17 @@ def in_keys(
     if conn.dialect.name == "postgresql":
         return f"{column} = ANY(CAST(:{name} AS bigint[]))", {name: keys}
     return f"{column} IN (SELECT value FROM json_each(:{name}))", {name: json.dumps(keys)}
+
+
+def in_texts(
+    conn: Connection, column: str, values: Iterable[str], name: str = "texts"
+) -> tuple[str, dict[str, Any]]:
+    """``column IN (values)`` for text values, in one bound parameter, as ``in_keys``: ingest
+    looks up each batch's ids this way (2,000 of them cost ~4x more as IN lists of 900)."""
+    texts = [str(value) for value in values]
+    if conn.dialect.name == "postgresql":
+        return f"{column} = ANY(CAST(:{name} AS text[]))", {name: texts}
+    return f"{column} IN (SELECT value FROM json_each(:{name}))", {name: json.dumps(texts)}
 
 
 @lru_cache(maxsize=512)

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from paperfeed.domain import Link, Paper, Version
 from paperfeed.store.bulk import BulkWriter, writer_for
+from paperfeed.store.key_lists import in_texts, sql_text
 from paperfeed.store.schema import (
     CHILD_TABLES,
     paper_authors,
@@ -55,14 +56,12 @@ class StoredHead:
 
 def find_heads(conn: Connection, ids: Sequence[str]) -> dict[str, StoredHead]:
     """Key, title key and content hash of the stored papers among ``ids`` (no children read)."""
-    found: dict[str, StoredHead] = {}
-    columns = (papers.c.id, papers.c.pk, papers.c.title_key, papers.c.content_hash)
-    for chunk in _chunks(list(ids)):
-        for paper_id, pk, key, digest in conn.execute(
-            select(*columns).where(papers.c.id.in_(chunk))
-        ):
-            found[paper_id] = StoredHead(pk, key, digest)
-    return found
+    condition, params = in_texts(conn, "id", ids, "ids")
+    query = sql_text(f"SELECT id, pk, title_key, content_hash FROM papers WHERE {condition}")
+    return {
+        paper_id: StoredHead(pk, key, digest)
+        for paper_id, pk, key, digest in conn.execute(query, params)
+    }
 
 
 def find_by_title_keys(
@@ -70,12 +69,11 @@ def find_by_title_keys(
 ) -> dict[str, StoredPaper]:
     """Papers whose normalised title is one of ``keys`` (the first stored, if several);
     ``id_prefix``: only papers whose id starts with it."""
-    rows: list[Any] = []
-    for chunk in _chunks(list(keys)):
-        query = select(papers).where(papers.c.title_key.in_(chunk)).order_by(papers.c.pk)
-        if id_prefix is not None:
-            query = query.where(_id_starts_with(conn, id_prefix))
-        rows.extend(conn.execute(query).mappings().all())
+    condition, params = in_texts(conn, "papers.title_key", keys, "title_keys")
+    query = select(papers).where(sql_text(condition)).order_by(papers.c.pk)
+    if id_prefix is not None:
+        query = query.where(_id_starts_with(conn, id_prefix))
+    rows = conn.execute(query, params).mappings().all()
     first: dict[str, Any] = {}
     for row in rows:
         first.setdefault(row["title_key"], row)
