@@ -156,3 +156,17 @@ def test_the_configured_merge_policy_is_put_back(sqlite_engine: Engine) -> None:
         conn.exec_driver_sql("INSERT INTO papers_fts(papers_fts, rank) VALUES ('automerge', 2)")
     load_in_batches(sqlite_engine, 2)
     assert automerge(sqlite_engine) == 2
+
+
+def test_merging_after_a_load_leaves_few_segments_and_the_same_index(sqlite_engine: Engine) -> None:
+    load_in_batches(sqlite_engine, 12, leaf_bytes=32)
+    before = segments(sqlite_engine)
+    assert before >= 8  # the load merged none of the segments on its levels of up to 15
+    word = records(1)[0].record.title.split()[0]
+    found = matching(sqlite_engine, word)
+    assert bulk_lexical.merge_segments(sqlite_engine) >= 2  # merged, then found nothing left
+    assert segments(sqlite_engine) < 4
+    assert matching(sqlite_engine, word) == found
+    with write_transaction(sqlite_engine) as conn:  # raises if the index and papers disagree
+        conn.exec_driver_sql("INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')")
+    assert bulk_lexical.merge_segments(sqlite_engine) == 1  # nothing more to merge

@@ -146,6 +146,9 @@ def run_ingest(
         # killed process cannot; its rerun, or any other ingest, builds them.)
         if run.bulk:
             deferred_indexes.restore(engine, on_index=_announce(stage))
+            if stage is not None:
+                stage("merging the lexical index")
+            bulk_lexical.merge_segments(engine)
     if run.report.written >= ANALYZE_AFTER:
         refresh_planner_statistics(engine)
     if run.brought_activity:
