@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import suppress
+from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from paperfeed.domain import PaperRecord
+from paperfeed.ingest.formats import ParseOptions
 from paperfeed.ingest.normalise import Prepared, prepare
+from paperfeed.ingest.service import run_ingest
+from paperfeed.ingest.sources import file_source
 from paperfeed.ingest.upsert import upsert_batch
-from paperfeed.store import bulk_lexical
-from paperfeed.store.engine import write_transaction
+from paperfeed.store import bulk_lexical, migrate
+from paperfeed.store.engine import make_engine, write_transaction
 from tests.conftest import arxiv_rows
 
 
@@ -170,3 +176,43 @@ def test_merging_after_a_load_leaves_few_segments_and_the_same_index(sqlite_engi
     with write_transaction(sqlite_engine) as conn:  # raises if the index and papers disagree
         conn.exec_driver_sql("INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')")
     assert bulk_lexical.merge_segments(sqlite_engine) == 1  # nothing more to merge
+
+
+def test_a_failed_index_statement_puts_the_merge_policy_back_even_if_committed(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk_lexical, "_INDEX_NEW_PAPERS", "SELECT no_such FROM papers WHERE ?")
+    with (
+        write_transaction(sqlite_engine) as conn,  # committed after all
+        suppress(OperationalError),
+        bulk_lexical.indexed_at_the_end(conn),
+    ):
+        upsert_batch(conn, records(3))
+    assert automerge(sqlite_engine) in (None, bulk_lexical.DEFAULT_AUTOMERGE)
+    with sqlite_engine.connect() as conn:
+        assert trigger_in(conn.connection.driver_connection)  # type: ignore[arg-type]
+
+
+def test_a_file_with_small_pages_keeps_fts5s_leaf_size(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as plain:  # as earlier versions made it
+        plain.execute("PRAGMA page_size=4096")
+        plain.execute("PRAGMA journal_mode=WAL")
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    bulk_lexical.prepare(engine)
+    with engine.connect() as conn:
+        query = "SELECT k FROM papers_fts_config WHERE k IN ('hashsize', 'pgsz')"
+        assert conn.exec_driver_sql(query).scalars().all() == ["hashsize"]
+    engine.dispose()
+
+
+def test_the_next_ingest_merges_what_a_killed_bulk_load_left(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    load_in_batches(sqlite_engine, 12, leaf_bytes=32)  # killed before its final merge
+    assert segments(sqlite_engine) >= 8
+    path = tmp_path / "one.jsonl"
+    path.write_bytes(orjson.dumps({"title": "One more paper", "abstract": "Its text."}) + b"\n")
+    run_ingest(sqlite_engine, file_source(str(path), "jsonl", ParseOptions()), bulk=False)
+    assert segments(sqlite_engine) < 4

@@ -15,7 +15,7 @@ from paperfeed.cli.app import console, db_app, fail
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the database or migrate it to the current schema."""
-    from paperfeed.store import deferred_indexes, migrate
+    from paperfeed.store import bulk_lexical, deferred_indexes, migrate
 
     engine = services.get_engine()
     migrate.upgrade(engine)
@@ -23,6 +23,7 @@ def db_upgrade() -> None:
     # A bulk ingest killed before its end leaves its deferred indexes to build.
     for name in deferred_indexes.restore(engine):
         console.print(f"built index {name}, left out by an unfinished bulk ingest")
+    bulk_lexical.merge_segments(engine)
 
 
 @db_app.command("backup")

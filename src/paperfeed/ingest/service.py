@@ -117,8 +117,9 @@ def run_ingest(
     if run.bulk:
         deferred_indexes.drop(engine)
         bulk_lexical.prepare(engine)
-    else:  # a bulk load killed before its end left them out
+    else:  # a bulk load killed before its end left them out, and its index unmerged
         deferred_indexes.restore(engine)
+        bulk_lexical.merge_segments(engine)
     feeder = feeder_for(source, skip, parallel)
     items: Iterable[object] = feeder if feeder is not None else source.items(cursor)
     position = source.position if feeder is None else lambda: feeder.position
@@ -146,9 +147,7 @@ def run_ingest(
         # killed process cannot; its rerun, or any other ingest, builds them.)
         if run.bulk:
             deferred_indexes.restore(engine, on_index=_announce(stage))
-            if stage is not None:
-                stage("merging the lexical index")
-            bulk_lexical.merge_segments(engine)
+            _merge_lexical_index(engine, stage)
     if run.report.written >= ANALYZE_AFTER:
         refresh_planner_statistics(engine)
     if run.brought_activity:
@@ -168,6 +167,15 @@ def tune_gc_for_a_one_shot_batch_job() -> None:
     # BENCHMARKS.md). Fine for a process that exits when the ingest ends, not for a server.
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+
+
+def _merge_lexical_index(engine: Engine, stage: Callable[[str], None] | None) -> None:
+    if stage is not None:
+        stage("merging the lexical index")
+    try:
+        bulk_lexical.merge_segments(engine)
+    except Exception:  # searches are slower until the next ingest merges; the load itself stands
+        log.warning("lexical index left unmerged after a bulk load", exc_info=True)
 
 
 def _announce(stage: Callable[[str], None] | None) -> Callable[[str], None] | None:

@@ -34,7 +34,7 @@ from contextlib import contextmanager, suppress
 
 from sqlalchemy import Connection, Engine
 
-from paperfeed.store.engine import write_transaction
+from paperfeed.store.engine import SQLITE_PAGE_BYTES, is_sqlite, write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,13 @@ MERGE_LEAVES = 4000
 
 def prepare(engine: Engine) -> None:
     """Let one batch's index data stay in memory until the batch's one statement ends, and
-    write the index in leaves of ``LEAF_BYTES``."""
+    write the index in leaves of ``LEAF_BYTES`` where pages are large enough for them."""
     with write_transaction(engine) as conn:
-        for name, value in (("hashsize", HASH_BYTES), ("pgsz", LEAF_BYTES)):
+        settings = [("hashsize", HASH_BYTES)]
+        # A file made with 4 KiB pages keeps FTS5's leaves: larger ones would overflow its pages.
+        if conn.exec_driver_sql("PRAGMA page_size").scalar_one() >= SQLITE_PAGE_BYTES:
+            settings.append(("pgsz", LEAF_BYTES))
+        for name, value in settings:
             query = "SELECT v FROM papers_fts_config WHERE k = ?"
             if conn.exec_driver_sql(query, (name,)).scalar() != value:
                 conn.exec_driver_sql(
@@ -114,11 +118,15 @@ def _merged_less_often(conn: Connection) -> Iterator[None]:
     """FTS5 merges a level once it holds ``BULK_AUTOMERGE`` segments, within the block only."""
     query = "SELECT v FROM papers_fts_config WHERE k = 'automerge'"
     configured = conn.exec_driver_sql(query).scalar()
+    previous = DEFAULT_AUTOMERGE if configured is None else int(configured)
     _set_automerge(conn, BULK_AUTOMERGE)
     try:
         yield
-    finally:
-        _set_automerge(conn, DEFAULT_AUTOMERGE if configured is None else int(configured))
+    except BaseException:
+        with suppress(Exception):  # as for the trigger: the original error is the one to tell
+            _set_automerge(conn, previous)
+        raise
+    _set_automerge(conn, previous)
 
 
 def _set_automerge(conn: Connection, segments: int) -> None:
@@ -128,9 +136,12 @@ def _set_automerge(conn: Connection, segments: int) -> None:
 
 
 def merge_segments(engine: Engine) -> int:
-    """After a bulk load: merge every level of the index that holds ``DEFAULT_AUTOMERGE``
-    segments or more (FTS5's ``usermerge``), as its default policy would have during the load.
-    Returns the number of merge statements run."""
+    """Merge every level of the index that holds FTS5's ``usermerge`` segments or more (4
+    unless configured), as its default policy would have during a bulk load: at the end of a
+    bulk load, and at the start of any other ingest (after one killed midway). Returns the
+    number of merge statements run (1 when there was nothing to merge; 0 on PostgreSQL)."""
+    if not is_sqlite(engine):
+        return 0
     statements = 0
     while True:
         with write_transaction(engine) as conn:

@@ -40,6 +40,9 @@ DEFERRED = (
     "ix_paper_authors_name",
     "ix_paper_categories_category",
 )
+# What ``missing`` and ``restore`` look for: the deferred indexes, and the day indexes that a
+# bulk load of earlier versions also dropped (one killed midway left them out).
+BUILT_IF_MISSING = (*DEFERRED, "ix_papers_featured_day", "ix_papers_day")
 
 
 def _index(name: str) -> Index:
@@ -51,12 +54,12 @@ def _index(name: str) -> Index:
 
 
 def missing(conn: Connection) -> list[str]:
-    """The deferred indexes absent from the database (always none on PostgreSQL)."""
+    """The indexes of ``BUILT_IF_MISSING`` absent from the database (none on PostgreSQL)."""
     if conn.dialect.name != "sqlite":
         return []
     query = "SELECT name FROM sqlite_master WHERE type = 'index'"
     present = set(conn.exec_driver_sql(query).scalars())
-    return [name for name in DEFERRED if name not in present]
+    return [name for name in BUILT_IF_MISSING if name not in present]
 
 
 def drop(engine: Engine) -> None:
@@ -71,7 +74,7 @@ def drop(engine: Engine) -> None:
 
 def restore(
     engine: Engine,
-    names: Sequence[str] = DEFERRED,
+    names: Sequence[str] = BUILT_IF_MISSING,
     on_index: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Build those of ``names`` that are missing, one transaction each; return what was built."""

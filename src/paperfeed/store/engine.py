@@ -15,7 +15,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_MB = 64  # the default of the sqlite_cache_mb setting
 # Page size of a new database file. 16 KiB instead of SQLite's 4 KiB: two of a paper's rows hold
 # its title and abstract (papers, and the lexical index's leaves), so a 4 KiB page held ~2 papers.
-# A million-paper bulk load took 10% less time and made a 9% smaller file; search measured the
+# A million-paper bulk load took 10% less time and made an 8% smaller file; search measured the
 # same (BENCHMARKS.md).
 SQLITE_PAGE_BYTES = 16384
 BULK_WAL_BYTES = 64 * 2**20
