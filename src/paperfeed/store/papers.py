@@ -39,9 +39,8 @@ def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[A
 
 
 def find_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, StoredPaper]:
-    rows: list[Any] = []
-    for chunk in _chunks(list(ids)):
-        rows.extend(conn.execute(select(papers).where(papers.c.id.in_(chunk))).mappings().all())
+    condition, params = in_texts(conn, "papers.id", ids, "ids")
+    rows = conn.execute(select(papers).where(sql_text(condition)), params).mappings().all()
     return {p.paper.id: p for p in _with_children(conn, rows)}
 
 
