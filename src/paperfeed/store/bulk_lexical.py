@@ -76,11 +76,8 @@ def prepare(engine: Engine) -> None:
         if conn.exec_driver_sql("PRAGMA page_size").scalar_one() >= SQLITE_PAGE_BYTES:
             settings.append(("pgsz", LEAF_BYTES))
         for name, value in settings:
-            query = "SELECT v FROM papers_fts_config WHERE k = ?"
-            if conn.exec_driver_sql(query, (name,)).scalar() != value:
-                conn.exec_driver_sql(
-                    "INSERT INTO papers_fts(papers_fts, rank) VALUES (?, ?)", (name, value)
-                )
+            if _configured(conn, name) != value:
+                _command(conn, name, value)
 
 
 @contextmanager
@@ -116,23 +113,27 @@ def indexed_at_the_end(conn: Connection) -> Iterator[None]:
 @contextmanager
 def _merged_less_often(conn: Connection) -> Iterator[None]:
     """FTS5 merges a level once it holds ``BULK_AUTOMERGE`` segments, within the block only."""
-    query = "SELECT v FROM papers_fts_config WHERE k = 'automerge'"
-    configured = conn.exec_driver_sql(query).scalar()
-    previous = DEFAULT_AUTOMERGE if configured is None else int(configured)
-    _set_automerge(conn, BULK_AUTOMERGE)
+    configured = _configured(conn, "automerge")
+    previous = DEFAULT_AUTOMERGE if configured is None else configured
+    _command(conn, "automerge", BULK_AUTOMERGE)
     try:
         yield
     except BaseException:
         with suppress(Exception):  # as for the trigger: the original error is the one to tell
-            _set_automerge(conn, previous)
+            _command(conn, "automerge", previous)
         raise
-    _set_automerge(conn, previous)
+    _command(conn, "automerge", previous)
 
 
-def _set_automerge(conn: Connection, segments: int) -> None:
-    conn.exec_driver_sql(
-        "INSERT INTO papers_fts(papers_fts, rank) VALUES ('automerge', ?)", (segments,)
-    )
+def _configured(conn: Connection, name: str) -> int | None:
+    """A setting stored in the index's configuration; None where FTS5 uses its default."""
+    value = conn.exec_driver_sql("SELECT v FROM papers_fts_config WHERE k = ?", (name,)).scalar()
+    return None if value is None else int(value)
+
+
+def _command(conn: Connection, name: str, value: int) -> None:
+    """An FTS5 special command: a setting (stored in its configuration) or ``merge``."""
+    conn.exec_driver_sql("INSERT INTO papers_fts(papers_fts, rank) VALUES (?, ?)", (name, value))
 
 
 def merge_segments(engine: Engine) -> int:
@@ -147,9 +148,7 @@ def merge_segments(engine: Engine) -> int:
         with write_transaction(engine) as conn:
             driver = conn.connection.driver_connection
             before = driver.total_changes  # type: ignore[union-attr]
-            conn.exec_driver_sql(
-                "INSERT INTO papers_fts(papers_fts, rank) VALUES ('merge', ?)", (MERGE_LEAVES,)
-            )
+            _command(conn, "merge", MERGE_LEAVES)
             # FTS5's documented signal: fewer than 2 changes means there was nothing to merge.
             merged = driver.total_changes - before >= 2  # type: ignore[union-attr]
         statements += 1
