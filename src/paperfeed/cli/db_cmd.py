@@ -15,15 +15,14 @@ from paperfeed.cli.app import console, db_app, fail
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the database or migrate it to the current schema."""
-    from paperfeed.store import bulk_lexical, deferred_indexes, migrate
+    from paperfeed.ingest.service import finish_an_unfinished_bulk_load
+    from paperfeed.store import migrate
 
     engine = services.get_engine()
     migrate.upgrade(engine)
     console.print(f"database at schema revision {migrate.current_revision(engine)}")
-    # A bulk ingest killed before its end leaves its deferred indexes to build.
-    for name in deferred_indexes.restore(engine):
+    for name in finish_an_unfinished_bulk_load(engine):
         console.print(f"built index {name}, left out by an unfinished bulk ingest")
-    bulk_lexical.merge_segments(engine)
 
 
 @db_app.command("backup")

@@ -117,9 +117,8 @@ def run_ingest(
     if run.bulk:
         deferred_indexes.drop(engine)
         bulk_lexical.prepare(engine)
-    else:  # a bulk load killed before its end left them out, and its index unmerged
-        deferred_indexes.restore(engine)
-        bulk_lexical.merge_segments(engine)
+    else:
+        finish_an_unfinished_bulk_load(engine)
     feeder = feeder_for(source, skip, parallel)
     items: Iterable[object] = feeder if feeder is not None else source.items(cursor)
     position = source.position if feeder is None else lambda: feeder.position
@@ -159,6 +158,15 @@ def run_ingest(
     run.report.read = seen
     log.info("ingest finished", extra={"source": source.label, "read": seen})
     return run.report
+
+
+def finish_an_unfinished_bulk_load(engine: Engine) -> list[str]:
+    """What a bulk load killed before its end left: its secondary indexes out and its lexical
+    index unmerged. Done by any other ingest and by ``paperfeed db upgrade``; returns the names
+    of the indexes built (none, and one no-op merge statement, in the common case)."""
+    built = deferred_indexes.restore(engine)
+    bulk_lexical.merge_segments(engine)
+    return built
 
 
 def tune_gc_for_a_one_shot_batch_job() -> None:
