@@ -1,7 +1,8 @@
 """Settings: declared once, with defaults and help, from PAPERFEED_* variables or paperfeed.toml.
 
-Every field's ``description`` is its help text; ``tests/test_readme.py`` checks that each one is
-documented in the README, so adding a setting here without documenting it fails the tests.
+Every field's ``description`` is its help text, and docs/settings.md is generated from them by
+``python scripts/gen_docs.py``; ``tests/test_docs_generated.py`` fails until it is run after a
+setting is added or changed.
 """
 
 from __future__ import annotations
