@@ -50,10 +50,19 @@ def test_local_links_resolve_inside_the_repository() -> None:
         for target in LINK.findall(text):
             if re.match(r"[a-z]+:", target) or target.startswith("#"):
                 continue
-            path = (document.parent / target.split("#", 1)[0]).resolve()
+            file, _, anchor = target.partition("#")
+            path = (document.parent / file).resolve()
             where = f"{document.relative_to(REPO)} links to {target}"
             assert path.is_relative_to(REPO), f"{where}, outside the repository"
             assert path.exists(), f"{where}, which does not exist"
+            if anchor and path.suffix == ".md":
+                assert anchor in _anchors(path), f"{where}, a heading that does not exist"
+
+
+def _anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(encoding="utf-8"), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
 
 def test_the_docs_index_lists_every_page() -> None:
