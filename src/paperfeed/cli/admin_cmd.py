@@ -11,6 +11,7 @@ import typer
 
 from paperfeed import services
 from paperfeed.cli.app import app, console, fail, out, ready_engine
+from paperfeed.config import use_served_address
 
 
 @app.command()
@@ -36,8 +37,9 @@ def serve(
     if not 1 <= port <= 65535:
         raise fail(f"--port must be 1 to 65535, not {port}", 2)
     _refuse_an_address_in_use(host, port)
+    base_url = use_served_address(host, port)
     ready_engine()
-    console.print(f"paperfeed on http://{host}:{port}/", highlight=False)
+    console.print(f"paperfeed on http://{host}:{port}/ (links use {base_url})", highlight=False)
     uvicorn.run(
         "paperfeed.web.app:create_app",
         factory=True,
