@@ -10,7 +10,7 @@ import orjson
 import typer
 
 from paperfeed import services
-from paperfeed.cli.app import app, console, fail, out, ready_engine
+from paperfeed.cli.app import app, console, fail, out, ready_engine, shown
 from paperfeed.config import use_served_address
 
 
@@ -22,7 +22,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
         return
     for key, value in result.items():
-        out.print(f"{key:>16}: {value}", highlight=False)
+        out.print(f"{key:>16}: {shown(value)}", highlight=False)
 
 
 @app.command()
