@@ -23,6 +23,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from paperfeed.private_files import private_dir
+
 ENV_PREFIX = "PAPERFEED_"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 # Settings whose values may hold a password: an error about one does not repeat the value.
@@ -309,7 +311,7 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
