@@ -58,7 +58,8 @@ class Settings(BaseSettings):
         default=DEFAULT_BASE_URL,
         description="Public URL of the site, used in links that leave the site (email, feeds, "
         "the API's `url` fields). Unset: `paperfeed serve` uses the address it listens on "
-        "(`http://HOST:PORT`); other commands use `http://127.0.0.1:8000`.",
+        "(`http://HOST:PORT`, loopback for 0.0.0.0 or ::); other commands (`worker`, `digest "
+        "send`) use `http://127.0.0.1:8000`.",
     )
     secret_key: str = Field(
         default="",
