@@ -83,7 +83,8 @@ class ArxivClient:
                 break
             patience -= wait
             self.sleep(wait)
-        raise ArxivError(url, f"arXiv still failing after {attempt} attempts (last: {problem})")
+        tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+        raise ArxivError(url, f"arXiv still failing after {tries} (last: {problem})")
 
     def _attempt(self, url: str, attempt: int) -> tuple[Response | None, str, float]:
         """One request: the response, or what went wrong and how long to wait before the next."""
