@@ -37,6 +37,20 @@ def touch_private(path: Path) -> None:
     os.close(fd)
 
 
+def tighten(paths: list[Path]) -> list[Path]:
+    """Make those of ``paths`` that others may read 0600 (files made by older versions, which
+    were 0644); return the ones changed."""
+    changed = []
+    for path in paths:
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, PRIVATE_FILE)
+                changed.append(path)
+        except FileNotFoundError:
+            continue
+    return changed
+
+
 def fsync(path: Path) -> None:
     """Flush ``path`` (a file, or a folder after a rename in it) to disk."""
     fd = os.open(path, os.O_RDONLY)

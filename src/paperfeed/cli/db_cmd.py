@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import URL
 
 from paperfeed import services
 from paperfeed.cli.app import console, db_app, fail, shown, styled
 from paperfeed.config import get_settings
+from paperfeed.private_files import tighten
+from paperfeed.store.engine import sqlite_file
 
 
 @db_app.command("upgrade")
@@ -24,6 +27,19 @@ def db_upgrade() -> None:
     console.print(f"database at schema revision {migrate.current_revision(engine)}")
     for name in finish_an_unfinished_bulk_load(engine):
         console.print(f"built index {name}, left out by an unfinished bulk ingest")
+    for path in tighten(_private_files(engine.url)):
+        console.print(shown(f"made {path} readable by its owner only (it was not)"))
+
+
+def _private_files(url: URL) -> list[Path]:
+    """The files of this site that hold private data: the SQLite database with its -wal and
+    -shm, the search index beside it, and the generated secret key."""
+    found = [get_settings().data_dir / "secret_key"]
+    database = sqlite_file(url)
+    if database is not None:
+        found += [Path(f"{database}{suffix}") for suffix in ("", "-wal", "-shm")]
+        found += sorted(database.parent.glob(f"{database.stem}.vectors-*.usearch"))
+    return found
 
 
 @db_app.command("backup")
