@@ -24,7 +24,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from paperfeed.private_files import private_dir
+
 ENV_PREFIX = "PAPERFEED_"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 # Settings whose values may hold a password: an error about one does not repeat the value.
 _SECRET_BEARING = {"database_url", "secret_key", "smtp_url"}
 
@@ -53,8 +56,11 @@ class Settings(BaseSettings):
         "`postgresql://user@/db?host=/run/postgresql`) selects PostgreSQL with pgvector.",
     )
     base_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Public URL of the site, used in links that leave the site (email, feeds).",
+        default=DEFAULT_BASE_URL,
+        description="Public URL of the site, used in links that leave the site (email, feeds, "
+        "the API's `url` fields). Unset: `paperfeed serve` uses the address it listens on "
+        "(`http://HOST:PORT`, loopback for 0.0.0.0 or ::); other commands (`worker`, `digest "
+        "send`) use `http://127.0.0.1:8000`.",
     )
     secret_key: str = Field(
         default="",
@@ -307,11 +313,40 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The URL a browser uses for a server listening on ``host``:``port``.
+
+    A wildcard host (0.0.0.0, ::) is no address to link to: links name loopback instead.
+    """
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return f"http://{host}:{port}"  # a host name
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{port}"
+
+
+def use_served_address(host: str, port: int) -> str:
+    """Make the address ``serve`` listens on the base URL, unless one is configured; return the
+    base URL in force.
+
+    Set in this process's environment, so every Settings made from now on (the app, uvicorn's
+    worker processes, which inherit it) agrees; other processes (a worker started beside the
+    server) keep their own setting or the default.
+    """
+    if "base_url" not in get_settings().model_fields_set:
+        os.environ[ENV_PREFIX + "BASE_URL"] = served_base_url(host, port)
+        get_settings.cache_clear()
+    return get_settings().base_url
 
 
 def config_file() -> str | None:

@@ -10,7 +10,8 @@ import orjson
 import typer
 
 from paperfeed import services
-from paperfeed.cli.app import app, console, fail, out, ready_engine
+from paperfeed.cli.app import app, console, fail, out, ready_engine, shown
+from paperfeed.config import use_served_address
 
 
 @app.command()
@@ -21,7 +22,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
         return
     for key, value in result.items():
-        out.print(f"{key:>16}: {value}", highlight=False)
+        out.print(f"{key:>16}: {shown(value)}", highlight=False)
 
 
 @app.command()
@@ -36,8 +37,9 @@ def serve(
     if not 1 <= port <= 65535:
         raise fail(f"--port must be 1 to 65535, not {port}", 2)
     _refuse_an_address_in_use(host, port)
+    base_url = use_served_address(host, port)
     ready_engine()
-    console.print(f"paperfeed on http://{host}:{port}/", highlight=False)
+    console.print(f"paperfeed on http://{host}:{port}/ (links use {base_url})", highlight=False)
     uvicorn.run(
         "paperfeed.web.app:create_app",
         factory=True,

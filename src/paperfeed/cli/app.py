@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -30,9 +31,29 @@ console = Console(
 out = Console(markup=False, emoji=False)
 
 
+# C0 and C1 controls (ESC starts ANSI sequences; U+009B is a one-character CSI), DEL, and the
+# bidirectional overrides that make a terminal show text in another order than it is stored.
+_OTHER_CONTROLS = "\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x0a{_OTHER_CONTROLS}]")
+_CONTROL_BUT_NEWLINES = re.compile(f"[\x00-\x09{_OTHER_CONTROLS}]")
+
+
+def shown(value: object, *, lines: bool = False) -> str:
+    """Text from the store or an input file, fit for a terminal: every control character is
+    written as its escape (``\\x1b``), so a title cannot recolour the terminal, move the cursor
+    or hide what follows. ``lines``: keep newlines (a mail body). Rich markup needs no care
+    here: the consoles print ``[bold]`` as written (``markup=False``)."""
+    pattern = _CONTROL_BUT_NEWLINES if lines else _CONTROL
+    return pattern.sub(_escaped, str(value))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match[0].encode("unicode_escape").decode("ascii")
+
+
 def styled(label: str, style: str, rest: str) -> Text:
-    """``label`` in ``style``, then a space and ``rest`` as plain text."""
-    return Text.assemble((label, style), " ", rest)
+    """``label`` in ``style``, then a space and ``rest`` as plain text (controls escaped)."""
+    return Text.assemble((label, style), " ", shown(rest))
 
 
 @app.callback()

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 
 from paperfeed import services
-from paperfeed.cli.app import app, console, fail, ready_engine, styled
+from paperfeed.cli.app import app, console, fail, ready_engine, shown, styled
 from paperfeed.config import get_settings
 from paperfeed.ingest.formats import FORMAT_NAMES, IngestError, ParseOptions
 from paperfeed.ingest.service import (
@@ -209,7 +209,7 @@ def _progress(source: Source) -> Any:
 def _print_report(report: IngestReport) -> None:
     counts = report.counts
     console.print(
-        f"{report.source}: read {report.read:,} records"
+        f"{shown(report.source)}: read {report.read:,} records"
         + (f" (resumed after {report.skipped_resumed:,})" if report.skipped_resumed else "")
         + f"; {counts.inserted:,} new, {counts.updated:,} updated, {counts.unchanged:,} unchanged"
         + (f"; {len(report.errors):,} bad" if report.errors else ""),

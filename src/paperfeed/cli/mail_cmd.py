@@ -11,7 +11,7 @@ import orjson
 import typer
 
 from paperfeed import services
-from paperfeed.cli.app import app, console, fail, out, ready_engine, styled
+from paperfeed.cli.app import app, console, fail, out, ready_engine, shown, styled
 from paperfeed.config import get_settings
 
 subscribers_app = typer.Typer(
@@ -61,7 +61,7 @@ def subscribers_add(
         raise fail(str(error), 2) from None
     if not needs_confirmation:
         if sub.active:
-            console.print(f"{sub.email} is already subscribed ({sub.phrase}).")
+            console.print(shown(f"{sub.email} is already subscribed ({sub.phrase})."))
             return
         raise fail(
             f"{sub.email} is suppressed (bounces or a complaint): no confirmation sent; "
@@ -75,7 +75,7 @@ def subscribers_add(
         ) from None
     finally:
         sender.close()
-    console.print(f"Confirmation sent to {sub.email} ({sub.phrase}).", highlight=False)
+    console.print(shown(f"Confirmation sent to {sub.email} ({sub.phrase})."), highlight=False)
 
 
 @subscribers_app.command("list")
@@ -98,7 +98,7 @@ def subscribers_list(
     for row in rows:
         topic = f" {row['query']!r}" if row["query"] else ""
         line = f"{row['email']}  {row['kind']}{topic}  {row['frequency']}  {row['status']}"
-        out.print(line, highlight=False)
+        out.print(shown(line), highlight=False)
 
 
 def _listed(row: dict[str, object], suppressed: bool) -> dict[str, object]:
@@ -122,7 +122,7 @@ def subscribers_remove(
         raise fail(str(error), 2) from None
     if count == 0:
         raise fail(f"no subscriber {email}")
-    console.print(f"Removed {email} ({count} subscription{'s' if count != 1 else ''}).")
+    console.print(shown(f"Removed {email} ({count} subscription{'s' if count != 1 else ''})."))
 
 
 @subscribers_app.command("unsuppress")
@@ -137,7 +137,7 @@ def subscribers_unsuppress(
         found = unsuppress(ready_engine(), email)
     except SubscriptionError as error:
         raise fail(str(error), 2) from None
-    console.print(f"{email} {'can receive mail again' if found else 'was not suppressed'}.")
+    console.print(shown(f"{email} {'can receive mail again' if found else 'was not suppressed'}."))
 
 
 @digest_app.command("preview")
@@ -164,8 +164,9 @@ def digest_preview(
     except PreviewError as error:
         raise fail(str(error)) from None
     part = message.get_body(("html",) if html else ("plain",))
-    out.print(f"Subject: {message['Subject']}", highlight=False, markup=False)
-    sys.stdout.write("\n" + (part.get_content() if part is not None else "") + "\n")
+    out.print(f"Subject: {shown(message['Subject'])}", highlight=False, markup=False)
+    body = part.get_content() if part is not None else ""
+    sys.stdout.write("\n" + shown(body, lines=True) + "\n")
 
 
 @digest_app.command("send")
@@ -190,7 +191,8 @@ def digest_send(
             sys.stdout.write(orjson.dumps(rows).decode() + "\n")
             return
         for row in rows:
-            out.print(f"{row['email']}  {row['kind']}  {row['papers']} papers", highlight=False)
+            line = f"{row['email']}  {row['kind']}  {row['papers']} papers"
+            out.print(shown(line), highlight=False)
         out.print(f"{sum(1 for r in rows if r['papers'])} digest(s) would be sent.")
         return
     try:
@@ -209,7 +211,7 @@ def digest_send(
             highlight=False,
         )
     for problem in sent.errors[:20]:
-        console.print(f"not sent: {problem}", highlight=False, markup=False)
+        console.print(f"not sent: {shown(problem)}", highlight=False, markup=False)
     if sent.server_problem:
         raise fail(f"{sent.server_problem} (the rest is sent by the next run)")
 
@@ -261,6 +263,6 @@ def bounces(
             problems += 1
             continue
         for event, state in results:
-            out.print(f"{event.email}: {event.kind} -> {state}", highlight=False)
+            out.print(shown(f"{event.email}: {event.kind} -> {state}"), highlight=False)
     if problems:
         raise typer.Exit(1)

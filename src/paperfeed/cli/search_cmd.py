@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from paperfeed.cli.app import app, console, fail, out, ready_engine
+from paperfeed.cli.app import app, console, fail, out, ready_engine, shown
 from paperfeed.search.limits import MAX_RESULTS, MAX_SIMILAR
 
 
@@ -72,9 +72,9 @@ def search(
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     for number, result in enumerate(results.results, 1):
-        line = Text.assemble(f"{number:>3}. ", (result.title, "bold"), " ", (result.id, "dim"))
-        out.print(line, highlight=False)
-        out.print(f"     {result.snippet.text[:160]}", highlight=False)
+        title, paper_id = shown(result.title), shown(result.id)
+        out.print(Text.assemble(f"{number:>3}. ", (title, "bold"), " ", (paper_id, "dim")))
+        out.print(f"     {shown(result.snippet.text[:160])}", highlight=False)
 
 
 def _retriever() -> Any:
@@ -102,7 +102,7 @@ def similar(
         return
     table = Table("score", "id", "title")
     for row in rows:
-        table.add_row(f"{row['score']:.3f}", row["id"], row["title"])
+        table.add_row(f"{row['score']:.3f}", shown(row["id"]), shown(row["title"]))
     out.print(table)
 
 

@@ -8,7 +8,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from paperfeed.cli.app import app, console, out, ready_engine
+from paperfeed.cli.app import app, console, out, ready_engine, shown
 
 
 @app.command()
@@ -43,5 +43,6 @@ def trending(
     table = Table("#", "score", "id", "title", "why")
     for rank, item in enumerate(items, 1):
         why = ", ".join(f"{label} {points:.1f}" for label, _, points in item.why)
-        table.add_row(str(rank), f"{item.score:.2f}", item.paper.id, item.paper.title, why)
+        paper = item.paper
+        table.add_row(str(rank), f"{item.score:.2f}", shown(paper.id), shown(paper.title), why)
     out.print(table)

@@ -9,7 +9,7 @@ import orjson
 import typer
 from sqlalchemy import Engine, select
 
-from paperfeed.cli.app import app, console, fail, ready_engine
+from paperfeed.cli.app import app, console, fail, ready_engine, shown
 from paperfeed.community.users import User, user_from_row
 from paperfeed.store.community_schema import users
 from paperfeed.store.engine import as_utc
@@ -60,7 +60,7 @@ def users_add(
     except AccountError as error:
         raise fail(str(error)) from None
     role = "admin" if user.is_admin else "user"
-    console.print(f"created {role} {user.username} <{user.email}>", highlight=False)
+    console.print(f"created {role} {shown(user.username)} <{shown(user.email)}>", highlight=False)
 
 
 @users_app.command("list")
@@ -94,8 +94,8 @@ def _print_accounts(listed: list[User]) -> None:
     table = [("username", "email", "role", "suspended", "created (UTC)")]
     table += [
         (
-            user.username,
-            user.email,
+            shown(user.username),
+            shown(user.email),
             "admin" if user.is_admin else "user",
             "yes" if user.suspended else "no",
             as_utc(user.created_at).strftime("%Y-%m-%d %H:%M"),
@@ -118,7 +118,7 @@ def users_suspend(
 
     engine = ready_engine()
     set_suspended(engine, _user(engine, username).pk, True)
-    console.print(f"suspended {username}", highlight=False)
+    console.print(f"suspended {shown(username)}", highlight=False)
 
 
 @users_app.command("unsuspend")
@@ -130,7 +130,7 @@ def users_unsuspend(
 
     engine = ready_engine()
     set_suspended(engine, _user(engine, username).pk, False)
-    console.print(f"unsuspended {username}", highlight=False)
+    console.print(f"unsuspended {shown(username)}", highlight=False)
 
 
 @users_app.command("token")

@@ -1,13 +1,19 @@
 """Submissions: a signed-in user adds a paper by arXiv id or URL, or by manual entry.
 
 The paper goes through the normal ingest path (``prepare`` + ``upsert_batch``), so a paper that
-is already here (same arXiv id, or a title-only record with the same title) is the one that is
-found, never a second copy. A ``submissions`` row records who submitted it. Accounts younger
-than a day may submit only a few papers a day.
+is already here (same arXiv id in any version, or a title-only record with the same title) is
+the one that is found, never a second copy. A ``submissions`` row records who submitted a new
+paper; submitting one that is already here credits nobody. Accounts younger than a day may
+submit only a few papers a day.
+
+A person waits on the answer, so arXiv is asked with little patience: no retry when it cannot
+be reached at all, and at most SUBMIT_PATIENCE seconds of retry waits when it is busy. The
+message shown names no internal address; the details go to the log.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,19 +24,23 @@ from paperfeed.community.users import User
 from paperfeed.config import Settings
 from paperfeed.domain import Link, PaperRecord, RecordError
 from paperfeed.ingest.formats import IngestError
-from paperfeed.ingest.ids import ArxivId, InvalidPaperId, is_synthetic, parse_arxiv_id
+from paperfeed.ingest.ids import InvalidPaperId, is_synthetic, parse_arxiv_id
 from paperfeed.ingest.net.arxiv_api import fetch_arxiv_records
-from paperfeed.ingest.net.http import FetchError
+from paperfeed.ingest.net.arxiv_client import ArxivClient, ArxivError
+from paperfeed.ingest.net.http import FetchError, Unreachable
 from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.store.community_schema import submissions
 from paperfeed.store.engine import write_transaction
-from paperfeed.store.schema import paper_versions, papers
+from paperfeed.store.schema import papers
 
 NEW_ACCOUNT_AGE = timedelta(hours=24)
 NEW_ACCOUNT_DAILY_LIMIT = 3
 RATE_KIND = "submit"
 MAX_URL_CHARS = 2000
+SUBMIT_PATIENCE = 8.0  # seconds of retry waits a submission may spend when arXiv is busy
+
+log = logging.getLogger(__name__)
 
 
 class SubmitError(ValueError):
@@ -100,16 +110,27 @@ def submit_arxiv(engine: Engine, settings: Settings, user: User, raw: str) -> Su
     arxiv_id = normalise_arxiv(raw)
     now = datetime.now(UTC)
     _precheck_limit(engine, user, now)
-    known = _resubmit_known(engine, user, arxiv_id, now)
+    known = _stored_paper(engine, arxiv_id)
     if known is not None:  # no need to ask arXiv (and wait out its politeness delay)
         return known
+    client = ArxivClient(settings, patience=SUBMIT_PATIENCE)
     try:
-        (record,) = fetch_arxiv_records([arxiv_id], settings)
+        (record,) = fetch_arxiv_records([arxiv_id], settings, client)
     except FetchError as error:
-        raise ArxivUnavailable(f"Could not get {arxiv_id} from arXiv: {error}") from None
+        log.warning("arXiv fetch failed", extra={"arxiv_id": arxiv_id, "error": str(error)})
+        raise ArxivUnavailable(f"Could not get {arxiv_id} from arXiv: {_why(error)}") from None
     except IngestError as error:
         raise SubmitError(f"Could not get {arxiv_id} from arXiv: {error}") from None
     return _store(engine, user, record, "arxiv", now)
+
+
+def _why(error: FetchError) -> str:
+    """What went wrong with arXiv, in words for the person submitting (no URLs)."""
+    if isinstance(error, Unreachable):
+        return "arXiv cannot be reached from this server right now. Try again later."
+    if isinstance(error, ArxivError) and error.status is not None:
+        return f"arXiv answered with an error (HTTP {error.status}). Try again later."
+    return "arXiv is busy or did not answer in time. Try again in a few minutes."
 
 
 def submit_manual(
@@ -157,26 +178,14 @@ def _existing_pk(conn: Connection, item: Prepared) -> int | None:
     return None
 
 
-def _resubmit_known(engine: Engine, user: User, arxiv_id: str, now: datetime) -> Submitted | None:
-    """A paper already stored under ``arxiv_id`` (and with its version, if one is named): the
-    submission is recorded (its submitters list the user) and the paper left as it is. None
-    when arXiv has to be asked."""
-    named = parse_arxiv_id(arxiv_id)
-    with write_transaction(engine) as conn:
-        row = conn.execute(
-            select(papers.c.pk, papers.c.id, papers.c.hidden_at).where(papers.c.id == named.base)
-        ).first()
-        if row is None or (named.version is not None and not _has_version(conn, row.pk, named)):
-            return None
-        _record_submission(conn, user, row.pk, "arxiv", now)
-    return Submitted(row.id, row.pk, False, row.hidden_at is not None)
-
-
-def _has_version(conn: Connection, pk: int, named: ArxivId) -> bool:
-    query = select(paper_versions.c.version).where(
-        paper_versions.c.paper_pk == pk, paper_versions.c.version == named.version
-    )
-    return conn.execute(query).first() is not None
+def _stored_paper(engine: Engine, arxiv_id: str) -> Submitted | None:
+    """The paper stored under ``arxiv_id``'s base id, whatever version it names (a stored paper
+    is the same work in every version); None when arXiv has to be asked."""
+    base = parse_arxiv_id(arxiv_id).base
+    query = select(papers.c.pk, papers.c.id, papers.c.hidden_at).where(papers.c.id == base)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else Submitted(row.id, row.pk, False, row.hidden_at is not None)
 
 
 def _record_submission(conn: Connection, user: User, pk: int, source: str, now: datetime) -> None:
@@ -213,5 +222,6 @@ def _store(
         if pk is None:  # upsert_batch always stores or finds the paper
             raise SubmitError("The paper could not be stored.")
         row = conn.execute(select(papers.c.id, papers.c.hidden_at).where(papers.c.pk == pk)).one()
-        _record_submission(conn, user, pk, source, now)
+        if existing is None:  # a paper already here is not credited to whoever sends it again
+            _record_submission(conn, user, pk, source, now)
     return Submitted(row.id, pk, existing is None, row.hidden_at is not None)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from paperfeed.domain import PaperRecord, RecordError, Version
+from paperfeed.ingest.formats.fields import MAX_COUNT
 from paperfeed.ingest.ids import InvalidPaperId, canonical_id, is_synthetic, title_key
 from paperfeed.store.papers import PaperRows
 
@@ -12,6 +13,7 @@ MAX_TITLE = 1_000
 MAX_ABSTRACT = 100_000
 MAX_AUTHORS = 5_000
 MAX_CATEGORY = 64
+MAX_VERSION = 999_999  # as many digits as an arXiv id's version may have (ids.py)
 
 
 class Prepared:
@@ -98,6 +100,33 @@ def _problem(record: PaperRecord, key: str) -> str | None:
         return f"abstract longer than {MAX_ABSTRACT} characters"
     if len(record.authors) > MAX_AUTHORS:
         return f"more than {MAX_AUTHORS} authors"
-    if "\x00" in record.title or "\x00" in record.abstract:
-        return "NUL character in text"
+    return _nul_problem(record) or _number_problem(record)
+
+
+def _texts(record: PaperRecord) -> Iterator[tuple[str, str | None]]:
+    yield from (("title", record.title), ("abstract", record.abstract), ("id", record.id))
+    yield from (("doi", record.doi), ("journal_ref", record.journal_ref))
+    yield from (("comment", record.comment), ("submitter", record.submitter))
+    yield from (("authors", name) for name in record.authors)
+    yield from (("categories", name) for name in record.categories)
+    yield from (("links", link.url) for link in record.links)
+
+
+def _nul_problem(record: PaperRecord) -> str | None:
+    # PostgreSQL cannot store NUL in text at all; every format is checked here, before SQL.
+    for field, value in _texts(record):
+        if value and "\x00" in value:
+            return f"NUL character in {field}"
+    return None
+
+
+def _number_problem(record: PaperRecord) -> str | None:
+    """Numbers past what the integer columns hold (a parser may pass on any int it read)."""
+    counts = [("upvotes", record.upvotes)] + [("stars", link.stars) for link in record.links]
+    for field, value in counts:
+        if value is not None and not 0 <= value <= MAX_COUNT:
+            return f"{field} out of range ({str(value)[:40]}; 0 to {MAX_COUNT:,})"
+    for version in record.versions:
+        if not 1 <= version.number <= MAX_VERSION:
+            return f"version out of range (v{str(version.number)[:40]}; v1 to v{MAX_VERSION})"
     return None

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from paperfeed.private_files import PRIVATE_FILE, private_dir
 from paperfeed.search.embed import cpu_threads
 from paperfeed.search.types import Vectors
 
@@ -108,9 +109,10 @@ def save(index: Any, path: Path, state: FileState) -> None:
     A crash between the two leaves an older sidecar, which only makes the next sync re-add
     rows it already has (``upsert`` replaces them), never skip any.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     index.save(str(tmp))
+    os.chmod(tmp, PRIVATE_FILE)  # usearch creates it by the umask; it maps papers' vectors
     os.replace(tmp, path)
     tmp_side = sidecar(path).with_name(sidecar(path).name + ".tmp")
     payload = {"model": state.model, "dim": state.dim, "seq": state.seq, "count": state.count}

@@ -1,14 +1,17 @@
 """Consistent backups of a live database, taken while ingest and the web site keep running.
 
 SQLite: SQLite's online backup API copies one consistent snapshot (commits still only in the
-``-wal`` file included) into a single self-contained file, written beside ``dest`` and renamed
-over it only when complete. PostgreSQL: ``pg_dump -Fc`` (one snapshot, restorable with
-``pg_restore``), using a pg_dump at least as new as the server.
+``-wal`` file included) into a single self-contained file. PostgreSQL: ``pg_dump -Fc`` (one
+snapshot, restorable with ``pg_restore``), using a pg_dump at least as new as the server.
+
+With the database goes the secret key (``DEST.key``), so that a site restored from the backup
+still accepts the links in mail sent before (confirmations, unsubscribes, digest feedback).
+Both are written 0600 as partial files (``store.partials``: nothing is left behind, even by
+``kill -9``) and renamed over ``DEST`` only when complete.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -18,38 +21,58 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from paperfeed.private_files import fsync, private_dir
+from paperfeed.store.partials import Partials
+
+KEY_SUFFIX = ".key"
+
 
 class BackupError(Exception):
     """The backup could not be taken; the message says why and what to do."""
 
 
-def backup(engine: Engine, dest: Path) -> Path:
-    """Write a consistent copy of the database behind ``engine`` to ``dest``; return ``dest``.
+def key_file(backup_file: Path) -> Path:
+    """Where the secret key of the backup ``backup_file`` is kept."""
+    return backup_file.with_name(backup_file.name + KEY_SUFFIX)
 
-    Missing parent folders of ``dest`` are created. On any failure (interrupts included) the
-    half-written ``dest.partial`` is removed and an existing ``dest`` is left as it was.
+
+def backup(engine: Engine, dest: Path, secret_key: str | None = None) -> Path:
+    """Write a consistent copy of the database behind ``engine`` to ``dest`` (and
+    ``secret_key``, when given, to ``DEST.key``); return ``dest``.
+
+    Missing parent folders of ``dest`` are created (0700). On any failure the partial files are
+    removed and an existing ``dest`` is left as it was.
     """
     dest = Path(dest)
     if dest.is_dir():
         raise BackupError(f"{dest} is a directory: give the path of the backup file to write")
-    partial = dest.with_name(dest.name + ".partial")
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        _write(engine, dest, partial)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        if isinstance(error, OSError | sqlite3.Error):
-            raise BackupError(f"could not write the backup {dest}: {error}") from error
-        raise
+        private_dir(dest.parent)
+        with Partials(dest.parent) as partials:
+            _write_all(engine, dest, secret_key, partials)
+    except (OSError, sqlite3.Error) as error:
+        raise BackupError(f"could not write the backup {dest}: {error}") from error
     return dest
+
+
+def _write_all(engine: Engine, dest: Path, secret_key: str | None, partials: Partials) -> None:
+    database = partials.new(dest.name)
+    _write(engine, dest, database)
+    _fsync(database)
+    if secret_key is not None:
+        key = partials.new(key_file(dest).name)
+        key.write_text(secret_key + "\n")
+        _fsync(key)
+        os.replace(key, key_file(dest))
+    os.replace(database, dest)
+    _fsync(dest.parent)
 
 
 def _write(engine: Engine, dest: Path, partial: Path) -> None:
     if engine.dialect.name == "sqlite":
         _sqlite_backup(engine, dest, partial)
     elif engine.dialect.name == "postgresql":
-        _pg_dump(engine, dest, partial)
+        _pg_dump(engine, partial)
     else:
         raise BackupError(f"cannot back up a {engine.dialect.name} database")
 
@@ -63,9 +86,8 @@ def _sqlite_backup(engine: Engine, dest: Path, partial: Path) -> None:
     if dest.exists() and dest.resolve() == Path(database).resolve():
         # Replacing the live file under its own -wal would corrupt it.
         raise BackupError(f"{dest} is the database itself: give another path for the backup")
-    partial.unlink(missing_ok=True)
     source = sqlite3.connect(database, timeout=30)
-    target = sqlite3.connect(partial)
+    target = sqlite3.connect(partial)  # the empty 0600 file Partials made
     try:
         source.backup(target)  # all pages in one step: one read snapshot, the WAL included
         # A single file: no -wal beside it, whatever mode the source was in.
@@ -75,20 +97,12 @@ def _sqlite_backup(engine: Engine, dest: Path, partial: Path) -> None:
     finally:
         target.close()
         source.close()
-    _fsync(partial)
-    os.replace(partial, dest)
-    _fsync(dest.parent)
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync = fsync  # one name for every sync of a backup (the failure tests replace it)
 
 
-def _pg_dump(engine: Engine, dest: Path, partial: Path) -> None:
+def _pg_dump(engine: Engine, partial: Path) -> None:
     with engine.connect() as conn:
         server = int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10000
     pg_dump = find_pg_tool("pg_dump", server)
@@ -101,8 +115,6 @@ def _pg_dump(engine: Engine, dest: Path, partial: Path) -> None:
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
-    _fsync(partial)
-    os.replace(partial, dest)
 
 
 def find_pg_tool(name: str, server_major: int) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from paperfeed.private_files import private_dir, touch_private
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_MB = 64  # the default of the sqlite_cache_mb setting
 # Page size of a new database file. 16 KiB instead of SQLite's 4 KiB: two of a paper's rows hold
@@ -61,8 +63,17 @@ def make_engine(url: str, *, sqlite_cache_mb: int = SQLITE_CACHE_MB, **kwargs: A
 def _sqlite_engine(url: str, cache_mb: int, **kwargs: Any) -> Engine:
     path = sqlite_file(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+
+    if path is not None:
+
+        @event.listens_for(engine, "do_connect")
+        def _private_file(*_args: Any) -> None:
+            # Made 0600 before SQLite opens (and so creates) it; its -wal and -shm files take
+            # the database file's mode. Only when connecting: a missing database is still
+            # reported as missing by the commands that need one (services).
+            touch_private(path)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

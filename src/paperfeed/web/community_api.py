@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi import APIRouter, Body, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
@@ -197,6 +197,7 @@ def api_add_comment(
     "/submit",
     status_code=201,
     responses={
+        200: {"model": SubmitOut, "description": "The paper was already here: nothing added."},
         **ERRORS,
         400: _error("The submission was refused (bad id, unknown to arXiv, missing fields)."),
         429: _error("New accounts' daily limit reached; see Retry-After."),
@@ -205,10 +206,11 @@ def api_add_comment(
     summary="Submit a paper by arXiv id, or by title and abstract",
 )
 def api_submit(
-    request: Request, engine: EngineDep, user: UserDep, submission: SubmitIn
+    request: Request, response: Response, engine: EngineDep, user: UserDep, submission: SubmitIn
 ) -> SubmitOut:
     """Give ``arxiv_id`` (metadata comes from arXiv) or ``title`` and ``abstract`` (with
-    optional ``authors`` and ``url``). A paper already here is found, not copied."""
+    optional ``authors`` and ``url``). A paper already here is found, not copied: 200 with
+    ``created: false``, and the submission is not credited."""
     check_api_csrf(request)
     settings = request.app.state.settings
     try:
@@ -235,4 +237,6 @@ def api_submit(
         raise HTTPException(400, str(error)) from None
     if done.created:
         embed_new_paper(request, engine, done.paper_pk)
+    else:
+        response.status_code = 200
     return SubmitOut(paper_id=done.paper_id, created=done.created, url=f"/papers/{done.paper_id}")

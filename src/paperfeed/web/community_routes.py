@@ -278,7 +278,7 @@ def _comment_change(action: Any) -> None:
 def _submit_context(error: str | None = None, **values: str) -> dict[str, Any]:
     fields = ("arxiv_id", "title", "abstract", "authors", "url", "mode")
     form = {name: values.get(name, "") for name in fields}
-    return {"error": error, "form": form, "daily_limit": NEW_ACCOUNT_DAILY_LIMIT}
+    return {"error": error, "form": form, "daily_limit": NEW_ACCOUNT_DAILY_LIMIT, "already": None}
 
 
 @router.get("/submit", response_class=HTMLResponse)
@@ -319,6 +319,8 @@ def submit(
     if done.hidden and not viewer.is_admin:
         message = "This paper is already here but was hidden by the moderators."
         return _render(request, "submit.html", _submit_context(message, **values), 409)
-    if done.created:
-        embed_new_paper(request, engine, done.paper_pk)
+    if not done.created:  # said on the form: the paper is here already, nothing was added
+        context = _submit_context(**values) | {"already": paper_path(done.paper_id)}
+        return _render(request, "submit.html", context)
+    embed_new_paper(request, engine, done.paper_pk)
     return see_other(paper_path(done.paper_id))

@@ -11,6 +11,7 @@ import orjson
 
 from paperfeed.ingest.formats import IngestError
 from paperfeed.ingest.formats.csv import header_delimiter
+from paperfeed.ingest.formats.fields import loads_json
 from paperfeed.ingest.formats.page import looks_like_page
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
@@ -100,7 +101,7 @@ def _json_format(text: str) -> str | None:
         return "hf-daily"
     line = text.split("\n", 1)[0]
     try:
-        first = orjson.loads(line)
+        first = loads_json(line)
     except orjson.JSONDecodeError:
         return _unparsed_first_line(text)
     if not isinstance(first, dict):

@@ -7,12 +7,16 @@ a TypeError: input files are untrusted.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import unicodedata
 import zlib
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, BinaryIO
+
+import orjson
 
 from paperfeed.domain import Link
 from paperfeed.ingest.formats import IngestError
@@ -37,6 +41,10 @@ _AND = re.compile(r"\s+(?:and|&)\s+", re.IGNORECASE)
 _CATEGORY_SEPARATORS = re.compile(r"[\s,;]+")
 
 
+# Largest count (upvotes, stars) taken: counts are 32-bit integer columns (PostgreSQL's integer,
+# 2^31 - 1), and trending adds them up per day, so stay well below that.
+MAX_COUNT = 1_000_000_000
+
 # What reading a corrupt or truncated gzip stream raises (sources unwraps gzip for us).
 STREAM_ERRORS = (OSError, EOFError, zlib.error)
 
@@ -59,6 +67,20 @@ def read_whole(stream: BinaryIO, name: str, limit: int) -> bytes:
     if len(data) > limit:
         raise IngestError(f"{name}: larger than {limit // 2**20} MiB, too big for this format")
     return data
+
+
+def loads_json(data: bytes | str) -> Any:
+    """JSON with orjson; what orjson cannot hold (integers past 64 bits, NaN, Infinity, 1e999)
+    is read again by the standard library, so the record holding it is the one reported (its
+    field check refuses the value) instead of the whole input. Raises orjson's error when the
+    text is not JSON at all."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        try:
+            return json.loads(data, parse_constant=lambda _name: math.nan)
+        except (ValueError, RecursionError):  # int_max_str_digits is a ValueError too
+            raise error from None
 
 
 def text(value: object, field: str) -> str | None:
@@ -208,16 +230,22 @@ def rfc2822_day(value: str) -> date | None:
 
 
 def count(value: object, field: str) -> int | None:
-    """A non-negative count (upvotes, stars) from a number or a numeric string."""
+    """A non-negative count (upvotes, stars) from a number or a numeric string, at most
+    MAX_COUNT; NaN, infinities and fractions are errors."""
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, float) and value.is_integer() and value >= 0:
-        return int(value)
-    raise FieldError(f"{field} is not a non-negative whole number: {str(value)[:40]!r}")
+    found: int | None = None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        found = int(value.strip()) if len(value.strip()) <= 20 else MAX_COUNT + 1
+    elif isinstance(value, int) and not isinstance(value, bool):
+        found = value
+    elif isinstance(value, float) and value.is_integer():  # is_integer: False for NaN and inf
+        found = int(value)
+    if found is None or found < 0:
+        raise FieldError(f"{field} is not a non-negative whole number: {str(value)[:40]!r}")
+    if found > MAX_COUNT:
+        raise FieldError(f"{field} is too large ({str(value)[:40]}; at most {MAX_COUNT:,})")
+    return found
 
 
 def is_arxiv_url(url: str) -> bool:

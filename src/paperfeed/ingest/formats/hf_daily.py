@@ -45,7 +45,7 @@ def parse(stream: BinaryIO, name: str, options: ParseOptions) -> Iterator[Item]:
 def _load(stream: BinaryIO, name: str) -> Any:
     data = f.read_whole(stream, name, MAX_BYTES)
     try:
-        return orjson.loads(data)
+        return f.loads_json(data)
     except orjson.JSONDecodeError as error:
         raise IngestError(f"{name}: not a JSON document ({error})") from None
 

@@ -69,7 +69,7 @@ def _json_objects(stream: BinaryIO, name: str) -> Iterator[tuple[str, Any]]:
 
 def _loads(line: bytes, location: str) -> Any:
     try:
-        return orjson.loads(line)
+        return f.loads_json(line)
     except orjson.JSONDecodeError as error:
         return RecordError(location, f"invalid JSON: {error}")
 

@@ -9,7 +9,10 @@ carry, so ``::ffff:127.0.0.1`` cannot slip past the IPv4 rules.
 from __future__ import annotations
 
 import ipaddress
+import re
 from ipaddress import IPv4Address, IPv6Address, ip_network
+
+import idna
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -67,3 +70,51 @@ def is_public(address: IPAddress | str) -> bool:
     if any(flags) or ip.is_reserved or ip.is_unspecified:
         return False
     return ip.is_global
+
+
+_IPV4_PART = re.compile(r"^(?:0[xX][0-9a-fA-F]*|[0-9]+)$")
+
+
+def numeric_ipv4(host: str) -> IPv4Address | None:
+    """The address a host written as a number means to inet_aton and to browsers (WHATWG URL):
+    ``0177.0.0.1`` (octal), ``0x7f.1`` (hex, shortened), ``2130706433`` (one integer) are all
+    127.0.0.1. None when the host is a name, not a number; ValueError when it is a number that
+    is no IPv4 address (``1.2.3.999``)."""
+    parts = host.removesuffix(".").split(".")
+    if not _IPV4_PART.match(parts[-1]):
+        return None  # WHATWG: a host is a number when its last label is one
+    if len(parts) > 4 or not all(_IPV4_PART.match(part) for part in parts):
+        raise ValueError(f"{host} is not an IPv4 address")
+    numbers = [_ipv4_number(part) for part in parts]
+    *leading, last = numbers
+    if any(n > 255 for n in leading) or last >= 256 ** (5 - len(numbers)):
+        raise ValueError(f"{host} is not an IPv4 address")
+    value = sum(n << (8 * (3 - index)) for index, n in enumerate(leading)) + last
+    return IPv4Address(value)
+
+
+def _ipv4_number(part: str) -> int:
+    if part[:2].lower() == "0x":
+        return int(part[2:] or "0", 16)
+    if len(part) > 1 and part.startswith("0"):
+        if not set(part) <= set("01234567"):
+            raise ValueError(f"{part} is neither octal nor decimal")
+        return int(part, 8)
+    return int(part)
+
+
+def host_name_problem(host: str) -> str | None:
+    """Why ``host`` is not a DNS name a fetch could resolve, or None: empty or over-long labels
+    (``a..b``), invalid punycode (``xn--a``), a name over 253 characters."""
+    name = host.removesuffix(".")
+    if not name or len(name) > 253:
+        return "the host name is empty or longer than 253 characters"
+    for label in name.split("."):
+        if not 0 < len(label) <= 63:
+            return "a label of the host name is empty or longer than 63 characters"
+        if label.lower().startswith("xn--"):
+            try:
+                idna.decode(label)
+            except (idna.IDNAError, UnicodeError):
+                return f"{label!r} is not valid punycode (IDNA)"
+    return None

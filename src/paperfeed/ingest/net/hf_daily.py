@@ -16,6 +16,7 @@ import orjson
 
 from paperfeed.config import Settings
 from paperfeed.ingest.formats import IngestError, Item, ParseOptions
+from paperfeed.ingest.formats.fields import loads_json
 from paperfeed.ingest.net.http import FetchError, fetch
 from paperfeed.ingest.net.paged import ByteCounter, parse_body, source_key
 from paperfeed.ingest.sources import PageMark
@@ -65,7 +66,7 @@ class HfDailySource:
 def _count(body: bytes, label: str) -> int:
     """How many items the page holds (the parser reports what is wrong inside them)."""
     try:
-        data = orjson.loads(body)
+        data = loads_json(body)
     except orjson.JSONDecodeError as error:
         raise IngestError(f"{label}: the answer is not JSON: {error}") from None
     if not isinstance(data, list):

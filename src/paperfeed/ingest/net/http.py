@@ -31,9 +31,15 @@ import httpx
 
 from paperfeed.config import Settings
 from paperfeed.ingest.formats import IngestError
-from paperfeed.ingest.net.addresses import IPAddress, is_public
+from paperfeed.ingest.net.addresses import (
+    IPAddress,
+    host_name_problem,
+    is_public,
+    numeric_ipv4,
+)
 
 MAX_REDIRECTS = 5
+CONNECT_S = 10.0
 DEADLINE_FACTOR = 10
 USER_AGENT = "paperfeed/0.1 (self-hosted research-paper discovery)"
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -54,6 +60,10 @@ class RefusedAddress(FetchError):
     """The URL points at an address paperfeed must not connect to."""
 
 
+class Unreachable(FetchError):
+    """No connection could be made: the name does not resolve, or nothing answers at it."""
+
+
 @dataclass(slots=True)
 class Response:
     """A fetched response: the final URL (after redirects), status, headers and whole body."""
@@ -72,6 +82,8 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise httpcore.ConnectError(f"cannot resolve {host}: {error.strerror}") from None
+    except UnicodeError:  # the idna codec refuses the name (an empty or over-long label)
+        raise httpcore.ConnectError(f"cannot resolve {host}: not a valid host name") from None
     # A scoped "fe80::1%eth0" keeps its zone, which addresses.is_public refuses.
     found = dict.fromkeys(ipaddress.ip_address(str(info[4][0])) for info in infos)
     return list(found)
@@ -161,13 +173,15 @@ def fetch(
     limit = settings.fetch_timeout * DEADLINE_FACTOR if deadline is None else deadline
     ends = time.monotonic() + limit
     backend = backend or VettingBackend(settings.allow_private_urls)
-    timeout = httpx.Timeout(settings.fetch_timeout)
+    # A host that takes longer than this to accept a connection is down, however patient the
+    # reads may be (a big file on a slow link).
+    timeout = httpx.Timeout(settings.fetch_timeout, connect=min(settings.fetch_timeout, CONNECT_S))
     sent = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip", **(headers or {})}
     transport = _VettingTransport(backend)
     with httpx.Client(transport=transport, timeout=timeout, follow_redirects=False) as client:
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
-            _check_url(current)
+            _check_url(current, settings.allow_private_urls)
             result = _get_once(client, current, sent, settings.fetch_max_bytes, ends, limit)
             if isinstance(result, Response):
                 return result
@@ -175,12 +189,40 @@ def fetch(
     raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
 
-def _check_url(url: str) -> None:
-    parts = urlsplit(url)
+def _check_url(url: str, allow_private: bool) -> None:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as error:  # e.g. an unclosed [ of an IPv6 address
+        raise FetchError(url, f"not a valid URL ({error})") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise FetchError(url, f"scheme {parts.scheme or '(none)'!r} refused: only http(s) URLs")
-    if not parts.hostname:
+    if not host:
         raise FetchError(url, "no host in the URL")
+    if ":" not in host:  # an IPv6 literal is vetted where the connection is made
+        _check_host(url, host, allow_private)
+
+
+def _check_host(url: str, host: str, allow_private: bool) -> None:
+    """Refuse hosts that the HTTP client, the resolver and a browser would read differently:
+    IPv4 addresses in octal, hex or integer spelling, and malformed names."""
+    try:
+        number = numeric_ipv4(host)
+    except ValueError as error:
+        raise FetchError(url, f"invalid host: {error}") from None
+    if number is None:
+        if problem := host_name_problem(host):
+            raise FetchError(url, f"invalid host {host!r}: {problem}")
+        return
+    if str(number) == host.removesuffix("."):
+        return  # the usual spelling: vetted where the connection is made
+    if not is_public(number) and not allow_private:
+        raise RefusedAddress(
+            url,
+            f"refused: {host} is the private or reserved address {number}; set "
+            "PAPERFEED_ALLOW_PRIVATE_URLS=1 to allow it",
+        )
+    raise FetchError(url, f"invalid host: write the address {host} as {number}")
 
 
 def _get_once(
@@ -195,10 +237,16 @@ def _get_once(
             return Response(str(reply.url), reply.status_code, reply.headers, body)
     except _Refused as error:
         raise RefusedAddress(url, str(error)) from None
+    except httpx.ConnectTimeout:
+        raise Unreachable(url, "no answer to the connection (ConnectTimeout)") from None
+    except httpx.ConnectError as error:
+        raise Unreachable(url, f"ConnectError: {error}") from None
     except httpx.TimeoutException as error:
         raise FetchError(url, f"timed out ({type(error).__name__})") from None
     except httpx.HTTPError as error:
         raise FetchError(url, f"{type(error).__name__}: {error}") from None
+    except (httpx.InvalidURL, UnicodeError) as error:  # httpx's own URL and IDNA checks
+        raise FetchError(url, f"not a valid URL ({error})") from None
 
 
 def _read_body(reply: httpx.Response, url: str, cap: int, ends: float, limit: float) -> bytes:
