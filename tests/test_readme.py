@@ -12,6 +12,7 @@ import typer
 
 from paperfeed.cli import app
 from paperfeed.config import setting_env_names
+from tests.web import chromium
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -47,7 +48,7 @@ def test_every_setting_is_documented_in_the_settings_table() -> None:
 
 
 def test_readme_names_no_setting_that_does_not_exist() -> None:
-    known = {*setting_env_names(), "PAPERFEED_CONFIG"}
+    known = {*setting_env_names(), "PAPERFEED_CONFIG", *chromium.VARIABLES}
     named = set(re.findall(r"PAPERFEED_[A-Z_]+", README.read_text(encoding="utf-8")))
     assert named <= known, f"the README names unknown settings: {sorted(named - known)}"
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright
 from sqlalchemy import Engine, update
 
 from paperfeed import config
@@ -30,7 +31,6 @@ from tests.live_server import free_port, serve_app
 from tests.rank.for_you_data import load_sample, tagged_reader
 from tests.web.chromium import chromium_page, needs_chromium
 
-playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = needs_chromium
 
 

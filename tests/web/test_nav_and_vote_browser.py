@@ -14,7 +14,7 @@ from paperfeed.store.community_schema import users
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
 
-# The site and its seed papers, Chromium and the skip when either is missing: as test_browser.
+# The site and its seed papers, and the check for Chromium: as test_browser.
 from tests.web.chromium import chromium_page
 from tests.web.test_browser import pytestmark, shots, site, site_engine
 from tests.web.test_community_helpers import add_user

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
+from playwright import sync_api
 from sqlalchemy import Engine, select
 
 from paperfeed.store.community_schema import paper_stats
@@ -13,7 +13,6 @@ from tests.web.chromium import ARGS, CHROMIUM, needs_chromium
 from tests.web.test_hf_api import site  # noqa: F401  (the uvicorn fixture)
 from tests.web.test_pages import real, store
 
-sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = needs_chromium
 
 
