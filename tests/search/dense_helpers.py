@@ -17,12 +17,10 @@ import pytest
 from sqlalchemy import Engine
 
 from paperfeed.domain import PaperRecord
-from paperfeed.ingest.normalise import Prepared, prepare
-from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.search.embed import OnnxEmbedder, model_folder
 from paperfeed.search.types import Vectors
-from paperfeed.store.engine import write_transaction
 from tests.conftest import ARXIV_BY_FIELD
+from tests.factories import add_papers
 
 
 @lru_cache(maxsize=1)
@@ -34,21 +32,17 @@ def real_papers() -> tuple[dict[str, object], ...]:
 
 
 def store_papers(engine: Engine, rows: Sequence[dict[str, object]]) -> None:
-    items = []
-    for row in rows:
-        item = prepare(
-            PaperRecord(
-                id=str(row["id"]),
-                title=str(row["title"]),
-                abstract=str(row["abstract"]),
-                authors=list(row["authors"]),  # type: ignore[call-overload]
-                categories=list(row["categories"]),  # type: ignore[call-overload]
-            )
+    records = [
+        PaperRecord(
+            id=str(row["id"]),
+            title=str(row["title"]),
+            abstract=str(row["abstract"]),
+            authors=list(row["authors"]),  # type: ignore[call-overload]
+            categories=list(row["categories"]),  # type: ignore[call-overload]
         )
-        assert isinstance(item, Prepared)
-        items.append(item)
-    with write_transaction(engine) as conn:
-        upsert_batch(conn, items)
+        for row in rows
+    ]
+    add_papers(engine, *records)
 
 
 @lru_cache(maxsize=1)
