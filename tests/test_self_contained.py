@@ -1,4 +1,5 @@
-"""A clone alone passes its tests: no test reads beside the repository (../shared and the like)."""
+"""A clone alone passes its tests: no test reads beside the repository (the shared data folder
+and the like), and the committed data gives what the tests ask of it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from paperfeed.ingest.ids import parse_arxiv_id, title_key
 from tests import repository_guard
-from tests.conftest import REPO
+from tests.conftest import REPO, arxiv_rows, arxiv_volume
 from tests.repository_guard import Guard, ReadBesideTheRepository
 
 # Not a real folder: the guard decides from the path, before anything is opened.
@@ -66,3 +68,18 @@ def test_no_test_module_names_a_folder_beside_the_repository() -> None:
         if NAMES_A_FOLDER_BESIDE.search(line)
     ]
     assert offending == [], "tests read only the repository's files:\n" + "\n".join(offending)
+
+
+def test_the_committed_listings_refuse_more_rows_than_they_hold() -> None:
+    assert len(arxiv_rows(2_000)) == 2_000
+    with pytest.raises(ValueError, match="arxiv_volume"):
+        arxiv_rows(1, start=2_000)
+
+
+def test_volume_is_the_real_rows_then_distinct_papers_with_valid_ids() -> None:
+    volume = arxiv_volume(5_000)
+    assert volume[:2_000] == arxiv_rows(2_000)
+    ids = [parse_arxiv_id(str(row["id"])) for row in volume]
+    assert len(set(ids)) == len({title_key(str(row["title"])) for row in volume}) == 5_000
+    assert volume[2_000]["abstract"] == volume[0]["abstract"]  # a copy, under another id
+    assert arxiv_volume(5_000) == volume
