@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import itertools
 import os
 import shutil
 import tempfile
@@ -24,16 +23,25 @@ from sqlalchemy import Engine, text
 from paperfeed import config
 from paperfeed.store import migrate
 from paperfeed.store.engine import make_engine
+from tests import repository_guard
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-SEED_PAGE = SHARED / "seeds" / "000_62b243704e87bea1.txt"
-ARXIV_DAILY = SHARED / "data" / "arxiv-daily-2025-2026.jsonl.gz"
-HF_DAILY = SHARED / "data" / "hf-daily-papers-sample.json"
-SCIFACT = SHARED / "data" / "scifact"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+# The repository's own data, written by scripts/make_test_fixtures.py from the shared data: a
+# clone alone passes its tests (tests.repository_guard fails a test that reads beside it).
+SEED_PAGE = REPO / "src" / "paperfeed" / "sample" / "seed-page.txt"  # the bundled seed page
+ARXIV_DAILY = TEST_DATA / "arxiv" / "listings.jsonl.gz"  # the first 2,000 real listings
+ARXIV_BY_FIELD = TEST_DATA / "arxiv" / "by-field.jsonl.gz"  # 105 papers of five fields
+ARXIV_SAME_TITLE = TEST_DATA / "arxiv" / "same-title.jsonl"  # two papers, one title
+HF_DAILY = TEST_DATA / "hf-daily-papers-sample.json"  # 100 papers with real upvotes
 
 BACKENDS = ("sqlite", "postgresql")
+
+
+@functools.lru_cache(maxsize=1)
+def _listings() -> tuple[dict[str, object], ...]:
+    with gzip.open(ARXIV_DAILY, "rb") as lines:
+        return tuple(orjson.loads(line) for line in lines)
 
 
 @functools.lru_cache(maxsize=8)
@@ -42,8 +50,51 @@ def arxiv_rows(count: int, start: int = 0) -> list[dict[str, object]]:
 
     Cached: callers must not change the rows they get.
     """
-    with gzip.open(ARXIV_DAILY, "rb") as lines:
-        return [orjson.loads(line) for line in itertools.islice(lines, start, start + count)]
+    rows = _listings()
+    if start + count > len(rows):
+        raise ValueError(
+            f"tests/data holds {len(rows):,} arXiv records, not {start + count:,}: "
+            "a test that needs volume takes arxiv_volume()"
+        )
+    return [dict(row) for row in rows[start : start + count]]
+
+
+@functools.lru_cache(maxsize=4)
+def arxiv_volume(count: int) -> list[dict[str, object]]:
+    """``count`` listing records, for tests that need volume (an ingest long enough to kill,
+    a queue to fill): the real records, then copies of them as other papers, each copy with
+    ids of an earlier month (2412, 2411, ...) and its number in the title, so every record is
+    a distinct paper with a valid arXiv id. The same ``count`` always gives the same records.
+
+    Cached: callers must not change the rows they get.
+    """
+    rows = _listings()
+    copies = -(-count // len(rows))
+    if copies > _COPY_MONTHS:
+        raise ValueError(f"arxiv_volume makes at most {_COPY_MONTHS * len(rows):,} records")
+    volume = []
+    for n in range(count):
+        copy, index = divmod(n, len(rows))
+        row = dict(rows[index])
+        if copy:
+            row["id"] = f"{_copy_month(copy)}.{index + 1:05d}"
+            row["title"] = f"{row['title']} ({copy + 1})"
+        volume.append(row)
+    return volume
+
+
+_COPY_MONTHS = 120  # 2412 back to 1501, the first month of five-digit arXiv numbers
+
+
+def _copy_month(copy: int) -> str:
+    """YYMM of the ``copy``-th copy: 2412 for the first, then a month earlier each."""
+    back = copy - 1
+    return f"{24 - back // 12:02d}{12 - back % 12:02d}"
+
+
+def pytest_configure() -> None:
+    """From here on (collection included), a test that opens a file beside the clone fails."""
+    repository_guard.install(REPO)
 
 
 @pytest.fixture(autouse=True)

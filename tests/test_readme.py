@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from paperfeed.config import setting_env_names
+from tests.web import chromium
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -35,7 +36,7 @@ def test_the_readme_shows_a_screenshot_of_the_home_page() -> None:
 
 
 def test_docs_name_no_setting_that_does_not_exist() -> None:
-    known = {*setting_env_names(), "PAPERFEED_CONFIG"}
+    known = {*setting_env_names(), "PAPERFEED_CONFIG", *chromium.VARIABLES}
     for document in [README, *DOCS]:
         named = set(re.findall(r"PAPERFEED_[A-Z_]+", document.read_text(encoding="utf-8")))
         # The test suite's variables and a shell variable of an example are not settings.

@@ -26,13 +26,9 @@ from paperfeed.community.sessions import session_user, start_session
 from paperfeed.config import get_settings
 from paperfeed.store.community_schema import one_time_tokens, rate_events, users
 from paperfeed.store.engine import write_transaction
+from tests.factories import PASSWORD, register_user
 
-PASSWORD = "correct horse battery staple"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def make_user(engine: Engine, name: str = "ada", password: str = PASSWORD) -> accounts.User:
-    return accounts.register(engine, name, f"{name.title()}@Example.org ", password)
 
 
 def stored_hash(engine: Engine, pk: int) -> str:
@@ -88,7 +84,7 @@ def test_hashes_are_argon2id_salted_and_verify() -> None:
 
 
 def test_register_stores_an_argon2id_hash_and_a_lower_cased_email(engine: Engine) -> None:
-    user = make_user(engine)
+    user = register_user(engine, email=" Ada@Example.org ")
     assert user.email == "ada@example.org"
     assert not user.is_admin and not user.suspended
     assert stored_hash(engine, user.pk).startswith("$argon2id$")
@@ -96,7 +92,7 @@ def test_register_stores_an_argon2id_hash_and_a_lower_cased_email(engine: Engine
 
 
 def test_duplicates_get_clear_messages(engine: Engine) -> None:
-    make_user(engine)
+    register_user(engine)
     with pytest.raises(AccountError, match="username is taken") as taken:
         accounts.register(engine, "ADA", "other@example.org", PASSWORD)
     assert taken.value.field == "username"
@@ -131,7 +127,7 @@ def test_bad_usernames_and_addresses_are_refused(
 def test_unknown_user_and_wrong_password_get_the_same_error_and_the_same_work(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_user(engine)
+    register_user(engine)
     verified: list[str] = []
     real_verify = passwords.verify_password
 
@@ -150,13 +146,13 @@ def test_unknown_user_and_wrong_password_get_the_same_error_and_the_same_work(
 
 
 def test_log_in_by_username_any_case_or_email(engine: Engine) -> None:
-    user = make_user(engine)
+    user = register_user(engine)
     for login in ("ada", "ADA", "ada@example.org", " Ada@Example.org "):
         assert accounts.authenticate(engine, login, PASSWORD).pk == user.pk
 
 
 def test_a_hash_with_old_parameters_is_replaced_at_log_in(engine: Engine) -> None:
-    user = make_user(engine)
+    user = register_user(engine)
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
     with write_transaction(engine) as conn:
         conn.execute(users.update().where(users.c.pk == user.pk).values(password_hash=weak))
@@ -168,7 +164,7 @@ def test_a_hash_with_old_parameters_is_replaced_at_log_in(engine: Engine) -> Non
 
 
 def test_a_suspended_account_cannot_log_in_and_loses_its_sessions(engine: Engine) -> None:
-    user = make_user(engine)
+    user = register_user(engine)
     token = start_session(engine, user.pk)
     suspended = accounts.set_suspended(engine, user.pk, True)
     assert suspended.suspended
@@ -183,7 +179,7 @@ def test_a_suspended_account_cannot_log_in_and_loses_its_sessions(engine: Engine
 
 
 def test_the_11th_login_of_an_account_is_refused_until_the_window_slides(engine: Engine) -> None:
-    make_user(engine)
+    register_user(engine)
     for attempt in range(LOGIN_LIMIT):
         with pytest.raises(AccountError):
             # Each from another address: only the per-account limit applies.
@@ -251,7 +247,7 @@ def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() -> None:
 def test_reset_mail_only_for_a_known_address_and_the_token_is_stored_hashed(
     engine: Engine,
 ) -> None:
-    make_user(engine)
+    register_user(engine)
     settings = get_settings()
     assert accounts.request_password_reset(engine, settings, "nobody@example.org", "ip") is None
     mail = accounts.request_password_reset(engine, settings, " ADA@example.org", "ip")
@@ -273,7 +269,7 @@ def reset_token(engine: Engine, now: datetime = T0) -> str:
 
 
 def test_reset_sets_the_password_once_and_ends_every_session(engine: Engine) -> None:
-    user = make_user(engine)
+    user = register_user(engine)
     sessions = [start_session(engine, user.pk) for _ in range(2)]
     token = reset_token(engine, now=datetime.now(UTC))
     assert accounts.reset_token_user(engine, token) == user
@@ -288,7 +284,7 @@ def test_reset_sets_the_password_once_and_ends_every_session(engine: Engine) -> 
 
 
 def test_a_reset_token_expires_after_an_hour(engine: Engine) -> None:
-    make_user(engine)
+    register_user(engine)
     token = reset_token(engine, now=T0)
     assert accounts.reset_token_user(engine, token, now=T0 + timedelta(minutes=59)) is not None
     expired = T0 + timedelta(hours=1, seconds=1)
@@ -299,7 +295,7 @@ def test_a_reset_token_expires_after_an_hour(engine: Engine) -> None:
 
 
 def test_forged_tokens_fail(engine: Engine) -> None:
-    make_user(engine)
+    register_user(engine)
     token = reset_token(engine, now=datetime.now(UTC))
     for forged in ("", "x", token[:-1], token + "A", token.upper()):
         with pytest.raises(AccountError, match="not valid"):
@@ -307,7 +303,7 @@ def test_forged_tokens_fail(engine: Engine) -> None:
 
 
 def test_reset_requests_have_a_daily_cap_per_address(engine: Engine) -> None:
-    make_user(engine)
+    register_user(engine)
     settings = get_settings()
     for address in ("ada@example.org", "nobody@example.org"):
         for hour in range(RESET_LIMIT_PER_ADDRESS):
@@ -343,7 +339,7 @@ def test_concurrent_attempts_never_exceed_the_limit(engine: Engine) -> None:
 def test_a_new_session_clears_the_accounts_expired_ones(engine: Engine) -> None:
     from paperfeed.store.community_schema import sessions
 
-    user = make_user(engine)
+    user = register_user(engine)
     old = {"token_hash": "0" * 64, "user_pk": user.pk, "created_at": T0, "expires_at": T0}
     with write_transaction(engine) as conn:
         conn.execute(insert(sessions).values(old))
@@ -360,7 +356,7 @@ def test_api_token_use_is_stamped_at_most_once_a_minute(
     from paperfeed.community import sessions
     from paperfeed.store.community_schema import api_tokens
 
-    user = make_user(engine)
+    user = register_user(engine)
     token = sessions.create_api_token(engine, user.pk, "script")
     clock = [T0]
     monkeypatch.setattr(sessions, "_now", lambda: clock[0])

@@ -26,7 +26,7 @@ from paperfeed.ingest.service import IngestFailed, run_ingest
 from paperfeed.ingest.sources import file_source
 from paperfeed.store import bulk_lexical, deferred_indexes
 from paperfeed.store.engine import is_sqlite, write_transaction
-from tests.conftest import arxiv_rows
+from tests.conftest import arxiv_volume
 from tests.store.dbstate import counts, digest
 
 BATCH = 200
@@ -35,7 +35,7 @@ BATCH = 200
 def feed_lines(count: int = 1_200) -> list[bytes]:
     """Real records, plus what makes merging work: a later version of an earlier paper, a
     record without an id whose title is an arXiv paper's, and a title-only record twice."""
-    rows: list[dict[str, Any]] = list(arxiv_rows(count))
+    rows: list[dict[str, Any]] = list(arxiv_volume(count))
     if count > 1_100:
         rows[700] = rows[100] | {"id": f"{rows[100]['id']}v2", "abstract": "A revised abstract."}
         rows[900] = {"title": rows[300]["title"].upper(), "abstract": "Same work, no id."}

@@ -23,7 +23,7 @@ from paperfeed.ingest.sources import file_source
 from paperfeed.store import deferred_indexes, migrate
 from paperfeed.store.engine import make_engine
 from paperfeed.store.schema import ingest_checkpoints
-from tests.conftest import arxiv_rows, new_postgres_database
+from tests.conftest import arxiv_volume, new_postgres_database
 from tests.store.dbstate import (
     counts,
     digest,
@@ -111,7 +111,7 @@ def assert_whole_batches(engine: Engine, ids: list[str], clean: dict[str, str], 
 
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    rows = arxiv_rows(40_000)
+    rows = arxiv_volume(40_000)
     path = write_jsonl(rows, tmp_path_factory.mktemp("feed") / "arxiv-daily-40k.jsonl")
     return path, [row["id"] for row in rows]
 
@@ -162,7 +162,7 @@ def test_sqlite_ingest_survives_sigkill_at_20_random_points(
 
 def test_postgresql_ingest_survives_sigkill(pg_server: str, feed: tuple[Path, list[str]]) -> None:
     path, ids = feed
-    path = write_jsonl(arxiv_rows(4_000), path.with_name("arxiv-daily-4k.jsonl"))
+    path = write_jsonl(arxiv_volume(4_000), path.with_name("arxiv-daily-4k.jsonl"))
     ids = ids[:4_000]
     batch, rng = 250, random.Random(1919)
     clean = clean_ingest(new_postgres_database(pg_server), path)

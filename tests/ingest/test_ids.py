@@ -82,7 +82,7 @@ def test_what_is_not_an_arxiv_id_is_refused(raw: str) -> None:
 
 
 def test_every_real_arxiv_id_parses_and_prints_back() -> None:
-    for row in arxiv_rows(5_000):
+    for row in arxiv_rows(2_000):  # every committed listing
         parsed = parse_arxiv_id(row["id"])
         assert str(parsed) == row["id"]
         assert parse_arxiv_id(f"https://arxiv.org/abs/{row['id']}v2") == ArxivId(row["id"], 2)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import orjson
 import pytest
 from sqlalchemy import Engine
 
@@ -14,11 +15,12 @@ from paperfeed.domain import Link, Paper, PaperRecord, Version
 from paperfeed.ingest.ids import synthetic_id
 from paperfeed.ingest.service import IngestReport, run_ingest
 from paperfeed.store.papers import count_papers, get_paper
-from tests.conftest import arxiv_rows
+from tests.conftest import ARXIV_SAME_TITLE, arxiv_rows
 from tests.store.dbstate import ListSource, counts, digest, to_record
 
 # Two real arXiv papers (2505.17997 and 2506.03038) that carry the same title.
 SAME_TITLE_IDS = ("2505.17997", "2506.03038")
+SAME_TITLE_ROWS = [orjson.loads(line) for line in ARXIV_SAME_TITLE.read_bytes().splitlines()]
 
 
 def ingest(
@@ -93,8 +95,8 @@ def test_versions_accumulate_across_ingests(engine: Engine, real: dict[str, obje
 
 
 def test_two_arxiv_papers_with_one_title_stay_two_papers(engine: Engine) -> None:
-    rows = [row for row in arxiv_rows(14_000) if row["id"] in SAME_TITLE_IDS]
-    assert len(rows) == 2
+    rows = SAME_TITLE_ROWS
+    assert [row["id"] for row in rows] == list(SAME_TITLE_IDS)
     ingest(engine, to_record(rows[0]), key="a")
     ingest(engine, to_record(rows[1]), key="b")
     assert n_papers(engine) == 2
@@ -103,7 +105,7 @@ def test_two_arxiv_papers_with_one_title_stay_two_papers(engine: Engine) -> None
 
 def test_a_title_only_paper_takes_its_arxiv_id_once(engine: Engine) -> None:
     """A page lists the title first; arXiv brings two papers of that title: one takes it over."""
-    rows = [row for row in arxiv_rows(14_000) if row["id"] in SAME_TITLE_IDS]
+    rows = SAME_TITLE_ROWS
     ingest(engine, title_only(rows[0]), key="page")
     ingest(engine, *(to_record(row) for row in rows), key="arxiv")
     assert n_papers(engine) == 2
@@ -119,7 +121,7 @@ def test_title_only_record_lands_on_the_same_paper_whatever_the_batch_size(
     from paperfeed.store import migrate
     from paperfeed.store.engine import make_engine
 
-    rows = [row for row in arxiv_rows(14_000) if row["id"] in SAME_TITLE_IDS]
+    rows = SAME_TITLE_ROWS
     records = [to_record(rows[0]), to_record(rows[1]), title_only(rows[0])]
     states = []
     for batch in (1, 3):

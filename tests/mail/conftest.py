@@ -12,13 +12,12 @@ from sqlalchemy import Engine, update
 from paperfeed import config
 from paperfeed.config import Settings
 from paperfeed.domain import PaperRecord
-from paperfeed.ingest.normalise import Prepared, prepare
-from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.mail import subscriptions as subs
 from paperfeed.mail.subscriptions import Subscription
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
 from tests.conftest import arxiv_rows
+from tests.factories import add_papers
 from tests.mail.smtp_server import SmtpRecorder, smtp_server
 
 BASE_URL = "https://papers.example.org"
@@ -66,12 +65,10 @@ def store_papers(
         )
         for row in rows
     ]
-    prepared = [prepare(record) for record in records]
-    assert all(isinstance(item, Prepared) for item in prepared)
+    add_papers(engine, *records)
     ids = [str(row["id"]) for row in rows]
-    with write_transaction(engine) as conn:
-        upsert_batch(conn, prepared)  # type: ignore[arg-type]
-        if first_seen is not None:
+    if first_seen is not None:
+        with write_transaction(engine) as conn:
             conn.execute(
                 update(papers).where(papers.c.id.in_(ids)).values(first_seen_at=first_seen)
             )

@@ -14,6 +14,7 @@ from paperfeed.mail import subscriptions as subs
 from paperfeed.mail.transport import make_sender
 from paperfeed.rank import for_you
 from paperfeed.rank.for_you import recommend
+from tests.factories import anonymous
 from tests.mail.conftest import Smtp, confirmed
 from tests.rank.for_you_data import load_sample, tagged_reader
 
@@ -47,11 +48,9 @@ def test_for_you_digest_votes_go_through_a_page_and_train_the_account(
     import re
 
     from bs4 import BeautifulSoup
-    from fastapi.testclient import TestClient
     from sqlalchemy import select
 
     from paperfeed.store.recommend_schema import recommendation_feedback
-    from paperfeed.web.app import create_app
 
     load_sample(engine, tmp_path, 800)
     for_you._models.clear()
@@ -66,7 +65,7 @@ def test_for_you_digest_votes_go_through_a_page_and_train_the_account(
     less = re.findall(r"Less like this: (\S+)", text)
     assert len(less) == settings.digest_max_papers and "Less like this" in html
     path = less[0].removeprefix(settings.base_url.rstrip("/"))
-    with TestClient(create_app(), base_url="https://testserver") as reader:
+    with anonymous() as reader:
         page = reader.get(path)  # what a mail scanner does: records nothing
         assert page.status_code == 200
         with engine.connect() as conn:

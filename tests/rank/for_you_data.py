@@ -15,9 +15,10 @@ from paperfeed.ingest.sample import SAMPLE_DIR
 from paperfeed.ingest.service import run_ingest
 from paperfeed.ingest.sources import file_source
 from paperfeed.search.precomputed import load_precomputed
-from paperfeed.store.community_schema import library_items, library_tags, users
+from paperfeed.store.community_schema import library_items, library_tags
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
+from tests.factories import add_user
 
 SAMPLE_PAPERS = 1500
 TAG_WORDS = {"rl": "reinforcement", "speech": "speech"}
@@ -30,18 +31,6 @@ def load_sample(engine: Engine, tmp_path: Path, count: int = SAMPLE_PAPERS) -> N
         path.write_text("".join(itertools.islice(lines, count)))
     run_ingest(engine, file_source(str(path), None, ParseOptions()))
     assert load_precomputed(engine) == count
-
-
-def add_user(engine: Engine, name: str = "reader") -> int:
-    row = {
-        "username": name,
-        "email": f"{name}@example.org",
-        "password_hash": "unused",
-        "is_admin": False,
-        "created_at": datetime.now(UTC),
-    }
-    with write_transaction(engine) as conn:
-        return int(conn.execute(insert(users).values(row).returning(users.c.pk)).scalar_one())
 
 
 def papers_about(engine: Engine, word: str, limit: int) -> list[int]:
@@ -71,9 +60,12 @@ def tag_papers(engine: Engine, user_pk: int, tag: str, pks: list[int]) -> None:
             conn.execute(insert(library_tags).values(user_pk=user_pk, paper_pk=pk, tag=tag))
 
 
-def tagged_reader(engine: Engine, per_tag: int = 6) -> tuple[int, dict[str, list[int]]]:
-    """A user with one tag per TAG_WORDS entry, each holding papers whose title has the word."""
-    user_pk = add_user(engine)
+def tagged_reader(
+    engine: Engine, per_tag: int = 6, password: str | None = None
+) -> tuple[int, dict[str, list[int]]]:
+    """ "reader", with one tag per TAG_WORDS entry, each holding papers whose title has the word;
+    with a ``password`` the reader can log in."""
+    user_pk = add_user(engine, "reader", password=password)
     tags = {}
     for tag, word in TAG_WORDS.items():
         tags[tag] = papers_about(engine, word, per_tag)

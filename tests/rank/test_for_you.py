@@ -13,7 +13,8 @@ from paperfeed.rank.for_you import recommend
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.recommend_schema import tag_models
 from paperfeed.store.schema import papers
-from tests.rank.for_you_data import TAG_WORDS, add_user, load_sample, tagged_reader
+from tests.factories import add_user
+from tests.rank.for_you_data import TAG_WORDS, load_sample, tagged_reader
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from paperfeed.domain import Link, PaperRecord
-from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.service import run_ingest
-from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.rank.trending import (
     Activity,
     TrendingParams,
@@ -24,19 +22,11 @@ from paperfeed.rank.trending import (
 )
 from paperfeed.store.community_schema import paper_activity, paper_stats
 from paperfeed.store.engine import write_transaction
-from paperfeed.store.schema import papers
+from tests.factories import add_papers
 
 # Noon today: papers stored by the tests are first seen "now".
 NOW = datetime.combine(datetime.now(UTC).date(), time(12), tzinfo=UTC)
 PARAMS = TrendingParams(half_life_hours=24.0, window_days=14)
-
-
-def store(engine: Engine, *records: PaperRecord) -> dict[str, int]:
-    prepared = [prepare(r) for r in records]
-    assert all(isinstance(p, Prepared) for p in prepared)
-    with write_transaction(engine) as conn:
-        upsert_batch(conn, prepared)  # type: ignore[arg-type]
-        return {row.id: row.pk for row in conn.execute(select(papers.c.id, papers.c.pk))}
 
 
 def stats(engine: Engine, pk: int) -> dict[str, Any]:
@@ -72,7 +62,7 @@ def test_formula_decays_by_half_life_and_weights_each_kind() -> None:
 def test_record_activity_counts_and_rescores_inside_the_callers_transaction(
     engine: Engine,
 ) -> None:
-    pks = store(engine, PaperRecord(id="2401.00001", title="A", abstract="a."))
+    pks = add_papers(engine, PaperRecord(id="2401.00001", title="A", abstract="a."))
     pk = pks["2401.00001"]
     with write_transaction(engine) as conn:
         record_activity(conn, pk, "upvote", now=NOW)
@@ -98,7 +88,7 @@ def test_record_activity_counts_and_rescores_inside_the_callers_transaction(
 
 
 def test_a_rolled_back_transaction_leaves_no_activity(engine: Engine) -> None:
-    pk = store(engine, PaperRecord(id="2401.00002", title="B", abstract="b."))["2401.00002"]
+    pk = add_papers(engine, PaperRecord(id="2401.00002", title="B", abstract="b."))["2401.00002"]
     with pytest.raises(RuntimeError), write_transaction(engine) as conn:
         record_activity(conn, pk, "upvote", now=NOW)
         raise RuntimeError("the vote failed")
@@ -117,7 +107,7 @@ def test_recompute_snapshots_star_growth_and_decays_scores(engine: Engine) -> No
         upvotes=40,
         links=[Link("code", code, 100)],
     )
-    pk = store(engine, record)["2401.00003"]
+    pk = add_papers(engine, record)["2401.00003"]
     assert recompute_trending(engine, now=NOW) == 1
     first = stats(engine, pk)
     terms = json.loads(str(first["trending_terms"]))["terms"]
@@ -125,7 +115,7 @@ def test_recompute_snapshots_star_growth_and_decays_scores(engine: Engine) -> No
     assert terms["stars"]["count"] == 100  # a new paper: its stars so far are its growth
     # The repository gains 28 stars by the next ingest: growth is recorded once, not again.
     record.links = [Link("code", code, 128)]
-    store(engine, record)
+    add_papers(engine, record)
     later = NOW + timedelta(hours=1)
     recompute_trending(engine, now=later)
     recompute_trending(engine, now=later)
@@ -154,7 +144,7 @@ def test_old_papers_first_star_snapshot_is_not_growth(engine: Engine) -> None:
         abstract="d.",
         links=[Link("code", "https://github.com/a/b", 5000)],
     )
-    pk = store(engine, record)["2401.00004"]
+    pk = add_papers(engine, record)["2401.00004"]
     # Seen long before "now": its 5,000 stars are a baseline, not a jump today.
     recompute_trending(engine, now=datetime.now(UTC) + timedelta(days=60))
     with engine.connect() as conn:
@@ -201,7 +191,7 @@ def test_cli_recomputes_and_shows_the_terms(engine: Engine) -> None:
     from paperfeed.cli import app
 
     today = datetime.now(UTC).date()
-    store(
+    add_papers(
         engine,
         PaperRecord(id="2401.00005", title="E", abstract="e.", featured_day=today, upvotes=6),
     )
@@ -220,7 +210,7 @@ def test_cli_recomputes_and_shows_the_terms(engine: Engine) -> None:
 def test_concurrent_activity_loses_nothing_and_counts_nothing_twice(engine: Engine) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    pk = store(engine, PaperRecord(id="2401.00006", title="F", abstract="f."))["2401.00006"]
+    pk = add_papers(engine, PaperRecord(id="2401.00006", title="F", abstract="f."))["2401.00006"]
 
     def vote(_: int) -> None:
         for _ in range(15):

@@ -16,7 +16,7 @@ from paperfeed.store import migrate
 from paperfeed.store.engine import make_engine, write_transaction
 from tests.conftest import BACKENDS, arxiv_rows, new_postgres_database
 
-SLICE = 3000
+SLICE = 2000
 CODE_EVERY = 7  # every 7th paper gets a code link, for has:code
 
 

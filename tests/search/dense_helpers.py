@@ -7,60 +7,42 @@ Embedding on CPU is the slow part of these tests, so each text is embedded once 
 from __future__ import annotations
 
 import gzip
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+import orjson
 import pytest
 from sqlalchemy import Engine
 
 from paperfeed.domain import PaperRecord
-from paperfeed.ingest.normalise import Prepared, prepare
-from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.search.embed import OnnxEmbedder, model_folder
 from paperfeed.search.types import Vectors
-from paperfeed.store.engine import write_transaction
-from tests.conftest import ARXIV_DAILY
-
-# Distinct fields, so "similar papers share a category" is a real test.
-QUOTA = {"cs.CV": 30, "cs.CL": 30, "cs.RO": 25, "cs.SD": 10, "eess.AS": 10}
+from tests.conftest import ARXIV_BY_FIELD
+from tests.factories import add_papers
 
 
 @lru_cache(maxsize=1)
 def real_papers() -> tuple[dict[str, object], ...]:
-    """~100 real arXiv papers, a fixed slice of the shared listings, by primary category."""
-    left = dict(QUOTA)
-    picked = []
-    with gzip.open(ARXIV_DAILY, "rt") as lines:
-        for line in lines:
-            row = json.loads(line)
-            primary = row["categories"][0]
-            if left.get(primary, 0) > 0:
-                left[primary] -= 1
-                picked.append(row)
-            if not any(left.values()):
-                break
-    return tuple(picked)
+    """105 real arXiv papers of five fields (cs.CV, cs.CL, cs.RO, cs.SD, eess.AS), so "similar
+    papers share a field" is a real test (scripts/make_test_fixtures.py picks them)."""
+    with gzip.open(ARXIV_BY_FIELD, "rb") as lines:
+        return tuple(orjson.loads(line) for line in lines)
 
 
 def store_papers(engine: Engine, rows: Sequence[dict[str, object]]) -> None:
-    items = []
-    for row in rows:
-        item = prepare(
-            PaperRecord(
-                id=str(row["id"]),
-                title=str(row["title"]),
-                abstract=str(row["abstract"]),
-                authors=list(row["authors"]),  # type: ignore[call-overload]
-                categories=list(row["categories"]),  # type: ignore[call-overload]
-            )
+    records = [
+        PaperRecord(
+            id=str(row["id"]),
+            title=str(row["title"]),
+            abstract=str(row["abstract"]),
+            authors=list(row["authors"]),  # type: ignore[call-overload]
+            categories=list(row["categories"]),  # type: ignore[call-overload]
         )
-        assert isinstance(item, Prepared)
-        items.append(item)
-    with write_transaction(engine) as conn:
-        upsert_batch(conn, items)
+        for row in rows
+    ]
+    add_papers(engine, *records)
 
 
 @lru_cache(maxsize=1)

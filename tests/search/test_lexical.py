@@ -43,7 +43,7 @@ def test_misspelt_word_still_finds_the_paper(corpus: Engine) -> None:
 
 
 def test_common_word_alone_is_capped(corpus: Engine) -> None:
-    # "model" is in ~1,650 of the 3,000 papers: above this threshold, so no bm25 over all.
+    # "model" is in 1,653 of the 2,000 papers: above this threshold, so no bm25 over all.
     ids, result = _ids(corpus, "model", k=10, max_term_df=200, candidate_cap=40)
     assert result.capped
     assert result.scored is not None and 0 < result.scored <= 40

@@ -17,7 +17,7 @@ from paperfeed.store.backup import BackupError, backup, find_pg_tool
 from paperfeed.store.engine import make_engine
 from paperfeed.store.papers import count_papers, get_paper
 from paperfeed.store.schema import ingest_checkpoints
-from tests.conftest import arxiv_rows, new_postgres_database
+from tests.conftest import arxiv_rows, arxiv_volume, new_postgres_database
 from tests.store.dbstate import (
     ListSource,
     counts,
@@ -58,7 +58,7 @@ def test_backups_taken_while_ingest_writes_restore_whole(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
     batch = 200
-    feed = write_jsonl(arxiv_rows(3_000), tmp_path / "feed.jsonl")
+    feed = write_jsonl(arxiv_volume(3_000), tmp_path / "feed.jsonl")
     url = sqlite_engine.url.render_as_string(hide_password=False)
     writer = ingest_process(url, feed, batch)
     taken: list[int] = []

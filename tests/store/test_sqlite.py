@@ -21,7 +21,7 @@ from paperfeed.store.engine import (
     write_transaction,
 )
 from paperfeed.store.schema import ingest_checkpoints
-from tests.conftest import arxiv_rows
+from tests.conftest import arxiv_volume
 from tests.store.dbstate import ingest_process, write_jsonl
 
 PRAGMAS = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
@@ -81,7 +81,7 @@ def test_readers_during_an_ingest_never_get_database_is_locked(
 ) -> None:
     """Web-style reads in four threads while a real `paperfeed ingest` process writes."""
     batch = 250
-    feed = write_jsonl(arxiv_rows(4_000), tmp_path / "feed.jsonl")
+    feed = write_jsonl(arxiv_volume(4_000), tmp_path / "feed.jsonl")
     url = sqlite_engine.url.render_as_string(hide_password=False)
     errors: list[BaseException] = []
     seen_counts: list[int] = []

@@ -11,19 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from paperfeed import config
-from paperfeed.community.passwords import hash_password
 from paperfeed.ingest.formats import ParseOptions
 from paperfeed.ingest.service import run_ingest
 from paperfeed.ingest.sources import file_source
 from paperfeed.store import migrate
-from paperfeed.store.community_schema import users
-from paperfeed.store.engine import make_engine, write_transaction
+from paperfeed.store.engine import make_engine
 from tests.conftest import SEED_PAGE, TEST_DATA
+from tests.factories import add_user
 from tests.live_server import serve_app
-from tests.rank.for_you_data import add_user
 from tests.web.chromium import chromium_page, needs_chromium
 
 pytestmark = needs_chromium
@@ -58,10 +56,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def _admin(engine: Engine) -> None:
-    user_pk = add_user(engine, "reader")
-    with write_transaction(engine) as conn:
-        values = {"password_hash": hash_password(PASSWORD), "is_admin": True}
-        conn.execute(update(users).where(users.c.pk == user_pk).values(values))
+    add_user(engine, "reader", admin=True, password=PASSWORD)
 
 
 def _violations(page: object, url: str) -> list[str]:

@@ -7,7 +7,6 @@ content type and response schema (RELIABILITY.md, "Also").
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,31 +17,21 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
 )
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from paperfeed.community.sessions import create_api_token
 from paperfeed.ingest.formats import ParseOptions
 from paperfeed.ingest.service import run_ingest
 from paperfeed.ingest.sources import file_source
-from paperfeed.store.community_schema import users
-from paperfeed.store.engine import write_transaction
 from paperfeed.web.app import create_app
 from tests.conftest import SEED_PAGE
+from tests.factories import add_user
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 
 
 def _api_token(engine: Engine) -> str:
-    row = {
-        "username": "script",
-        "email": "script@example.org",
-        "password_hash": "unused",
-        "is_admin": False,
-        "created_at": datetime.now(UTC),
-    }
-    with write_transaction(engine) as conn:
-        user_pk = conn.execute(insert(users).values(row).returning(users.c.pk)).scalar_one()
-    return create_api_token(engine, user_pk, "schemathesis")
+    return create_api_token(engine, add_user(engine, "script"), "schemathesis")
 
 
 @pytest.fixture

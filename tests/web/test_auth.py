@@ -21,9 +21,9 @@ from paperfeed.community.ratelimit import LOGIN_LIMIT
 from paperfeed.store.community_schema import sessions
 from paperfeed.web.app import create_app
 from paperfeed.web.auth_deps import SESSION_COOKIE
+from tests.factories import PASSWORD, register_user
 from tests.web.test_home import assert_security_headers, scan
 
-PASSWORD = "correct horse battery staple"
 BASE = "https://testserver"
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
@@ -43,7 +43,7 @@ def client(engine: Engine) -> Iterator[TestClient]:
 
 @pytest.fixture
 def ada(engine: Engine) -> accounts.User:
-    return accounts.register(engine, "ada", "ada@example.org", PASSWORD)
+    return register_user(engine)
 
 
 def csrf(client: TestClient, path: str = "/reset") -> str:

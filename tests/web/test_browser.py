@@ -14,23 +14,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, update
+from playwright import sync_api as playwright
+from sqlalchemy import Engine
 
 from paperfeed import config
-from paperfeed.community.passwords import hash_password
 from paperfeed.ingest.formats import ParseOptions
 from paperfeed.ingest.service import run_ingest
 from paperfeed.ingest.sources import file_source
 from paperfeed.rank import for_you
 from paperfeed.store import migrate
-from paperfeed.store.community_schema import users
-from paperfeed.store.engine import make_engine, write_transaction
+from paperfeed.store.engine import make_engine
 from tests.conftest import SEED_PAGE
 from tests.live_server import free_port, serve_app
 from tests.rank.for_you_data import load_sample, tagged_reader
 from tests.web.chromium import chromium_page, needs_chromium
 
-playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = needs_chromium
 
 
@@ -164,10 +162,7 @@ def test_for_you_in_the_browser_explains_and_learns(
     base, engine = site_engine
     load_sample(engine, tmp_path, 1500)
     for_you._models.clear()
-    user_pk, _ = tagged_reader(engine)
-    with write_transaction(engine) as conn:
-        password = hash_password("tagged reader 2026")
-        conn.execute(update(users).where(users.c.pk == user_pk).values(password_hash=password))
+    tagged_reader(engine, password="tagged reader 2026")
     for _ in _start(base):
         with chromium_page(height=1000) as (page, errors):
             page.goto(base + "/for-you")  # signed out: the login form, then back here

@@ -18,14 +18,14 @@ from sqlalchemy import Engine, func, select
 from paperfeed.community.sessions import create_api_token
 from paperfeed.store.community_schema import comments, votes
 from paperfeed.web.app import create_app
-from tests.web.test_community_helpers import BASE, add_paper, add_user, form_token, signed_in
+from tests.factories import add_paper, add_user, anonymous, form_token, signed_in
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture
 def api(engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(), base_url=BASE) as client:
+    with anonymous() as client:
         yield client
 
 

@@ -7,17 +7,16 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from starlette.requests import Request
 
 from paperfeed.community import comments as store
 from paperfeed.community.markdown import render_markdown
 from paperfeed.community.paper_context import community_context
-from paperfeed.community.users import User, get_user
+from paperfeed.community.users import User
 from paperfeed.store.community_schema import comment_flags, comments, paper_activity
 from paperfeed.web.app import create_app
-from tests.web.test_community_helpers import add_paper, add_user, form_token, signed_in
+from tests.factories import add_paper, add_user, anonymous, form_token, load_user, signed_in
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -46,13 +45,6 @@ def assert_safe(html: str, data_selector: str | None = None) -> BeautifulSoup:
     for link in (link for part in parts for link in part.find_all(href=True)):
         assert str(link["href"]).lower().startswith(("http://", "https://")), link
     return soup
-
-
-def _user(engine: Engine, pk: int) -> User:
-    with engine.connect() as conn:
-        user = get_user(conn, pk)
-    assert user is not None
-    return user
 
 
 def render_community(engine: Engine, paper_pk: int, paper_id: str, viewer: User | None) -> str:
@@ -92,7 +84,7 @@ def test_markdown_keeps_ordinary_formatting() -> None:
 
 def test_hostile_comments_render_safely_in_the_thread(engine: Engine) -> None:
     paper = add_paper(engine, "2401.12345")
-    author = _user(engine, add_user(engine, '"><script>alert(7)</script>'))
+    author = load_user(engine, add_user(engine, '"><script>alert(7)</script>'))
     for body in HOSTILE:
         store.add_comment(engine, author, paper, body)
     html = render_community(engine, paper, "2401.12345", author)
@@ -106,7 +98,7 @@ def test_hostile_comments_render_safely_in_the_thread(engine: Engine) -> None:
     assert len(soup.select("li.comment")) == len(HOSTILE)
     assert len(soup.select(".comment-author")) == len(HOSTILE)  # the hostile name as text too
     assert soup.find(string=lambda s: '"><script>alert(7)</script>' in s)
-    with TestClient(create_app(), base_url="https://testserver") as client:
+    with anonymous() as client:
         listed = client.get("/api/papers/2401.12345/comments").json()
     assert [item["body"] for item in listed] == [body.strip() for body in HOSTILE]
     for item in listed:
@@ -115,7 +107,7 @@ def test_hostile_comments_render_safely_in_the_thread(engine: Engine) -> None:
 
 def test_length_limit_and_empty_comment(engine: Engine) -> None:
     paper = add_paper(engine)
-    user = _user(engine, add_user(engine))
+    user = load_user(engine, add_user(engine))
     with pytest.raises(store.CommentError, match="too long"):
         store.add_comment(engine, user, paper, "x" * (store.MAX_COMMENT_CHARS + 1))
     with pytest.raises(store.CommentError, match="empty"):
@@ -126,7 +118,10 @@ def test_length_limit_and_empty_comment(engine: Engine) -> None:
 
 def test_edit_and_delete_only_your_own_and_deleted_shows_placeholder(engine: Engine) -> None:
     paper = add_paper(engine, "2401.12345")
-    alice, bob = _user(engine, add_user(engine, "alice")), _user(engine, add_user(engine, "bob"))
+    alice, bob = (
+        load_user(engine, add_user(engine, "alice")),
+        load_user(engine, add_user(engine, "bob")),
+    )
     pk = store.add_comment(engine, alice, paper, "First *thoughts*")
     with pytest.raises(store.NotYourComment):
         store.edit_comment(engine, bob, pk, "hijacked")
@@ -212,12 +207,12 @@ def test_comment_routes_post_edit_delete_flag_with_csrf(engine: Engine) -> None:
 
 def test_anonymous_comment_goes_to_login_and_flag_twice_counts_once(engine: Engine) -> None:
     paper = add_paper(engine, "2401.12345")
-    alice, bob = _user(engine, add_user(engine)), _user(engine, add_user(engine))
+    alice, bob = load_user(engine, add_user(engine)), load_user(engine, add_user(engine))
     pk = store.add_comment(engine, alice, paper, "hello")
     assert store.flag_comment(engine, bob, pk, "rude") is True
     assert store.flag_comment(engine, bob, pk, "rude again") is False
     assert store.list_comments(engine, paper)[0].flags == 1
-    with TestClient(create_app(), base_url="https://testserver") as anon:
+    with anonymous() as anon:
         response = anon.post(
             "/papers/2401.12345/comments", data={"body": "hi"}, follow_redirects=False
         )
@@ -230,7 +225,7 @@ def test_paper_page_shows_the_thread_safely_with_actions_by_role(engine: Engine)
     paper = add_paper(engine, "2401.12345")
     root, writer = add_user(engine, "root", admin=True), add_user(engine, "writer")
     for body in HOSTILE:
-        store.add_comment(engine, _user(engine, writer), paper, body)
+        store.add_comment(engine, load_user(engine, writer), paper, body)
     with signed_in(engine, root) as client:
         page = client.get("/papers/2401.12345")
         assert page.status_code == 200
@@ -241,7 +236,7 @@ def test_paper_page_shows_the_thread_safely_with_actions_by_role(engine: Engine)
     with signed_in(engine, writer) as client:
         soup = assert_safe(client.get("/papers/2401.12345").text, ".comment-body")
         assert soup.select('form[action$="/edit"]') and not soup.select('form[action^="/admin"]')
-    with TestClient(create_app(), base_url="https://testserver") as anon:
+    with anonymous() as anon:
         soup = assert_safe(anon.get("/papers/2401.12345").text, ".comment-body")
         assert not soup.select('form[action$="/comments"]')  # log in to comment
         assert not soup.select('form[action="/papers/2401.12345/upvote"]')  # log in to vote

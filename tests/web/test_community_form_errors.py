@@ -7,12 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from paperfeed.community import comments as store
-from paperfeed.web.app import create_app
-from tests.web.test_community_helpers import BASE, add_paper, add_user, form_token, signed_in
+from tests.factories import add_paper, add_user, anonymous, form_token, signed_in
 
 
 @pytest.mark.parametrize(
@@ -70,7 +68,7 @@ def test_the_json_api_still_answers_an_empty_comment_with_a_4xx(engine: Engine) 
 
 def test_a_visitor_s_upvote_button_is_a_link_to_log_in_and_come_back(engine: Engine) -> None:
     add_paper(engine, "2401.12345")
-    with TestClient(create_app(), base_url=BASE) as anon:
+    with anonymous() as anon:
         for path in ("/papers/2401.12345", "/date/2026-05-04?ref=x"):
             page = BeautifulSoup(anon.get(path).text, "html.parser")
             assert page.select("form.vote-form, [hx-post*=upvote]") == []  # no request to fail

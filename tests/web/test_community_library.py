@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from paperfeed.community.library import TagError, clean_tags, library, set_saved, set_tags
 from paperfeed.community.paper_context import community_context
-from paperfeed.web.app import create_app
-from tests.web.test_community_helpers import BASE, add_paper, add_user, form_token, signed_in
+from tests.factories import add_paper, add_user, anonymous, form_token, signed_in
 
 
 def test_save_unsave_toggle_and_tags(engine: Engine) -> None:
@@ -57,7 +55,7 @@ def test_library_page_and_save_route(engine: Engine) -> None:
         assert "to-read" in client.get("/library?tag=to-read").text
         client.post("/papers/2401.12345/save", data={"csrf_token": token, "saved": "0"})
         assert "Nothing saved yet" in client.get("/library").text
-    with TestClient(create_app(), base_url=BASE) as anon:
+    with anonymous() as anon:
         response = anon.get("/library", follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
 

@@ -11,17 +11,9 @@ from sqlalchemy import Engine, select
 from paperfeed.community import comments as comment_store
 from paperfeed.community import moderation
 from paperfeed.community.sessions import session_user, start_session
-from paperfeed.community.users import User, get_user
 from paperfeed.store.community_schema import comments, moderation_log, sessions, users
 from paperfeed.store.schema import papers
-from tests.web.test_community_helpers import add_paper, add_user, form_token, signed_in
-
-
-def _user(engine: Engine, pk: int) -> User:
-    with engine.connect() as conn:
-        user = get_user(conn, pk)
-    assert user is not None
-    return user
+from tests.factories import add_paper, add_user, form_token, load_user, signed_in
 
 
 def _log(engine: Engine) -> list[tuple[str, str, str]]:
@@ -31,8 +23,8 @@ def _log(engine: Engine) -> list[tuple[str, str, str]]:
 
 
 def test_actions_change_the_data_and_are_logged(engine: Engine) -> None:
-    admin = _user(engine, add_user(engine, "root", admin=True))
-    author = _user(engine, add_user(engine, "troll"))
+    admin = load_user(engine, add_user(engine, "root", admin=True))
+    author = load_user(engine, add_user(engine, "troll"))
     paper = add_paper(engine, "2401.12345")
     comment = comment_store.add_comment(engine, author, paper, "rude words")
     troll_token = start_session(engine, author.pk)
@@ -74,20 +66,20 @@ def test_actions_change_the_data_and_are_logged(engine: Engine) -> None:
 
 
 def test_non_admins_cannot_moderate(engine: Engine) -> None:
-    user = _user(engine, add_user(engine))
+    user = load_user(engine, add_user(engine))
     add_paper(engine, "2401.12345")
     with pytest.raises(moderation.NotAdmin):
         moderation.set_paper_hidden(engine, user, "2401.12345", True)
     with pytest.raises(moderation.ModerationError, match="no paper"):
-        admin = _user(engine, add_user(engine, admin=True))
+        admin = load_user(engine, add_user(engine, admin=True))
         moderation.set_paper_hidden(engine, admin, "2401.99999", True)
     assert _log(engine) == []
 
 
 def test_admin_page_and_routes(engine: Engine) -> None:
     admin = add_user(engine, "root", admin=True)
-    author = _user(engine, add_user(engine, "writer"))
-    flagger = _user(engine, add_user(engine, "reader"))
+    author = load_user(engine, add_user(engine, "writer"))
+    flagger = load_user(engine, add_user(engine, "reader"))
     paper = add_paper(engine, "2401.12345", title="Flag Target Paper")
     comment = comment_store.add_comment(engine, author, paper, "<b>questionable</b>")
     comment_store.flag_comment(engine, flagger, comment, "off-topic <script>")
@@ -131,7 +123,7 @@ def test_admin_page_and_routes(engine: Engine) -> None:
 
 
 def test_hidden_paper_is_gone_for_visitors_but_not_for_admins(engine: Engine) -> None:
-    admin = _user(engine, add_user(engine, admin=True))
+    admin = load_user(engine, add_user(engine, admin=True))
     add_paper(engine, "2401.12345")
     moderation.set_paper_hidden(engine, admin, "2401.12345", True)
     with signed_in(engine, add_user(engine)) as client:

@@ -17,8 +17,8 @@ from sqlalchemy import Engine, func, select
 
 from paperfeed.community.sessions import create_api_token
 from paperfeed.store.community_schema import paper_stats, votes
+from tests.factories import add_paper, add_user
 from tests.live_server import free_port
-from tests.web.test_community_helpers import add_paper, add_user
 
 USERS = 16
 

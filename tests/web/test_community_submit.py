@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from paperfeed.community.paper_context import community_context
@@ -17,17 +16,15 @@ from paperfeed.community.submit import (
     submit_arxiv,
     submit_manual,
 )
-from paperfeed.community.users import User, get_user
 from paperfeed.config import get_settings
 from paperfeed.search.indexer import DenseRetriever, update_index
 from paperfeed.store.community_schema import submissions
 from paperfeed.store.embeddings import count_embeddings
 from paperfeed.store.schema import papers
-from paperfeed.web.app import create_app
+from tests.factories import add_paper, add_user, anonymous, form_token, load_user, signed_in
 from tests.net.conftest import Reply, Server, net_env, recorded, server
 from tests.search.dense_helpers import CachedEmbedder
 from tests.web.test_community_comments import assert_safe
-from tests.web.test_community_helpers import add_paper, add_user, form_token, signed_in
 
 __all__ = ["net_env", "server"]  # fixtures of the loopback server, used by name below
 
@@ -48,13 +45,6 @@ def arxiv(net_env: Server) -> Server:
     return net_env
 
 
-def _user(engine: Engine, pk: int) -> User:
-    with engine.connect() as conn:
-        user = get_user(conn, pk)
-    assert user is not None
-    return user
-
-
 def _counts(engine: Engine) -> tuple[int, int]:
     with engine.connect() as conn:
         paper_count = conn.execute(select(func.count()).select_from(papers)).scalar_one()
@@ -63,7 +53,7 @@ def _counts(engine: Engine) -> tuple[int, int]:
 
 
 def test_submit_by_id_fetches_arxiv_and_records_who(engine: Engine, arxiv: Server) -> None:
-    alice = _user(engine, add_user(engine, "alice"))
+    alice = load_user(engine, add_user(engine, "alice"))
     done = submit_arxiv(engine, get_settings(), alice, "https://arxiv.org/abs/2503.14755v1")
     assert done.paper_id == "2503.14755" and done.created
     assert arxiv.seen and arxiv.seen[0].query["id_list"] == "2503.14755v1"
@@ -77,7 +67,7 @@ def test_submit_by_id_fetches_arxiv_and_records_who(engine: Engine, arxiv: Serve
 
 def test_duplicate_submission_lands_on_the_existing_paper(engine: Engine, arxiv: Server) -> None:
     existing = add_paper(engine, "2503.14797", title="Stored earlier", featured_day=None)
-    bob = _user(engine, add_user(engine, "bob"))
+    bob = load_user(engine, add_user(engine, "bob"))
     for spelling in ("arXiv:2503.14797", "2503.14797v1", "https://arxiv.org/abs/2503.14797v7"):
         done = submit_arxiv(engine, get_settings(), bob, spelling)
         assert done.paper_pk == existing and not done.created
@@ -89,7 +79,7 @@ def test_duplicate_submission_lands_on_the_existing_paper(engine: Engine, arxiv:
 
 
 def test_manual_entry_and_its_duplicate_by_title(engine: Engine) -> None:
-    carol = _user(engine, add_user(engine, "carol"))
+    carol = load_user(engine, add_user(engine, "carol"))
     done = submit_manual(
         engine,
         carol,
@@ -116,7 +106,7 @@ def test_manual_entry_and_its_duplicate_by_title(engine: Engine) -> None:
 def test_bad_ids_and_unreachable_arxiv_store_nothing(
     engine: Engine, arxiv: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dave = _user(engine, add_user(engine, "dave"))
+    dave = load_user(engine, add_user(engine, "dave"))
     with pytest.raises(SubmitError, match="not an arXiv id"):
         submit_arxiv(engine, get_settings(), dave, "not an id")
     with pytest.raises(SubmitError, match="no paper"):
@@ -130,8 +120,8 @@ def test_bad_ids_and_unreachable_arxiv_store_nothing(
 
 
 def test_new_accounts_may_submit_three_a_day(engine: Engine) -> None:
-    young = _user(engine, add_user(engine, "young", age=timedelta(hours=2)))
-    old = _user(engine, add_user(engine, "old", age=timedelta(days=3)))
+    young = load_user(engine, add_user(engine, "young", age=timedelta(hours=2)))
+    old = load_user(engine, add_user(engine, "old", age=timedelta(days=3)))
     for n in range(NEW_ACCOUNT_DAILY_LIMIT):
         submit_manual(engine, young, f"Young paper {n}", "abstract", "")
     with pytest.raises(SubmitRateLimited, match="New accounts"):
@@ -171,7 +161,7 @@ def test_submit_page_form_errors_and_redirect(engine: Engine, arxiv: Server) -> 
 
 
 def test_submit_page_needs_sign_in(engine: Engine) -> None:
-    with TestClient(create_app(), base_url="https://testserver") as anon:
+    with anonymous() as anon:
         response = anon.get("/submit", follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"] == "/login?next=%2Fsubmit"

@@ -5,15 +5,13 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
 from paperfeed.community.votes import set_vote, voted_paper_pks
 from paperfeed.store.community_schema import paper_activity, paper_stats, votes
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
-from paperfeed.web.app import create_app
-from tests.web.test_community_helpers import BASE, add_paper, add_user, form_token, signed_in
+from tests.factories import add_paper, add_user, anonymous, form_token, signed_in
 
 
 def _vote_rows(engine: Engine, paper_pk: int) -> int:
@@ -139,7 +137,7 @@ def test_upvote_form_redirects_back_and_htmx_gets_the_fragment(engine: Engine) -
 
 def test_anonymous_upvote_goes_to_login_and_csrf_is_required(engine: Engine) -> None:
     paper = add_paper(engine, "2401.12345")
-    with TestClient(create_app(), base_url=BASE) as anon:
+    with anonymous() as anon:
         response = anon.post("/papers/2401.12345/upvote", follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=%2Fpapers%2F2401.12345")

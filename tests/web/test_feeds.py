@@ -16,8 +16,9 @@ from paperfeed.rank.trending import recompute_trending, record_activity
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.web.app import create_app
+from tests.factories import add_papers
 from tests.web.test_home import HOSTILE
-from tests.web.test_pages import real, store
+from tests.web.test_pages import real
 
 BASE = "https://papers.example.org"
 TODAY = datetime.now(UTC).date()
@@ -35,7 +36,7 @@ def client(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
 
 @pytest.fixture
 def corpus(engine: Engine) -> dict[str, int]:
-    pks = store(
+    pks = add_papers(
         engine,
         real(0, featured_day=TODAY, upvotes=1),
         real(1, featured_day=TODAY, upvotes=9),
@@ -161,7 +162,7 @@ def test_rss_descriptions_are_escaped_html_so_readers_show_the_text(
     client: TestClient, engine: Engine
 ) -> None:
     abstract = "For all x<y<z the bound holds; see <sup>2</sup>.\n\n<img src=x onerror=alert(2)>"
-    store(
+    add_papers(
         engine,
         PaperRecord(
             id="2401.07777", title="Bounds", abstract=abstract, featured_day=TODAY, authors=["A"]

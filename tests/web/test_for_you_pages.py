@@ -10,14 +10,14 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from paperfeed.community.sessions import create_api_token, start_session
+from paperfeed.community.sessions import create_api_token
 from paperfeed.config import get_settings
 from paperfeed.rank import for_you
 from paperfeed.rank.feedback import FeedbackToken, make_feedback_token
 from paperfeed.store.recommend_schema import recommendation_feedback, user_categories
 from paperfeed.web.app import create_app
-from paperfeed.web.auth_deps import SESSION_COOKIE
-from tests.rank.for_you_data import add_user, load_sample, tagged_reader
+from tests.factories import add_user, anonymous, signed_in
+from tests.rank.for_you_data import load_sample, tagged_reader
 
 
 @pytest.fixture
@@ -25,8 +25,7 @@ def reader(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, int]]:
     load_sample(engine, tmp_path, 800)
     for_you._models.clear()
     user_pk, _ = tagged_reader(engine, per_tag=4)
-    with TestClient(create_app(), base_url="https://testserver") as client:
-        client.cookies.set(SESSION_COOKIE, start_session(engine, user_pk))
+    with signed_in(engine, user_pk) as client:
         yield client, user_pk
 
 
@@ -48,7 +47,7 @@ def _feedback_rows(engine: Engine) -> list[tuple[int, str, int]]:
 
 
 def test_the_page_needs_a_sign_in(engine: Engine) -> None:
-    with TestClient(create_app(), base_url="https://testserver") as client:
+    with anonymous() as client:
         response = client.get("/for-you", follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=")
@@ -104,8 +103,7 @@ def test_a_form_without_its_token_is_refused(
 def test_cold_start_offers_categories_and_then_recommends(engine: Engine, tmp_path: Path) -> None:
     load_sample(engine, tmp_path, 800)
     user_pk = add_user(engine, "newcomer")
-    with TestClient(create_app(), base_url="https://testserver") as client:
-        client.cookies.set(SESSION_COOKIE, start_session(engine, user_pk))
+    with signed_in(engine, user_pk) as client:
         page = BeautifulSoup(client.get("/for-you").text, "html.parser")
         choices = [str(box["value"]) for box in page.select('input[name="category"]')]
         assert "cs.CV" in choices
@@ -129,7 +127,7 @@ def test_digest_links_record_only_on_post(engine: Engine, reader: tuple[TestClie
     paper = client.get("/api/for-you?limit=1").json()["papers"][0]
     secret = get_settings().resolved_secret_key()
     token = make_feedback_token(secret, FeedbackToken(user_pk, paper["id"], -1, "rl"))
-    with TestClient(create_app(), base_url="https://testserver") as mail_reader:
+    with anonymous() as mail_reader:
         page = mail_reader.get(f"/feedback/{token}")
         assert page.status_code == 200 and "Less like this" in page.text
         assert _feedback_rows(engine) == [], "a GET (a mail scanner) records nothing"

@@ -14,11 +14,12 @@ from sqlalchemy import Engine, insert
 
 from paperfeed.domain import Link
 from paperfeed.rank.trending import recompute_trending, record_activity
-from paperfeed.store.community_schema import submissions, users
+from paperfeed.store.community_schema import submissions
 from paperfeed.store.engine import write_transaction
 from paperfeed.web.app import create_app
+from tests.factories import add_papers, add_user
 from tests.live_server import serve_app
-from tests.web.test_pages import real, store
+from tests.web.test_pages import real
 
 DAY = date(2026, 5, 4)  # a Monday: week 2026-W19
 TODAY = datetime.now(UTC).date()
@@ -26,7 +27,7 @@ TODAY = datetime.now(UTC).date()
 
 @pytest.fixture
 def corpus(engine: Engine) -> dict[str, int]:
-    pks = store(
+    pks = add_papers(
         engine,
         real(0, featured_day=DAY, upvotes=3, submitter="akhaliq"),
         real(1, featured_day=DAY, upvotes=8, links=[Link("code", "https://github.com/o/r", 77)]),
@@ -34,18 +35,8 @@ def corpus(engine: Engine) -> dict[str, int]:
         real(3, featured_day=DAY + timedelta(days=30), upvotes=0),  # June
         real(4, featured_day=TODAY, upvotes=2),
     )
+    user_pk = add_user(engine, "ada")
     with write_transaction(engine) as conn:
-        user_pk = conn.execute(
-            insert(users)
-            .values(
-                username="ada",
-                email="ada@example.org",
-                password_hash="x",
-                is_admin=False,
-                created_at=datetime.now(UTC),
-            )
-            .returning(users.c.pk)
-        ).scalar_one()
         conn.execute(
             insert(submissions).values(
                 paper_pk=pks[str(real(2).id)],

@@ -12,13 +12,12 @@ from httpx import Response
 from sqlalchemy import Engine
 
 from paperfeed.domain import PaperRecord
-from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.sample import sample_sources
 from paperfeed.ingest.service import run_ingest
-from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.store import migrate
-from paperfeed.store.engine import make_engine, write_transaction
+from paperfeed.store.engine import make_engine
 from paperfeed.web.app import create_app
+from tests.factories import add_papers
 
 SEED_TITLE = "Dense Object Grounding in 3D Scenes"
 HOSTILE = "<script>alert(1)</script>"
@@ -69,13 +68,6 @@ def scan(html: str) -> PageScan:
     return parser
 
 
-def store(engine: Engine, *records: PaperRecord) -> None:
-    prepared = [prepare(record) for record in records]
-    assert all(isinstance(item, Prepared) for item in prepared)
-    with write_transaction(engine) as conn:
-        upsert_batch(conn, prepared)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def client(engine: Engine) -> Iterator[TestClient]:
     with TestClient(create_app()) as client:
@@ -98,7 +90,7 @@ def test_home_lists_sample_papers_under_day_headings(engine: Engine, client: Tes
 def test_a_paper_shows_title_link_authors_teaser_day_and_categories(
     engine: Engine, client: TestClient
 ) -> None:
-    store(
+    add_papers(
         engine,
         PaperRecord(
             id="arXiv:2401.12345v2",
@@ -130,7 +122,7 @@ def test_a_paper_shows_title_link_authors_teaser_day_and_categories(
 
 
 def test_hostile_fields_are_escaped(engine: Engine, client: TestClient) -> None:
-    store(
+    add_papers(
         engine,
         PaperRecord(
             title=HOSTILE,

@@ -11,7 +11,8 @@ from paperfeed.community.sessions import create_api_token
 from paperfeed.rank import for_you
 from paperfeed.store.schema import papers
 from paperfeed.web.app import create_app
-from tests.rank.for_you_data import add_user, load_sample, papers_about
+from tests.factories import add_user
+from tests.rank.for_you_data import load_sample, papers_about
 
 
 def _ids(engine: Engine, pks: list[int]) -> list[str]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import bibtexparser
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from paperfeed.community.sessions import start_session
-from paperfeed.web.app import create_app
 from paperfeed.web.auth_deps import SESSION_COOKIE
 from paperfeed.web.library_export import library_bibtex
-from tests.rank.for_you_data import add_user, load_sample, papers_about, tag_papers
+from tests.factories import add_user, anonymous, signed_in
+from tests.rank.for_you_data import load_sample, papers_about, tag_papers
 
 
 def test_a_tag_exports_as_bibtex(engine: Engine, tmp_path: Path) -> None:
@@ -21,7 +20,7 @@ def test_a_tag_exports_as_bibtex(engine: Engine, tmp_path: Path) -> None:
     speech = papers_about(engine, "speech", 3)
     tag_papers(engine, user_pk, "speech", speech)
     tag_papers(engine, user_pk, "other", papers_about(engine, "reinforcement", 2))
-    with TestClient(create_app(), base_url="https://testserver") as client:
+    with anonymous() as client:
         assert client.get("/library.bib", follow_redirects=False).status_code == 303
         client.cookies.set(SESSION_COOKIE, start_session(engine, user_pk))
         response = client.get("/library.bib?tag=speech")
@@ -46,8 +45,7 @@ def test_the_library_page_links_the_export_of_its_tag(engine: Engine, tmp_path: 
     load_sample(engine, tmp_path, 200)
     user_pk = add_user(engine)
     tag_papers(engine, user_pk, "speech", papers_about(engine, "speech", 1))
-    with TestClient(create_app(), base_url="https://testserver") as client:
-        client.cookies.set(SESSION_COOKIE, start_session(engine, user_pk))
+    with signed_in(engine, user_pk) as client:
         page = client.get("/library?tag=speech").text
         assert 'href="/library.bib?tag=speech"' in page and 'href="/for-you?tag=speech"' in page
         assert 'href="/library.bib"' in client.get("/library").text

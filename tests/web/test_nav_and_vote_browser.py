@@ -7,17 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 
-from paperfeed.community.passwords import hash_password
-from paperfeed.store.community_schema import users
-from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
+from tests.factories import add_user
 
-# The site and its seed papers, Chromium and the skip when either is missing: as test_browser.
+# The site and its seed papers, and the check for Chromium: as test_browser.
 from tests.web.chromium import chromium_page
 from tests.web.test_browser import pytestmark, shots, site, site_engine
-from tests.web.test_community_helpers import add_user
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -33,11 +30,7 @@ LOOK = """element => {
 
 
 def _reader(engine: Engine) -> None:
-    pk = add_user(engine, "ada")
-    with write_transaction(engine) as conn:
-        conn.execute(
-            update(users).where(users.c.pk == pk).values(password_hash=hash_password(PASSWORD))
-        )
+    add_user(engine, "ada", password=PASSWORD)
 
 
 def _first_paper(engine: Engine) -> str:

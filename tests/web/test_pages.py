@@ -17,8 +17,6 @@ from paperfeed.community.votes import set_vote
 from paperfeed.domain import Link, PaperRecord
 from paperfeed.ingest.formats import ParseOptions
 from paperfeed.ingest.formats import bibtex as bibtex_format
-from paperfeed.ingest.normalise import Prepared, prepare
-from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.rank.trending import recompute_trending, record_activity
 from paperfeed.store.community_schema import paper_activity, paper_stats, users
 from paperfeed.store.engine import write_transaction
@@ -28,18 +26,11 @@ from paperfeed.web.app import create_app
 from paperfeed.web.auth_deps import SESSION_COOKIE
 from paperfeed.web.paper_page import bibtex
 from tests.conftest import arxiv_rows
+from tests.factories import add_papers
 from tests.web.test_home import HOSTILE, assert_security_headers, scan
 
 DAY = date(2026, 5, 4)
 NAVIGATE = {"sec-fetch-mode": "navigate", "sec-fetch-dest": "document", "sec-fetch-site": "none"}
-
-
-def store(engine: Engine, *records: PaperRecord) -> dict[str, int]:
-    prepared = [prepare(r) for r in records]
-    assert all(isinstance(p, Prepared) for p in prepared)
-    with write_transaction(engine) as conn:
-        upsert_batch(conn, prepared)  # type: ignore[arg-type]
-        return {row.id: row.pk for row in conn.execute(select(papers.c.id, papers.c.pk))}
 
 
 def real(index: int, **fields: Any) -> PaperRecord:
@@ -80,7 +71,7 @@ def client(engine: Engine) -> Iterator[TestClient]:
 def day_papers(engine: Engine) -> dict[str, int]:
     """Three papers on DAY (upvotes 5, 0 + 2 own votes... see the test), one hidden, and
     papers on the days around it, with an empty day between."""
-    pks = store(
+    pks = add_papers(
         engine,
         real(0, featured_day=DAY, upvotes=5),
         real(1, featured_day=DAY, upvotes=1),
@@ -189,7 +180,7 @@ def test_long_lists_are_paginated(
     engine: Engine, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(feed_pages, "PER_PAGE", 4)
-    store(engine, *[real(i, featured_day=DAY, upvotes=20 - i) for i in range(10)])
+    add_papers(engine, *[real(i, featured_day=DAY, upvotes=20 - i) for i in range(10)])
     first = client.get(f"/date/{DAY.isoformat()}").text
     assert titles(first) == [real(i).title for i in range(4)]
     assert f'href="/date/{DAY.isoformat()}?page=2" rel="next"' in first
@@ -226,7 +217,7 @@ def test_voted_state_shows_for_the_signed_in_viewer(
 
 def test_trending_ranks_by_stored_score_and_explains_it(engine: Engine, client: TestClient) -> None:
     today = datetime.now(UTC).date()
-    pks = store(
+    pks = add_papers(
         engine,
         real(0, featured_day=today, upvotes=2),
         real(1, featured_day=today, upvotes=0, links=[Link("code", "https://github.com/a/b", 40)]),
@@ -270,7 +261,7 @@ def test_paper_page_shows_everything_about_the_paper(engine: Engine, client: Tes
         submitter="akhaliq",
         links=[Link("code", "https://github.com/example/code", 12)],
     )
-    store(engine, record)
+    add_papers(engine, record)
     response = client.get(f"/papers/{record.id}")
     assert response.status_code == 200
     assert_security_headers(response)
@@ -300,7 +291,7 @@ def test_paper_page_lists_similar_papers(engine: Engine, client: TestClient) -> 
     from paperfeed.search.indexer import update_index
     from tests.search.dense_helpers import CachedEmbedder
 
-    store(engine, *[real(i) for i in range(30)])
+    add_papers(engine, *[real(i) for i in range(30)])
     update_index(engine, CachedEmbedder())
     html = client.get(f"/papers/{real(0).id}").text
     links = re.findall(r'<li><a href="/papers/([^"]+)">', html.split("similar-heading")[-1])
@@ -308,7 +299,7 @@ def test_paper_page_lists_similar_papers(engine: Engine, client: TestClient) -> 
 
 
 def test_unknown_hidden_and_odd_ids(engine: Engine, client: TestClient) -> None:
-    pks = store(
+    pks = add_papers(
         engine,
         PaperRecord(id="cs/0601001", title="An old-style id", abstract="Slash."),
         PaperRecord(id="2401.00009", title="Hidden", abstract="Gone."),
@@ -333,7 +324,7 @@ def test_unknown_hidden_and_odd_ids(engine: Engine, client: TestClient) -> None:
 
 def test_markdown_version(engine: Engine, client: TestClient) -> None:
     record = real(3, featured_day=DAY, upvotes=4)
-    store(engine, record)
+    add_papers(engine, record)
     response = client.get(f"/papers/{record.id}.md")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/markdown; charset=utf-8"
@@ -349,7 +340,7 @@ def test_views_count_once_per_browser_and_day_and_only_for_navigations(
     engine: Engine, client: TestClient
 ) -> None:
     record = real(5)
-    pk = store(engine, record)[str(record.id)]
+    pk = add_papers(engine, record)[str(record.id)]
 
     def views() -> int:
         with engine.connect() as conn:
@@ -378,7 +369,7 @@ def test_count_views_off_means_no_writes(engine: Engine, monkeypatch: pytest.Mon
 
     config.get_settings.cache_clear()
     record = real(6)
-    store(engine, record)
+    add_papers(engine, record)
     with TestClient(create_app()) as client:
         assert client.get(f"/papers/{record.id}", headers=NAVIGATE).status_code == 200
     with engine.connect() as conn:
@@ -387,7 +378,7 @@ def test_count_views_off_means_no_writes(engine: Engine, monkeypatch: pytest.Mon
 
 def test_hostile_fields_are_escaped_on_every_page(engine: Engine, client: TestClient) -> None:
     today = datetime.now(UTC).date()
-    pks = store(
+    pks = add_papers(
         engine,
         PaperRecord(
             id="2401.06666",
@@ -446,7 +437,7 @@ def test_bibtex_is_valid_and_escapes_braces() -> None:
 
 def test_trending_follows_the_clock_between_recomputes(engine: Engine, client: TestClient) -> None:
     today = datetime.now(UTC).date()
-    pks = store(engine, real(0, featured_day=today), real(1, featured_day=today))
+    pks = add_papers(engine, real(0, featured_day=today), real(1, featured_day=today))
     old, fresh = pks[str(real(0).id)], pks[str(real(1).id)]
     with write_transaction(engine) as conn:
         record_activity(conn, old, "upvote", 10)

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
+from playwright import sync_api
 from sqlalchemy import Engine, select
 
 from paperfeed.store.community_schema import paper_stats
+from tests.factories import add_papers
 from tests.web.chromium import ARGS, CHROMIUM, needs_chromium
 from tests.web.test_hf_api import site  # noqa: F401  (the uvicorn fixture)
-from tests.web.test_pages import real, store
+from tests.web.test_pages import real
 
-sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = needs_chromium
 
 
 def test_views_and_pages_in_chromium(engine: Engine, site: str) -> None:  # noqa: F811
     today = datetime.now(UTC).date()
     record = real(0, featured_day=today, upvotes=3)
-    pk = store(engine, record)[str(record.id)]
+    pk = add_papers(engine, record)[str(record.id)]
     with sync_api.sync_playwright() as playwright:
         # Two browser contexts (two visitors), so not chromium_page's one page.
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -13,13 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
 from paperfeed.domain import PaperRecord
-from paperfeed.ingest.normalise import Prepared, prepare
-from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.search.indexer import update_index
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.web.app import create_app
 from tests.conftest import arxiv_rows
+from tests.factories import add_papers
 from tests.search.dense_helpers import CachedEmbedder
 from tests.web.test_home import HOSTILE, assert_security_headers
 
@@ -40,13 +39,6 @@ def record(row: dict[str, Any]) -> PaperRecord:
         categories=row["categories"],
         published=date.fromisoformat(row["listed"]),
     )
-
-
-def store(engine: Engine, records: list[PaperRecord]) -> None:
-    prepared = [prepare(r) for r in records]
-    assert all(isinstance(item, Prepared) for item in prepared)
-    with write_transaction(engine) as conn:
-        upsert_batch(conn, prepared)  # type: ignore[arg-type]
 
 
 class ResultsScan(HTMLParser):
@@ -99,7 +91,7 @@ def client(engine: Engine) -> Iterator[TestClient]:
 
 @pytest.fixture
 def corpus(engine: Engine) -> list[dict[str, Any]]:
-    store(engine, [record(row) for row in PAPERS])
+    add_papers(engine, *[record(row) for row in PAPERS])
     return PAPERS
 
 
@@ -250,7 +242,7 @@ def test_similar_papers_are_neighbours_never_the_paper(
     engine: Engine, client: TestClient, corpus: list[dict[str, Any]]
 ) -> None:
     old = PAPERS[3] | {"id": OLD_STYLE_ID, "title": "An old-style id: " + PAPERS[3]["title"]}
-    store(engine, [record(old)])
+    add_papers(engine, record(old))
     update_index(engine, CachedEmbedder())
     paper = corpus[10]
     response = client.get(f"/api/papers/{paper['id']}/similar", params={"limit": 5})

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-# The site and its seed papers, Chromium and the skip when either is missing: as test_browser.
+# The site and its seed papers, and the check for Chromium: as test_browser.
 from tests.web.chromium import chromium_page
 from tests.web.test_browser import playwright, pytestmark, shots, site, site_engine
 

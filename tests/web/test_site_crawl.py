@@ -18,17 +18,13 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, insert, text
 
-from paperfeed.community.sessions import start_session
 from paperfeed.domain import Link, PaperRecord
-from paperfeed.ingest.normalise import Prepared, prepare
-from paperfeed.ingest.upsert import upsert_batch
-from paperfeed.store.community_schema import comments, users
+from paperfeed.store.community_schema import comments
 from paperfeed.store.engine import write_transaction
-from paperfeed.store.schema import metadata, papers
-from paperfeed.web.app import create_app
-from paperfeed.web.auth_deps import SESSION_COOKIE
+from paperfeed.store.schema import metadata
+from tests.factories import add_papers, add_user, anonymous, signed_in
 from tests.web.test_home import assert_security_headers
 
 MAX_PAGES = 150
@@ -49,7 +45,8 @@ class Crawl:
     forms: set[tuple[str, str]] = field(default_factory=set)  # (action, page it is on)
 
 
-def _store_hostile_data(engine: Engine) -> None:
+def _store_hostile_data(engine: Engine) -> int:
+    """Papers, a comment and an admin (its pk returned) of hostile text."""
     record = PaperRecord(
         id="2401.00001",
         title=HOSTILE_TITLE,
@@ -59,22 +56,12 @@ def _store_hostile_data(engine: Engine) -> None:
         featured_day=date.today(),
         links=[Link("code", "javascript:alert(9)"), Link("project", "https://example.org/p")],
     )
-    prepared = prepare(record)
-    assert isinstance(prepared, Prepared)
-    now = datetime.now(UTC)
+    paper_pk = add_papers(engine, record)["2401.00001"]
+    user_pk = add_user(engine, "admin", admin=True)
+    comment = {"paper_pk": paper_pk, "user_pk": user_pk, "body": HOSTILE_COMMENT}
     with write_transaction(engine) as conn:
-        upsert_batch(conn, [prepared])
-        admin = {
-            "username": "admin",
-            "email": "admin@example.org",
-            "password_hash": "x",
-            "is_admin": True,
-            "created_at": now,
-        }
-        user_pk = conn.execute(insert(users).values(admin).returning(users.c.pk)).scalar_one()
-        paper_pk = conn.execute(select(papers.c.pk).where(papers.c.id == "2401.00001")).scalar()
-        comment = {"paper_pk": paper_pk, "user_pk": user_pk, "body": HOSTILE_COMMENT}
-        conn.execute(insert(comments).values(**comment, created_at=now))
+        conn.execute(insert(comments).values(**comment, created_at=datetime.now(UTC)))
+    return user_pk
 
 
 def _same_site_path(base: str, href: str) -> str | None:
@@ -138,15 +125,8 @@ def database_fingerprint(engine: Engine) -> str:
 
 @pytest.fixture
 def clients(engine: Engine) -> Iterator[dict[str, TestClient]]:
-    _store_hostile_data(engine)
-    with engine.connect() as conn:
-        admin_pk = conn.execute(select(users.c.pk).where(users.c.username == "admin")).scalar_one()
-    token = start_session(engine, admin_pk)
-    with (
-        TestClient(create_app(), base_url="https://testserver") as visitor,
-        TestClient(create_app(), base_url="https://testserver") as admin,
-    ):
-        admin.cookies.set(SESSION_COOKIE, token)
+    admin_pk = _store_hostile_data(engine)
+    with anonymous() as visitor, signed_in(engine, admin_pk) as admin:
         yield {"visitor": visitor, "admin": admin}
 
 

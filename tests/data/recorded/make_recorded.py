@@ -2,8 +2,9 @@
 """Regenerate the recorded arXiv / OAI-PMH / Hugging Face responses from real papers.
 
 Run from the repository root: `python tests/data/recorded/make_recorded.py`. Papers (ids,
-titles, abstracts, authors, categories) come from ../shared/data; the envelopes follow the real
-services' formats (arXiv API Atom + opensearch, OAI-PMH 2.0 ListRecords, HF /api/daily_papers).
+titles, abstracts, authors, categories) come from the committed fixtures in tests/data (written
+by scripts/make_test_fixtures.py); the envelopes follow the real services' formats (arXiv API
+Atom + opensearch, OAI-PMH 2.0 ListRecords, HF /api/daily_papers).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parents[3] / "shared" / "data"
+DATA = HERE.parent
 
 
 def _papers() -> list[dict]:
     papers = []
-    with gzip.open(DATA / "arxiv-daily-2025-2026.jsonl.gz", "rt") as handle:
+    with gzip.open(DATA / "arxiv" / "listings.jsonl.gz", "rt") as handle:
         for line in handle:
             paper = json.loads(line)
             if paper["categories"][0] == "cs.CL":
