@@ -20,7 +20,7 @@ from typer.testing import Result
 from paperfeed.config import DEFAULT_BASE_URL, served_base_url
 from paperfeed.services import get_engine
 from tests.live_server import free_port
-from tests.web.test_community_helpers import add_paper
+from tests.factories import add_paper
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60

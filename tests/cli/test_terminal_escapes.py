@@ -12,7 +12,7 @@ from typer.testing import Result
 from paperfeed.cli.app import shown
 from paperfeed.services import get_engine
 from tests.test_cli import run
-from tests.web.test_community_helpers import add_user
+from tests.factories import add_user
 
 CLEAR_AND_RED = "\x1b[2J\x1b[31m"
 TITLES = [

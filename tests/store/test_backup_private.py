@@ -22,7 +22,7 @@ from paperfeed.store.partials import FOLDER
 from paperfeed.store.restore import restore
 from paperfeed.store.schema import papers
 from tests.test_cli import run
-from tests.web.test_community_helpers import add_paper
+from tests.factories import add_paper
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 60  # generous: how long a killed backup's watcher may take to clean up

@@ -23,15 +23,14 @@ from sqlalchemy import Engine, func, select
 from paperfeed.community import submit
 from paperfeed.community.sessions import create_api_token
 from paperfeed.community.submit import ArxivUnavailable, submit_arxiv
-from paperfeed.community.users import User, get_user
 from paperfeed.config import Settings, get_settings
 from paperfeed.ingest.net.arxiv_client import ArxivClient
 from paperfeed.ingest.net.http import Response, fetch
 from paperfeed.store.community_schema import submissions
 from paperfeed.web.app import create_app
+from tests.factories import BASE, add_paper, add_user, form_token, load_user, signed_in
 from tests.live_server import free_port
 from tests.net.conftest import Reply, Server, net_env, recorded, server
-from tests.web.test_community_helpers import BASE, add_paper, add_user, form_token, signed_in
 
 __all__ = ["net_env", "server"]  # fixtures of the loopback server, used by name below
 
@@ -84,13 +83,6 @@ def unreachable(
     yield host, _point_arxiv_at(monkeypatch, f"http://{host}:{port}/api/query")
 
 
-def _user(engine: Engine, pk: int) -> User:
-    with engine.connect() as conn:
-        user = get_user(conn, pk)
-    assert user is not None
-    return user
-
-
 def _no_internals(message: str, api_url: str) -> None:
     assert api_url not in message and "/api/query" not in message and "http" not in message
     assert UNRESOLVABLE not in message and "Traceback" not in message
@@ -100,7 +92,7 @@ def test_unreachable_arxiv_is_one_attempt_and_one_short_message(
     engine: Engine, unreachable: tuple[str, str], attempts: Counter[str]
 ) -> None:
     host, api_url = unreachable
-    user = _user(engine, add_user(engine, "ivy"))
+    user = load_user(engine, add_user(engine, "ivy"))
     with pytest.raises(ArxivUnavailable) as raised:
         submit_arxiv(engine, get_settings(), user, "2503.14755")
     assert attempts[host] == 1  # not retried: the answer was clear the first time
@@ -136,7 +128,7 @@ def test_a_busy_arxiv_is_retried_then_answered_briefly(
     net_env.route("/api/query", lambda query: Reply(503, b"busy", {"Retry-After": "1"}))
     monkeypatch.setenv("PAPERFEED_ARXIV_MAX_RETRIES", "2")
     get_settings.cache_clear()
-    user = _user(engine, add_user(engine, "kim"))
+    user = load_user(engine, add_user(engine, "kim"))
     with pytest.raises(ArxivUnavailable, match="Try again") as raised:
         submit_arxiv(engine, get_settings(), user, "2503.14755")
     assert len(net_env.seen) == 3  # 503 from a reachable arXiv is still worth retrying
@@ -176,7 +168,7 @@ def test_a_stored_paper_named_with_any_version_is_not_fetched(
     engine: Engine, net_env: Server
 ) -> None:
     stored = add_paper(engine, "2503.14797")
-    user = _user(engine, add_user(engine, "ned"))
+    user = load_user(engine, add_user(engine, "ned"))
     for spelling in ("2503.14797v1", "2503.14797v12", "https://arxiv.org/pdf/2503.14797v3"):
         done = submit_arxiv(engine, get_settings(), user, spelling)
         assert (done.paper_pk, done.created) == (stored, False)
