@@ -1,8 +1,14 @@
-"""Security headers on every response, whatever route or error produced it."""
+"""Security headers on every response, whatever route or error produced it.
+
+A crash included: Starlette answers an unhandled exception from its outermost layer, outside
+every middleware, so that 500 would go out bare. ``SecurityHeaders`` answers it itself (with
+the headers, without the exception's text) and re-raises, so the server still logs it.
+"""
 
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -37,6 +43,7 @@ SECURITY_HEADERS = {
 
 # Text types a browser would otherwise decode with a guessed charset.
 _NEEDS_CHARSET = ("text/", "application/json", "application/javascript")
+SERVER_ERROR = "Something went wrong on our side. It has been logged; please try again later."
 
 
 class SecurityHeaders:
@@ -50,12 +57,29 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 _add_headers(MutableHeaders(scope=message))
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if not started:
+                await server_error(scope)(scope, receive, send_with_headers)
+            raise  # for the server's log; Starlette sends nothing more once a response started
+
+
+def server_error(scope: Scope) -> Response:
+    """A 500 that tells nothing of the crash: JSON for API clients, text for people."""
+    path: str = scope.get("path", "")
+    if path.startswith("/api/") or path == "/healthz":
+        return JSONResponse({"status": "error", "detail": SERVER_ERROR}, status_code=500)
+    return PlainTextResponse(SERVER_ERROR, status_code=500)
 
 
 def _add_headers(headers: MutableHeaders) -> None:
