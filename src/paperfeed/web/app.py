@@ -33,7 +33,7 @@ from paperfeed.web import (
     search_page,
 )
 from paperfeed.web.csrf import AllowedHosts, CrossSiteGuard
-from paperfeed.web.request_guards import BodySizeLimit, NulBytes, StrictJson
+from paperfeed.web.request_guards import BodySizeLimit, NulBytes, UnusableBodies
 from paperfeed.web.security import SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates
 
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     _document_api_routes_only(app)
     app.add_middleware(CrossSiteGuard)
-    app.add_middleware(StrictJson)  # inside BodySizeLimit: it reads bodies already capped
+    app.add_middleware(UnusableBodies)  # inside BodySizeLimit: it reads bodies already capped
     app.add_middleware(BodySizeLimit)
     app.add_middleware(NulBytes)
     app.add_middleware(AllowedHosts)

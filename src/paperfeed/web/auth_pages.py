@@ -275,8 +275,8 @@ def create_token(
 ) -> Response:
     check_csrf(request, csrf_token)
     name = " ".join(name.split())
-    if not name or len(name) > MAX_TOKEN_NAME:
-        error = f"Give the token a name of 1 to {MAX_TOKEN_NAME} characters."
+    if not name or len(name) > MAX_TOKEN_NAME or not name.isprintable():
+        error = f"Give the token a name of 1 to {MAX_TOKEN_NAME} printable characters."
         context = _account_context(engine, user, token_error=error)
         return _render(request, "auth/account.html", context, 400)
     token = create_api_token(engine, user.pk, name)

@@ -10,8 +10,9 @@ compare one in text: refusing it here keeps every route, present and future, fro
 
 Python's JSON parser (FastAPI's) accepts ``NaN``, ``Infinity``, ``1e999`` (as infinity),
 integers of any size and lone surrogates (``"\\ud800"``): none can be stored, and most cannot
-even be written back in an error message. ``StrictJson`` refuses a body holding one, or a NUL in
-any string, with a 400 that names the rule, never the value.
+even be written back in an error message. ``UnusableBodies`` refuses a JSON body holding one,
+or a NUL in any string, and a form holding a NUL in any field, with a 400 that names the rule,
+never the value.
 """
 
 from __future__ import annotations
@@ -102,18 +103,26 @@ UNUSABLE_JSON = (
 )
 
 
-class StrictJson:
-    """ASGI middleware: 400 for a JSON body that Python parses but no route can use."""
+NUL_IN_FORM = "The form holds a NUL character, which no field can take."
+
+
+class UnusableBodies:
+    """ASGI middleware: 400 for a JSON body that Python parses but no route can use, and for a
+    form with a NUL byte in a field."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _may_be_json(Headers(scope=scope)):
+        media_type = _media_type(Headers(scope=scope)) if scope["type"] == "http" else None
+        if media_type is None or not (_may_be_json(media_type) or media_type == _FORM):
             await self.app(scope, receive, send)
             return
         messages, body = await _read_body(receive)
-        if unusable_json(body):
+        if media_type == _FORM and (b"%00" in body or b"\x00" in body):
+            await PlainTextResponse(NUL_IN_FORM, status_code=400)(scope, receive, send)
+            return
+        if media_type != _FORM and unusable_json(body):
             response = JSONResponse({"status": "error", "detail": UNUSABLE_JSON}, status_code=400)
             await response(scope, receive, send)
             return
@@ -124,9 +133,15 @@ class StrictJson:
         await self.app(scope, replay, send)
 
 
-def _may_be_json(headers: Headers) -> bool:
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _media_type(headers: Headers) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _may_be_json(media_type: str) -> bool:
     # FastAPI parses a body as JSON when it says so, or when it names no type at all.
-    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     return media_type in ("", "application/json") or media_type.endswith("+json")
 
 
