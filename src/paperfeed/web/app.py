@@ -34,7 +34,7 @@ from paperfeed.web import (
 )
 from paperfeed.web.csrf import AllowedHosts, CrossSiteGuard
 from paperfeed.web.request_guards import BodySizeLimit, NulBytes, UnusableBodies
-from paperfeed.web.security import SecurityHeaders
+from paperfeed.web.security import PrivateWhenSignedIn, SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.add_middleware(NulBytes)
     app.add_middleware(AllowedHosts)
+    app.add_middleware(PrivateWhenSignedIn)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -88,3 +88,39 @@ def _add_headers(headers: MutableHeaders) -> None:
     content_type = headers.get("content-type")
     if content_type and "charset=" not in content_type and content_type.startswith(_NEEDS_CHARSET):
         headers["content-type"] = f"{content_type}; charset=utf-8"
+
+
+class PrivateWhenSignedIn:
+    """ASGI middleware: ``Cache-Control: private`` on every answer made for a signed-in user.
+
+    A page or API answer rendered for a session or an API token (the request's user was looked
+    up and found, see ``auth_deps.current_user``) must not be kept by a shared cache and shown
+    to the next visitor. Anonymous answers, and routes that never ask who is signed in (feeds,
+    static files), keep their own caching.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Made here, so the routes' request.state writes to this very dict (a copied scope
+        # further in would otherwise get its own).
+        state = scope.setdefault("state", {})
+
+        async def send_private(message: Message) -> None:
+            if message["type"] == "http.response.start" and state.get("user") is not None:
+                _make_private(MutableHeaders(scope=message))
+            await send(message)
+
+        await self.app(scope, receive, send_private)
+
+
+def _make_private(headers: MutableHeaders) -> None:
+    current = headers.get("cache-control", "")
+    if "private" in current or "no-store" in current:
+        return
+    kept = [part.strip() for part in current.split(",") if part.strip().lower() != "public"]
+    headers["cache-control"] = ", ".join(["private", *(part for part in kept if part)])
