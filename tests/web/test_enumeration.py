@@ -19,6 +19,7 @@ from paperfeed.mail import subscriptions as subs
 from paperfeed.mail.outbox import suppress
 from paperfeed.store.engine import write_transaction
 from paperfeed.web.app import create_app
+from paperfeed.web.auth_pages import REGISTER_LIMIT_PER_IP
 from tests.mail.smtp_server import SmtpRecorder, smtp_server
 
 MEMBER, STRANGER = "ada@example.org", "nobody@example.org"
@@ -83,3 +84,23 @@ def test_operators_still_get_a_clear_error(engine: Engine, recorder: SmtpRecorde
     with pytest.raises(subs.NoAccount, match="need an account") as missing:
         subs.subscribe(engine, STRANGER, "daily", "for_you")
     assert missing.value.notify
+
+
+def test_probing_addresses_by_registering_costs_an_attempt_each(
+    engine: Engine, recorder: SmtpRecorder
+) -> None:
+    # Register says an address is taken (docs/accounts.md says why); every probe, refused or
+    # not, counts against the client's daily registrations.
+    with TestClient(create_app(), base_url="https://testserver", follow_redirects=False) as client:
+        token = CSRF.search(client.get("/register").text)
+        assert token
+        statuses = []
+        for attempt in range(REGISTER_LIMIT_PER_IP + 1):
+            form = {
+                "username": f"prober{attempt}",
+                "email": MEMBER if attempt < REGISTER_LIMIT_PER_IP else "fresh@example.org",
+                "password": "correct horse battery staple",
+                "csrf_token": token[1],
+            }
+            statuses.append(client.post("/register", data=form).status_code)
+    assert statuses == [400] * REGISTER_LIMIT_PER_IP + [429]
