@@ -101,9 +101,9 @@ UNUSABLE_JSON = (
     "The request body holds a value that cannot be used: numbers must be finite and fit in "
     "64 bits, and text must be valid Unicode without NUL characters."
 )
-
-
 NUL_IN_FORM = "The form holds a NUL character, which no field can take."
+_FORM = "application/x-www-form-urlencoded"
+_NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class UnusableBodies:
@@ -114,7 +114,7 @@ class UnusableBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        media_type = _media_type(Headers(scope=scope)) if scope["type"] == "http" else None
+        media_type = _media_type(scope)
         if media_type is None or not (_may_be_json(media_type) or media_type == _FORM):
             await self.app(scope, receive, send)
             return
@@ -133,11 +133,11 @@ class UnusableBodies:
         await self.app(scope, replay, send)
 
 
-_FORM = "application/x-www-form-urlencoded"
-
-
-def _media_type(headers: Headers) -> str:
-    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+def _media_type(scope: Scope) -> str | None:
+    """The body's media type ("" when unnamed), or None for a request that carries no body."""
+    if scope["type"] != "http" or scope["method"] in _NO_BODY:
+        return None
+    return Headers(scope=scope).get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 def _may_be_json(media_type: str) -> bool:
