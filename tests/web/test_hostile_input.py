@@ -5,6 +5,7 @@ The endpoints come from the app's own routes, so a JSON endpoint added later is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,9 +16,10 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
-from paperfeed.community.sessions import create_api_token
+from paperfeed.community.sessions import create_api_token, start_session
 from paperfeed.web.app import create_app
-from tests.web.test_community_helpers import BASE, add_paper, add_user
+from paperfeed.web.auth_deps import SESSION_COOKIE
+from tests.web.test_community_helpers import BASE, add_paper, add_user, form_token
 from tests.web.test_home import assert_security_headers
 
 PAPER = "2401.12345"
@@ -163,3 +165,34 @@ def test_ordinary_json_still_reaches_the_route(clients: dict[str, TestClient]) -
     body = {"email": "reader@example.org", "topic": "graph neural networks\n"}
     response = clients["anonymous"].post("/api/subscriptions", json=body)
     assert response.status_code == 202
+
+
+def integer_path_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path) of every route with an integer in its path (row keys: comment 7)."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        if any(param.field_info.annotation is int for param in route.dependant.path_params):
+            path = context.path or route.path
+            found.extend((method, path) for method in sorted(route.methods - {"HEAD"}))
+    return found
+
+
+def test_an_integer_past_64_bits_in_the_path_is_a_4xx(engine: Engine) -> None:
+    admin = add_user(engine, admin=True)
+    app = create_app()
+    routes = integer_path_routes(app)
+    assert ("POST", "/comments/{comment_pk}/edit") in routes
+    failures = []
+    with TestClient(app, base_url=BASE, raise_server_exceptions=False) as client:
+        client.cookies.set(SESSION_COOKIE, start_session(engine, admin))
+        token = form_token(client, "/account")
+        for method, path in routes:
+            for number in ("9223372036854775808", "-9223372036854775809", "1" + "0" * 30):
+                url = re.sub(r"\{[^}]+\}", number, path)
+                response = client.request(method, url, data={"csrf_token": token})
+                if not 400 <= response.status_code < 500:
+                    failures.append(f"{method} {url}: {response.status_code}")
+    assert not failures, failures

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -96,6 +97,8 @@ async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
 
 # Integers must fit a signed 64-bit column (SQLite's INTEGER, PostgreSQL's BIGINT).
 INT64 = range(-(2**63), 2**63)
+# A row's key in a path (/comments/<pk>/edit): beyond 64 bits the database refuses the query.
+RowKey = Annotated[int, Path(ge=1, le=INT64[-1])]
 _MAX_INT_DIGITS = 20  # longer cannot fit; Python refuses past 4,300 digits with a ValueError
 UNUSABLE_JSON = (
     "The request body holds a value that cannot be used: numbers must be finite and fit in "
