@@ -107,6 +107,7 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     # Embedding on CPU is slow; tests that check indexing at ingest turn it back on.
     monkeypatch.setenv("PAPERFEED_INDEX_ON_INGEST", "0")
     monkeypatch.setenv("PAPERFEED_CONFIG", "")  # empty: no config file at all
+    monkeypatch.setenv("PAPERFEED_ALLOWED_HOSTS", "testserver")  # TestClient's Host header
     config.get_settings.cache_clear()
     yield
     config.get_settings.cache_clear()

@@ -257,6 +257,13 @@ class Settings(BaseSettings):
         "`X-Forwarded-For` header is believed (for rate limits per client address). Empty: "
         "the header is ignored and the TCP peer is the client.",
     )
+    allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated host names the site answers to, besides the host of "
+        "BASE_URL and the loopback names (localhost, 127.0.0.1, ::1), which are always allowed. "
+        "A request for any other host gets 400, so a DNS-rebinding page cannot drive a private "
+        "instance. `*` allows every host (only behind a proxy that checks the host itself).",
+    )
     log_level: str = Field(
         default="WARNING",
         description="Log level of paperfeed's structured (JSON lines) logs on stderr.",

@@ -11,8 +11,8 @@ from typer.testing import Result
 
 from paperfeed.cli.app import shown
 from paperfeed.services import get_engine
-from tests.test_cli import run
 from tests.factories import add_user
+from tests.test_cli import run
 
 CLEAR_AND_RED = "\x1b[2J\x1b[31m"
 TITLES = [

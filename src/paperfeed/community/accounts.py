@@ -134,15 +134,18 @@ def _refuse_duplicates(conn: Connection, username: str, email: str) -> None:
 def log_in(
     engine: Engine, login: str, password: str, ip: str, *, now: datetime | None = None
 ) -> User:
-    """Check the rate limits (per account and per client address), then the password.
+    """Check the rate limits (per login name and client address, and per client address),
+    then the password. Raises ``RateLimited`` (the 11th attempt in 5 minutes) or
+    ``AccountError``.
 
-    Raises ``RateLimited`` (the 11th attempt in 5 minutes) or ``AccountError``.
+    No limit counts an account's attempts from every address together: strangers' wrong
+    guesses would then lock its owner out (renewably, every 5 minutes). And the limit is keyed
+    by the name as typed, not by the account it names: a username and its email address fill
+    separate buckets, so a full bucket never tells which address goes with which name.
     """
     login = login.strip()[:MAX_EMAIL]
-    with engine.connect() as conn:
-        known = _credentials(conn, login)
-    account_key = f"user:{known.pk}" if known else f"name:{login.lower()}"
-    check_and_record(engine, "login_account", account_key, LOGIN_LIMIT, LOGIN_WINDOW, now=now)
+    name_key = f"{ip} {login.lower()}"
+    check_and_record(engine, "login_name", name_key, LOGIN_LIMIT, LOGIN_WINDOW, now=now)
     check_and_record(engine, "login_ip", ip, LOGIN_LIMIT, LOGIN_WINDOW, now=now)
     return authenticate(engine, login, password)
 
@@ -187,8 +190,9 @@ def change_password(
 ) -> None:
     """Set a new password after checking the current one; ends the account's other sessions."""
     # A borrowed session must not become a way to guess the password: same limit as log in.
+    # Per account is right here: only someone signed in as the owner can fill it.
     key = f"user:{user.pk}"
-    check_and_record(engine, "login_account", key, LOGIN_LIMIT, LOGIN_WINDOW)
+    check_and_record(engine, "password_change", key, LOGIN_LIMIT, LOGIN_WINDOW)
     try:
         authenticate(engine, user.username, current)
     except AccountError:

@@ -72,6 +72,10 @@ def clean_tags(names: Iterable[str]) -> list[str]:
     for tag in tags:
         if len(tag) > MAX_TAG_CHARS:
             raise TagError(f"A tag is at most {MAX_TAG_CHARS} characters.")
+        # Spaces are hyphens by now, so anything unprintable is a control or invisible
+        # character (NUL, which PostgreSQL cannot store; a terminal escape; a bidi override).
+        if not tag.isprintable():
+            raise TagError("Tags cannot hold control or invisible characters.")
     return tags
 
 

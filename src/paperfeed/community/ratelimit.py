@@ -31,7 +31,7 @@ KEEP = timedelta(days=7)
 PRUNE_EVERY_S = 600.0
 
 # The limits paperfeed's own forms use (RELIABILITY 17).
-LOGIN_LIMIT, LOGIN_WINDOW = 10, 5 * MINUTE  # per account and per client address
+LOGIN_LIMIT, LOGIN_WINDOW = 10, 5 * MINUTE  # per login name and client address, and per address
 RESET_LIMIT_PER_ADDRESS, RESET_LIMIT_PER_IP = 3, 20  # password-reset mails per day
 MAX_KEY = 320
 

@@ -36,6 +36,21 @@ class SubscriptionError(ValueError):
     """Bad input or a link that cannot be used; the message is for the person."""
 
 
+class NoAccount(SubscriptionError):
+    """A "for you" digest for an address that no account uses.
+
+    The site answers it like any other subscription (whether an address has an account is for
+    its owner to learn, not whoever typed it): it mails ``account_needed_message`` instead of a
+    confirmation, unless ``notify`` is False (the address is suppressed).
+    """
+
+    def __init__(self, notify: bool) -> None:
+        super().__init__(
+            "“For you” digests need an account with this email address: register first."
+        )
+        self.notify = notify
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     pk: int
@@ -185,9 +200,7 @@ def subscribe(
     query = check_query(query) if kind == "topic" else ""
     with write_transaction(engine) as conn:
         if kind == "for_you" and account_of(conn, email) is None:
-            raise SubscriptionError(
-                "“For you” digests need an account with this email address: register first."
-            )
+            raise NoAccount(notify=not _suppressed(conn, email))
         subscriber_pk = conn.execute(
             select(subscribers.c.pk).where(subscribers.c.email == email)
         ).scalar()
@@ -239,10 +252,12 @@ def subscribe(
         found = get_subscription(conn, pk)
         assert found is not None
         # A bounced or complaining address gets no mail, not even a confirmation.
-        suppressed = conn.execute(
-            select(suppressions.c.email).where(suppressions.c.email == email)
-        ).first()
-        return found, suppressed is None
+        return found, not _suppressed(conn, email)
+
+
+def _suppressed(conn: Connection, email: str) -> bool:
+    found = conn.execute(select(suppressions.c.email).where(suppressions.c.email == email))
+    return found.first() is not None
 
 
 def account_of(conn: Connection, email: str) -> int | None:
@@ -292,6 +307,29 @@ def confirmation_message(
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    return message
+
+
+def account_needed_message(
+    settings: Settings, email: str, now: datetime | None = None
+) -> EmailMessage:
+    """The answer to a "for you" subscription for an address with no account (transactional)."""
+    now = now or datetime.now(UTC)
+    message = EmailMessage()
+    message["From"] = transactional_from(settings)
+    message["To"] = email
+    message["Subject"] = "Your paperfeed “for you” digest needs an account"
+    message["Date"] = formatdate(now.timestamp(), usegmt=True)
+    message["Message-ID"] = make_msgid("account-needed", domain=mail_domain(settings))
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(
+        "Someone (hopefully you) asked paperfeed for a “for you” digest at this address.\n\n"
+        "That digest holds the recommendations of the paperfeed account that uses this "
+        "address, and no account uses it yet. Register with this address at\n\n"
+        f"{link(settings, '/register')}\n\n"
+        "then subscribe again. If you did not ask for it, ignore this message: nothing was "
+        "subscribed and nothing more will be sent.\n"
+    )
     return message
 
 

@@ -16,6 +16,7 @@ from paperfeed.community import moderation
 from paperfeed.web.auth_deps import AdminDep, check_csrf
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.redirects import back_target, see_other
+from paperfeed.web.request_guards import RowKey
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -96,7 +97,7 @@ def hide_comment(
     request: Request,
     engine: EngineDep,
     admin: AdminDep,
-    comment_pk: int,
+    comment_pk: RowKey,
     csrf_token: Csrf = None,
     hidden: Field = "1",
     reason: Field = "",

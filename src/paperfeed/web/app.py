@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -33,9 +32,9 @@ from paperfeed.web import (
     routes,
     search_page,
 )
-from paperfeed.web.csrf import CrossSiteGuard
-from paperfeed.web.request_guards import BodySizeLimit, NulBytes
-from paperfeed.web.security import SecurityHeaders
+from paperfeed.web.csrf import AllowedHosts, CrossSiteGuard
+from paperfeed.web.request_guards import BodySizeLimit, NulBytes, UnusableBodies
+from paperfeed.web.security import PrivateWhenSignedIn, SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates
 
 log = logging.getLogger(__name__)
@@ -81,9 +80,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     _document_api_routes_only(app)
-    app.add_middleware(CrossSiteGuard, base_url=settings.base_url)
+    app.add_middleware(CrossSiteGuard)
+    app.add_middleware(UnusableBodies)  # inside BodySizeLimit: it reads bodies already capped
     app.add_middleware(BodySizeLimit)
     app.add_middleware(NulBytes)
+    app.add_middleware(AllowedHosts)
+    app.add_middleware(PrivateWhenSignedIn)
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -149,6 +151,29 @@ async def _invalid_request(request: Request, error: Exception) -> Response:
     # API clients get FastAPI's 422 with the field errors; people get a page, not JSON.
     assert isinstance(error, RequestValidationError)
     if _wants_json(request):
-        return await request_validation_exception_handler(request, error)
+        return JSONResponse({"detail": field_errors(error)}, status_code=422)
     message = "This address has a parameter the site cannot use. Try the search box again."
     return error_response(request, 422, "Invalid request", message)
+
+
+def field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    """FastAPI's field errors without the ``input`` and ``ctx`` it would echo back.
+
+    Echoed input is how a hostile value (a lone surrogate, a NaN) turned a 422 into a 500, and
+    the client knows what it sent; ``loc`` (which may hold the client's own keys) and ``msg``
+    are kept only where they are plain printable text.
+    """
+    return [
+        {
+            "type": _plain(str(problem.get("type", "")), "invalid"),
+            "loc": [
+                part if isinstance(part, int) else _plain(str(part), "?") for part in problem["loc"]
+            ],
+            "msg": _plain(str(problem.get("msg", "")), "Invalid value."),
+        }
+        for problem in error.errors()
+    ]
+
+
+def _plain(text: str, instead: str) -> str:
+    return text if len(text) <= 200 and text.isprintable() and text.isascii() else instead

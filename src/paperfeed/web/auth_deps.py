@@ -48,6 +48,7 @@ def current_user(request: Request) -> User | None:
         request.state.via_token = True
     elif token := session_token(request):
         user = session_user(engine, token)
+    # Also read by PrivateWhenSignedIn (security.py): an answer made for a user is private.
     request.state.user = user
     return user
 

@@ -38,6 +38,7 @@ from paperfeed.web.auth_deps import (
 )
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.redirects import safe_next
+from paperfeed.web.request_guards import RowKey
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -275,8 +276,8 @@ def create_token(
 ) -> Response:
     check_csrf(request, csrf_token)
     name = " ".join(name.split())
-    if not name or len(name) > MAX_TOKEN_NAME:
-        error = f"Give the token a name of 1 to {MAX_TOKEN_NAME} characters."
+    if not name or len(name) > MAX_TOKEN_NAME or not name.isprintable():
+        error = f"Give the token a name of 1 to {MAX_TOKEN_NAME} printable characters."
         context = _account_context(engine, user, token_error=error)
         return _render(request, "auth/account.html", context, 400)
     token = create_api_token(engine, user.pk, name)
@@ -290,7 +291,7 @@ def create_token(
 
 @router.post("/account/tokens/{token_pk}/revoke")
 def revoke_token(
-    request: Request, engine: EngineDep, user: UserDep, token_pk: int, csrf_token: FormField = ""
+    request: Request, engine: EngineDep, user: UserDep, token_pk: RowKey, csrf_token: FormField = ""
 ) -> Response:
     check_csrf(request, csrf_token)
     revoke_api_token(engine, user.pk, token_pk)

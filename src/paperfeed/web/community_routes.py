@@ -39,6 +39,7 @@ from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_csrf
 from paperfeed.web.deps import EngineDep, embed_new_paper
 from paperfeed.web.paper_page import paper_page
 from paperfeed.web.redirects import back_target, safe_next, see_other
+from paperfeed.web.request_guards import RowKey
 
 router = APIRouter(include_in_schema=False)
 # A refused submission's status: too many (429), arXiv not answering (502), else the input (422).
@@ -225,7 +226,7 @@ def edit_comment(
     request: Request,
     engine: EngineDep,
     viewer: UserDep,
-    comment_pk: int,
+    comment_pk: RowKey,
     csrf_token: Annotated[str | None, Form()] = None,
     body: Annotated[str, Form()] = "",
 ) -> Response:
@@ -239,7 +240,7 @@ def delete_comment(
     request: Request,
     engine: EngineDep,
     viewer: UserDep,
-    comment_pk: int,
+    comment_pk: RowKey,
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
@@ -252,7 +253,7 @@ def flag_comment(
     request: Request,
     engine: EngineDep,
     viewer: UserDep,
-    comment_pk: int,
+    comment_pk: RowKey,
     csrf_token: Annotated[str | None, Form()] = None,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:

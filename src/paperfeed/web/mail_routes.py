@@ -59,6 +59,40 @@ def _send_confirmation(settings: Settings, sub: Subscription) -> None:
         sender.close()
 
 
+def _send_account_needed(settings: Settings, email: str) -> None:
+    sender = make_sender(settings)
+    try:
+        sender.send(subs.account_needed_message(settings, email))
+    except MailError as error:
+        log.error("account-needed notice not sent", extra={"to": email, "error": str(error)})
+    finally:
+        sender.close()
+
+
+def _subscribe(
+    engine: Engine,
+    settings: Settings,
+    background: BackgroundTasks,
+    address: str,
+    frequency: str,
+    kind: str,
+    topic: str,
+) -> None:
+    """Store the subscription and queue its mail (sent after the response, like a reset's).
+
+    A "for you" digest for an address without an account is answered like any other: the
+    address's owner learns why by mail, whoever typed it learns nothing (no enumeration).
+    """
+    try:
+        sub, needs_confirmation = subs.subscribe(engine, address, frequency, kind, topic)
+    except subs.NoAccount as missing:
+        if missing.notify:
+            background.add_task(_send_account_needed, settings, address)
+        return
+    if needs_confirmation:
+        background.add_task(_send_confirmation, settings, sub)
+
+
 @router.post("/subscribe")
 def subscribe(
     request: Request,
@@ -86,7 +120,7 @@ def subscribe(
         check_and_record(engine, "subscribe_ip", client_ip(request), cap * 4, DAY)
         check_and_record(engine, "subscribe_email", address, cap, DAY)
         kind = "topic" if topic.strip() else ("for_you" if kind == "for_you" else "trending")
-        sub, needs_confirmation = subs.subscribe(engine, address, frequency, kind, topic)
+        _subscribe(engine, settings, background, address, frequency, kind, topic)
     except SubscriptionError as error:
         context.update(heading="Subscribe", message=str(error), error=True)
         return _render(request, "mail/subscribed.html", context, 400)
@@ -99,8 +133,6 @@ def subscribe(
         response = _render(request, "mail/subscribed.html", context, 429)
         response.headers["Retry-After"] = str(error.retry_after)
         return response
-    if needs_confirmation:
-        background.add_task(_send_confirmation, settings, sub)
     # The same answer whether or not the address was subscribed: no account enumeration.
     return _render(request, "mail/subscribed.html", context)
 
@@ -334,9 +366,7 @@ def api_subscribe(
         if body.for_you and kind == "topic":  # two kinds asked for: neither is guessed
             raise SubscriptionError("Give a topic or for_you, not both: they are two digests.")
         kind = "for_you" if body.for_you else kind
-        sub, needs_confirmation = subs.subscribe(
-            engine, address, body.frequency, kind, body.topic or ""
-        )
+        _subscribe(engine, settings, background, address, body.frequency, kind, body.topic or "")
     except SubscriptionError as error:
         raise HTTPException(400, str(error)) from None
     except RateLimited as error:
@@ -345,6 +375,4 @@ def api_subscribe(
             "Too many subscription requests today. Try again tomorrow.",
             headers={"Retry-After": str(error.retry_after)},
         ) from None
-    if needs_confirmation:
-        background.add_task(_send_confirmation, settings, sub)
     return SubscribeOut(status="pending", detail=CHECK_INBOX)
