@@ -19,10 +19,10 @@ from typer.testing import Result
 
 from paperfeed.config import DEFAULT_BASE_URL, served_base_url
 from paperfeed.services import get_engine
+from tests.conftest import REPO
 from tests.factories import add_paper
 from tests.live_server import free_port
 
-REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60
 
 

@@ -21,10 +21,10 @@ from paperfeed.store.backup import backup, key_file
 from paperfeed.store.partials import FOLDER
 from paperfeed.store.restore import restore
 from paperfeed.store.schema import papers
+from tests.conftest import REPO
 from tests.factories import add_paper
 from tests.test_cli import run
 
-REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 60  # generous: how long a killed backup's watcher may take to clean up
 
 
