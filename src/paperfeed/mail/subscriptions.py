@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Select, and_, delete, func, insert, s
 
 from paperfeed.config import Settings
 from paperfeed.mail import tokens
+from paperfeed.mail.render import render_confirmation
 from paperfeed.mail.transport import MailSender, mail_domain, transactional_from
 from paperfeed.store.engine import as_utc, write_transaction
 from paperfeed.store.mail_schema import subscribers, subscriptions, suppressions
@@ -278,8 +279,6 @@ def confirmation_message(
     settings: Settings, sub: Subscription, now: datetime | None = None
 ) -> EmailMessage:
     """The opt-in mail: transactional (its own From, no List-Id / List-Unsubscribe)."""
-    from paperfeed.mail.render import render_confirmation
-
     now = now or datetime.now(UTC)
     url = confirm_url(settings, sub, now)
     text, html = render_confirmation(sub, url, tokens.LIFETIMES["confirm"].days, settings.base_url)
