@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from bench import proposals
-from paperfeed.ingest import service
+from paperfeed.ingest import gc_tuning, service
 from paperfeed.ingest.formats import ParseOptions, get_parser
 from paperfeed.ingest.sources import file_source
 from paperfeed.store import migrate
@@ -73,7 +73,7 @@ def use_variant(variant: str) -> list[str]:
 
         service.upsert_batch = upsert_v0.upsert_batch  # type: ignore[assignment]
     elif write_path == "current":
-        service.tune_gc_for_a_one_shot_batch_job()  # what `paperfeed ingest` does
+        gc_tuning.tune_gc_for_a_one_shot_batch_job()  # what `paperfeed ingest` does
     else:
         raise SystemExit(f"unknown write path {write_path!r}")
     # Switches of the code as it is: the parser in-process, the indexes kept paper by paper.
