@@ -35,6 +35,7 @@ from paperfeed.mail.digest import (
     for_you_ranks,
     message_id,
     period_of,
+    window_start,
 )
 from paperfeed.mail.subscriptions import (
     KINDS,
@@ -174,8 +175,6 @@ def _enqueue_batch(
     report: EnqueueReport,
 ) -> None:
     """One batch's rows, history and subscription marks, in the caller's transaction."""
-    from paperfeed.mail.digest import window_start
-
     values = [
         {
             "subscription_pk": sub.pk,

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
-
-if TYPE_CHECKING:
-    from paperfeed.mail.subscriptions import Subscription
 
 MAIL_TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -37,8 +34,3 @@ def render_pair(name: str, context: dict[str, Any]) -> tuple[str, str]:
     text = env.get_template(f"{name}.txt").render(context)
     html = env.get_template(f"{name}.html").render(context)
     return text, html
-
-
-def render_confirmation(sub: Subscription, url: str, days: int, site: str) -> tuple[str, str]:
-    context = {"label": sub.phrase, "site": site, "email": sub.email}
-    return render_pair("confirm_email", {**context, "confirm_url": url, "days": days})
