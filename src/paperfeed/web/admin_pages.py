@@ -16,6 +16,7 @@ from paperfeed.community import moderation
 from paperfeed.web.auth_deps import AdminDep, check_csrf
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.redirects import back_target, see_other
+from paperfeed.web.templating import render_page
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -31,10 +32,7 @@ def admin_page(request: Request, engine: EngineDep, admin: AdminDep) -> HTMLResp
         "log": moderation.moderation_log_entries(engine),
         "today": date.today().isoformat(),
     }
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, "admin/index.html", context
-    )
-    return response
+    return render_page(request, "admin/index.html", context)
 
 
 def _done(request: Request, next: str | None) -> Response:

@@ -36,7 +36,7 @@ from paperfeed.web import (
 from paperfeed.web.csrf import CrossSiteGuard
 from paperfeed.web.request_guards import BodySizeLimit, NulBytes
 from paperfeed.web.security import SecurityHeaders
-from paperfeed.web.templating import STATIC_DIR, make_templates
+from paperfeed.web.templating import STATIC_DIR, make_templates, render_page
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,7 @@ def error_response(
         detail = f"{message} Run `{command}`." if command else message
         return JSONResponse({"status": "error", "detail": detail}, status_code=status)
     context = {"title": title, "message": message, "command": command}
-    templates = request.app.state.templates
-    return templates.TemplateResponse(request, "error.html", context, status_code=status)
+    return render_page(request, "error.html", context, status)
 
 
 async def _not_migrated(request: Request, error: Exception) -> Response:

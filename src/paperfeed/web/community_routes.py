@@ -39,6 +39,7 @@ from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_csrf
 from paperfeed.web.deps import EngineDep, embed_new_paper
 from paperfeed.web.paper_page import paper_page
 from paperfeed.web.redirects import back_target, safe_next, see_other
+from paperfeed.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 # A refused submission's status: too many (429), arXiv not answering (502), else the input (422).
@@ -67,16 +68,6 @@ def _paper(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
     return paper
 
 
-def _render(
-    request: Request, template: str, context: dict[str, Any], status: int = 200
-) -> HTMLResponse:
-    templates = request.app.state.templates
-    response: HTMLResponse = templates.TemplateResponse(
-        request, template, context, status_code=status
-    )
-    return response
-
-
 # --- upvotes and the library ---------------------------------------------------------------
 
 
@@ -102,7 +93,7 @@ def upvote(
             "voted": state.voted,
             "vote_next": target,
         }
-        return _render(request, "_vote.html", context)
+        return render_page(request, "_vote.html", context)
     return see_other(target)
 
 
@@ -156,7 +147,7 @@ def library_page(
         "tags": user_tags(engine, viewer.pk),
         "tag": tag,
     }
-    return _render(request, "library.html", context)
+    return render_page(request, "library.html", context)
 
 
 # --- comments ------------------------------------------------------------------------------
@@ -285,7 +276,7 @@ def _submit_context(error: str | None = None, **values: str) -> dict[str, Any]:
 def submit_form(request: Request, viewer: CurrentUserDep) -> Response:
     if viewer is None:
         return login_redirect(request, "/submit")
-    return _render(request, "submit.html", _submit_context())
+    return render_page(request, "submit.html", _submit_context())
 
 
 @router.post("/submit")
@@ -312,13 +303,15 @@ def submit(
             done = submit_arxiv(engine, settings, viewer, arxiv_id)
     except SubmitError as error:
         status = _SUBMIT_STATUS.get(type(error), 422)
-        response = _render(request, "submit.html", _submit_context(str(error), **values), status)
+        response = render_page(
+            request, "submit.html", _submit_context(str(error), **values), status
+        )
         if isinstance(error, SubmitRateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
     if done.hidden and not viewer.is_admin:
         message = "This paper is already here but was hidden by the moderators."
-        return _render(request, "submit.html", _submit_context(message, **values), 409)
+        return render_page(request, "submit.html", _submit_context(message, **values), 409)
     if done.created:
         embed_new_paper(request, engine, done.paper_pk)
     return see_other(paper_path(done.paper_id))

@@ -19,6 +19,7 @@ from paperfeed.rank.for_you import POOLS, ForYou, recommend
 from paperfeed.web.auth_deps import UserDep, check_api_csrf, check_csrf
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.redirects import back_target
+from paperfeed.web.templating import render_page
 
 router = APIRouter()
 pages = APIRouter(include_in_schema=False)
@@ -30,11 +31,6 @@ CATEGORY_CHOICES = 30
 def _secret(request: Request) -> str:
     secret: str = request.app.state.settings.resolved_secret_key()
     return secret
-
-
-def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    templates = request.app.state.templates
-    return templates.TemplateResponse(request, name, context, status_code=status)
 
 
 def _popular_categories(request: Request, engine: Any) -> list[tuple[str, int]]:
@@ -59,7 +55,7 @@ def for_you_page(
         "tag": tag,
         "categories": _popular_categories(request, engine) if result.cold_start else [],
     }
-    return _render(request, "for_you.html", context)
+    return render_page(request, "for_you.html", context)
 
 
 @pages.post("/for-you/feedback")
@@ -79,7 +75,7 @@ def feedback_form(
     except feedback.FeedbackError as error:
         raise HTTPException(404, str(error)) from None
     if request.headers.get("hx-request"):
-        return _render(request, "_feedback_done.html", {"vote": vote})
+        return render_page(request, "_feedback_done.html", {"vote": vote})
     return RedirectResponse(back_target(request, next, "/for-you"), status_code=303)
 
 
@@ -103,7 +99,7 @@ def categories_form(
 def feedback_link(request: Request, engine: EngineDep, token: str) -> Response:
     """A digest's 👍/👎 link: shows what it will record and a button; records nothing."""
     vote = _read_link(request, token)
-    return _render(request, "feedback_link.html", {"vote": vote, "token": token, "done": False})
+    return render_page(request, "feedback_link.html", {"vote": vote, "token": token, "done": False})
 
 
 @pages.post("/feedback/{token}", response_class=HTMLResponse)
@@ -116,7 +112,7 @@ def feedback_link_confirm(
         feedback.record_feedback(engine, vote.user_pk, vote.paper_id, vote.value, vote.tag)
     except feedback.FeedbackError as error:
         raise HTTPException(404, str(error)) from None
-    return _render(request, "feedback_link.html", {"vote": vote, "token": token, "done": True})
+    return render_page(request, "feedback_link.html", {"vote": vote, "token": token, "done": True})
 
 
 def _read_link(request: Request, token: str) -> feedback.FeedbackToken:

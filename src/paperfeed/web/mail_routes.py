@@ -25,6 +25,7 @@ from paperfeed.mail.subscriptions import Subscription, SubscriptionError
 from paperfeed.mail.transport import MailError, make_sender
 from paperfeed.web.auth_deps import CurrentUserDep, check_csrf, client_ip
 from paperfeed.web.deps import EngineDep
+from paperfeed.web.templating import render_page
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -34,14 +35,6 @@ CHECK_INBOX = (
     "If this address is not subscribed yet, we have sent it an email with a link to confirm. "
     "Nothing else is sent until you confirm."
 )
-
-
-def _render(
-    request: Request, template: str, context: dict[str, Any], status: int = 200
-) -> Response:
-    templates = request.app.state.templates
-    response: Response = templates.TemplateResponse(request, template, context, status_code=status)
-    return response
 
 
 def _settings(request: Request) -> Settings:
@@ -89,20 +82,20 @@ def subscribe(
         sub, needs_confirmation = subs.subscribe(engine, address, frequency, kind, topic)
     except SubscriptionError as error:
         context.update(heading="Subscribe", message=str(error), error=True)
-        return _render(request, "mail/subscribed.html", context, 400)
+        return render_page(request, "mail/subscribed.html", context, 400)
     except RateLimited as error:
         context.update(
             heading="Subscribe",
             message="Too many subscription requests today. Try again tomorrow.",
             error=True,
         )
-        response = _render(request, "mail/subscribed.html", context, 429)
+        response = render_page(request, "mail/subscribed.html", context, 429)
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     if needs_confirmation:
         background.add_task(_send_confirmation, settings, sub)
     # The same answer whether or not the address was subscribed: no account enumeration.
-    return _render(request, "mail/subscribed.html", context)
+    return render_page(request, "mail/subscribed.html", context)
 
 
 def _link_sub(
@@ -123,7 +116,7 @@ def confirm_page(request: Request, engine: EngineDep, token: str) -> Response:
     if sub is not None and (sub.confirmed_at is not None or sub.unsubscribed_at is not None):
         sub, error = None, "This confirmation link was already used or replaced."
     context = {"sub": sub, "error": error, "token": token, "done": False}
-    return _render(request, "mail/confirm.html", context, 400 if error else 200)
+    return render_page(request, "mail/confirm.html", context, 400 if error else 200)
 
 
 @router.post("/confirm/{token}")
@@ -139,7 +132,7 @@ def confirm(
         if linked is not None and linked.active:  # confirmed already: nothing to undo or redo
             return _confirmed(request, settings, linked, token)
         context: dict[str, Any] = {"sub": None, "error": str(error), "token": token}
-        return _render(request, "mail/confirm.html", {**context, "done": False}, 400)
+        return render_page(request, "mail/confirm.html", {**context, "done": False}, 400)
     return _confirmed(request, settings, sub, token)
 
 
@@ -147,7 +140,7 @@ def _confirmed(request: Request, settings: Settings, sub: Subscription, token: s
     preferences = subs.preferences_url(settings, sub.pk).removeprefix(settings.base_url.rstrip("/"))
     context = {"sub": sub, "error": "", "token": token}
     context.update(done=True, preferences_path=preferences)
-    return _render(request, "mail/confirm.html", context)
+    return render_page(request, "mail/confirm.html", context)
 
 
 @router.get("/unsubscribe/{token}")
@@ -155,7 +148,7 @@ def unsubscribe_page(request: Request, engine: EngineDep, token: str) -> Respons
     sub, error = _link_sub(engine, _settings(request), token, "unsubscribe")
     done = sub is not None and sub.unsubscribed_at is not None
     context = {"sub": sub, "error": error, "token": token, "done": done}
-    return _render(request, "mail/unsubscribe.html", context, 400 if error else 200)
+    return render_page(request, "mail/unsubscribe.html", context, 400 if error else 200)
 
 
 @router.post("/unsubscribe/{token}")
@@ -166,9 +159,9 @@ def unsubscribe(request: Request, engine: EngineDep, token: str) -> Response:
         sub = subs.unsubscribe(engine, _settings(request), token)
     except SubscriptionError as error:
         context: dict[str, Any] = {"sub": None, "error": str(error), "token": token}
-        return _render(request, "mail/unsubscribe.html", {**context, "done": False}, 400)
+        return render_page(request, "mail/unsubscribe.html", {**context, "done": False}, 400)
     context = {"sub": sub, "error": "", "token": token, "done": True}
-    return _render(request, "mail/unsubscribe.html", context)
+    return render_page(request, "mail/unsubscribe.html", context)
 
 
 def _preferences_context(
@@ -193,7 +186,7 @@ def preferences_page(request: Request, engine: EngineDep, token: str) -> Respons
     settings = _settings(request)
     sub, error = _link_sub(engine, settings, token, "preferences")
     context = _preferences_context(settings, token, sub, error)
-    return _render(request, "mail/preferences.html", context, 400 if sub is None else 200)
+    return render_page(request, "mail/preferences.html", context, 400 if sub is None else 200)
 
 
 @router.post("/preferences/{token}")
@@ -209,7 +202,7 @@ def preferences(
     settings = _settings(request)
     sub, error = _link_sub(engine, settings, token, "preferences")
     if sub is None:
-        return _render(
+        return render_page(
             request,
             "mail/preferences.html",
             _preferences_context(settings, token, None, error),
@@ -221,9 +214,9 @@ def preferences(
         )
     except SubscriptionError as error:
         context = _preferences_context(settings, token, sub, str(error))
-        return _render(request, "mail/preferences.html", context, 400)
+        return render_page(request, "mail/preferences.html", context, 400)
     context = _preferences_context(settings, token, sub, saved=True)
-    return _render(request, "mail/preferences.html", context)
+    return render_page(request, "mail/preferences.html", context)
 
 
 @router.get("/digest/preview")
@@ -246,7 +239,7 @@ def digest_preview(
     del viewer  # the page is the same for everyone
     # "for you" is a person's own recommendations: not previewed here.
     if frequency not in subs.FREQUENCIES or kind not in ("trending", "topic"):
-        return _render(
+        return render_page(
             request,
             "error.html",
             {
@@ -261,7 +254,7 @@ def digest_preview(
             q = subs.check_query(q)
         except SubscriptionError as error:
             problem = {"title": "Invalid request", "message": str(error), "command": None}
-            return _render(request, "error.html", problem, 400)
+            return render_page(request, "error.html", problem, 400)
     sub = sample_subscription(frequency, kind, q if kind == "topic" else "")
     papers = preview_papers(engine, _settings(request), sub)
     _, _, subject = heading_of(sub, period_of(frequency, datetime.now(UTC)), len(papers))
@@ -272,7 +265,7 @@ def digest_preview(
         "frequency": frequency,
         "other_frequency": "weekly" if frequency == "daily" else "daily",
     }
-    return _render(request, "mail/preview.html", context)
+    return render_page(request, "mail/preview.html", context)
 
 
 # --- JSON API -------------------------------------------------------------------------------

@@ -32,8 +32,8 @@ from paperfeed.search.similar import similar_papers
 from paperfeed.store.engine import write_transaction
 from paperfeed.web import queries
 from paperfeed.web.deps import EngineDep
-from paperfeed.web.feed_pages import mark_voted, render
-from paperfeed.web.templating import viewer
+from paperfeed.web.feed_pages import mark_voted
+from paperfeed.web.templating import render_page, viewer
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +247,6 @@ def paper_page(request: Request, engine: EngineDep, paper_id: str) -> Response:
         "submitter_name": paper.submitter,
         "feed": "daily",
     }
-    response = render(request, "paper.html", context)
+    response = render_page(request, "paper.html", context)
     _count_view(request, engine, ref.pk, response)
     return response
