@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hf_api.router)
     app.include_router(paper_page.router)
     app.include_router(mail_routes.router)
+    app.include_router(mail_routes.one_click)
     app.include_router(mail_routes.api_router)
     app.add_exception_handler(services.DatabaseNotReady, _not_migrated)
     app.add_exception_handler(OperationalError, _unavailable)

@@ -31,8 +31,8 @@ from paperfeed.config import Settings
 from paperfeed.web.auth_deps import (
     SESSION_COOKIE,
     CurrentUserDep,
+    FormTokenChecked,
     UserDep,
-    check_csrf,
     client_ip,
     session_token,
 )
@@ -41,7 +41,7 @@ from paperfeed.web.redirects import safe_next
 from paperfeed.web.templating import render_page
 
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[FormTokenChecked])
 
 FormField = Annotated[str, Form()]
 REGISTER_LIMIT_PER_IP = 20  # new accounts per client address per day
@@ -104,9 +104,7 @@ def register(
     email: FormField = "",
     password: FormField = "",
     next: FormField = "/",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     context = _register_context(next, username[:100], email[:320])
     try:
         check_and_record(engine, "register_ip", client_ip(request), REGISTER_LIMIT_PER_IP, DAY)
@@ -143,9 +141,7 @@ def login(
     login: FormField = "",
     password: FormField = "",
     next: FormField = "/",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     context = {"next": safe_next(next), "login": login[:320], "error": "", "notice": ""}
     try:
         user = accounts.log_in(engine, login, password, client_ip(request))
@@ -161,8 +157,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, engine: EngineDep, csrf_token: FormField = "") -> Response:
-    check_csrf(request, csrf_token)
+def logout(request: Request, engine: EngineDep) -> Response:
     if token := session_token(request):
         end_session(engine, token)
     response = RedirectResponse("/", status_code=303)
@@ -186,9 +181,7 @@ def reset_request(
     engine: EngineDep,
     background: BackgroundTasks,
     email: FormField = "",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     settings: Settings = request.app.state.settings
     context = {"email": email[:320], "error": "", "sent": False}
     try:
@@ -224,9 +217,7 @@ def reset_confirm(
     engine: EngineDep,
     token: str,
     password: FormField = "",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     try:
         accounts.confirm_password_reset(engine, token, password)
     except AccountError as error:
@@ -267,9 +258,7 @@ def create_token(
     engine: EngineDep,
     user: UserDep,
     name: FormField = "",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     name = " ".join(name.split())
     if not name or len(name) > MAX_TOKEN_NAME:
         error = f"Give the token a name of 1 to {MAX_TOKEN_NAME} characters."
@@ -285,10 +274,7 @@ def create_token(
 
 
 @router.post("/account/tokens/{token_pk}/revoke")
-def revoke_token(
-    request: Request, engine: EngineDep, user: UserDep, token_pk: int, csrf_token: FormField = ""
-) -> Response:
-    check_csrf(request, csrf_token)
+def revoke_token(request: Request, engine: EngineDep, user: UserDep, token_pk: int) -> Response:
     revoke_api_token(engine, user.pk, token_pk)
     return RedirectResponse("/account", status_code=303)
 
@@ -300,9 +286,7 @@ def change_password(
     user: UserDep,
     current_password: FormField = "",
     new_password: FormField = "",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     try:
         accounts.change_password(
             engine, user, current_password, new_password, keep_session=session_token(request)

@@ -26,10 +26,10 @@ from paperfeed.community.submit import (
 )
 from paperfeed.community.users import User
 from paperfeed.community.votes import set_vote
-from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_api_csrf
+from paperfeed.web.auth_deps import CurrentUserDep, SignedInFormTokenChecked, UserDep
 from paperfeed.web.deps import EngineDep, embed_new_paper
 
-router = APIRouter(prefix="/api", tags=["community"])
+router = APIRouter(prefix="/api", tags=["community"], dependencies=[SignedInFormTokenChecked])
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -106,7 +106,6 @@ def _paper(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
 def _vote(
     request: Request, engine: Engine, user: User, paper_id: str, want: bool | None
 ) -> UpvoteOut:
-    check_api_csrf(request)
     paper = _paper(engine, paper_id, user)
     state = set_vote(engine, user.pk, paper.pk, want)
     return UpvoteOut(paper_id=paper.id, upvoted=state.voted, upvotes=state.upvotes)
@@ -184,7 +183,6 @@ def api_comments(engine: EngineDep, viewer: CurrentUserDep, paper_id: str) -> li
 def api_add_comment(
     request: Request, engine: EngineDep, user: UserDep, paper_id: str, comment: CommentIn
 ) -> CommentOut:
-    check_api_csrf(request)
     paper = _paper(engine, paper_id, user)
     try:
         pk = comment_store.add_comment(engine, user, paper.pk, comment.body)
@@ -209,7 +207,6 @@ def api_submit(
 ) -> SubmitOut:
     """Give ``arxiv_id`` (metadata comes from arXiv) or ``title`` and ``abstract`` (with
     optional ``authors`` and ``url``). A paper already here is found, not copied."""
-    check_api_csrf(request)
     settings = request.app.state.settings
     try:
         if submission.arxiv_id:

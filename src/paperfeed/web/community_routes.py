@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from paperfeed.community import comments as comment_store
 from paperfeed.community.library import (
@@ -35,13 +35,14 @@ from paperfeed.community.submit import (
 )
 from paperfeed.community.users import User
 from paperfeed.community.votes import set_vote
-from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_csrf
+from paperfeed.store.schema import papers
+from paperfeed.web.auth_deps import CurrentUserDep, SignedInFormTokenChecked, UserDep
 from paperfeed.web.deps import EngineDep, embed_new_paper
 from paperfeed.web.paper_page import paper_page
 from paperfeed.web.redirects import back_target, safe_next, see_other
 from paperfeed.web.templating import render_page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[SignedInFormTokenChecked])
 # A refused submission's status: too many (429), arXiv not answering (502), else the input (422).
 _SUBMIT_STATUS: dict[type[SubmitError], int] = {SubmitRateLimited: 429, ArxivUnavailable: 502}
 
@@ -77,14 +78,12 @@ def upvote(
     engine: EngineDep,
     viewer: CurrentUserDep,
     paper_id: str,
-    csrf_token: Annotated[str | None, Form()] = None,
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
     paper = _paper(engine, paper_id, viewer)
     target = back_target(request, next, paper_path(paper.id))
     if viewer is None:
         return login_redirect(request, target)
-    check_csrf(request, csrf_token)
     state = set_vote(engine, viewer.pk, paper.pk)
     if request.headers.get("hx-request"):
         context = {
@@ -103,7 +102,6 @@ def save(
     engine: EngineDep,
     viewer: CurrentUserDep,
     paper_id: str,
-    csrf_token: Annotated[str | None, Form()] = None,
     next: Annotated[str | None, Form()] = None,
     saved: Annotated[str | None, Form()] = None,
 ) -> Response:
@@ -112,7 +110,6 @@ def save(
     target = back_target(request, next, paper_path(paper.id))
     if viewer is None:
         return login_redirect(request, target)
-    check_csrf(request, csrf_token)
     want = None if saved is None else saved == "1"
     set_saved(engine, viewer.pk, paper.pk, want)
     return see_other(target)
@@ -124,11 +121,9 @@ def tag_paper(
     engine: EngineDep,
     viewer: UserDep,
     paper_id: str,
-    csrf_token: Annotated[str | None, Form()] = None,
     tags: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    check_csrf(request, csrf_token)
     paper = _paper(engine, paper_id, viewer)
     try:
         set_tags(engine, viewer.pk, paper.pk, tags_from_field(tags))
@@ -163,13 +158,11 @@ def post_comment(
     engine: EngineDep,
     viewer: CurrentUserDep,
     paper_id: str,
-    csrf_token: Annotated[str | None, Form()] = None,
     body: Annotated[str, Form()] = "",
 ) -> Response:
     paper = _paper(engine, paper_id, viewer)
     if viewer is None:
         return login_redirect(request, _comment_anchor(paper.id))
-    check_csrf(request, csrf_token)
     try:
         pk = comment_store.add_comment(engine, viewer, paper.pk, body)
     except comment_store.CommentError as error:
@@ -193,20 +186,13 @@ def _comment_refused(
     return response
 
 
-def _comment_form(
-    request: Request, engine: Engine, viewer: User, comment_pk: int, csrf: str | None
-) -> str:
-    """Check the form's token and return the id of the comment's paper, for the redirect."""
-    check_csrf(request, csrf)
+def _comment_paper_id(engine: Engine, comment_pk: int) -> str:
+    """The id of the comment's paper, for the redirect."""
     try:
         paper_pk = comment_store.comment_paper_pk(engine, comment_pk)
     except comment_store.CommentNotFound as error:
         raise HTTPException(404, str(error)) from None
     with engine.connect() as conn:
-        from sqlalchemy import select
-
-        from paperfeed.store.schema import papers
-
         paper_id = conn.execute(select(papers.c.id).where(papers.c.pk == paper_pk)).scalar_one()
     return str(paper_id)
 
@@ -217,10 +203,9 @@ def edit_comment(
     engine: EngineDep,
     viewer: UserDep,
     comment_pk: int,
-    csrf_token: Annotated[str | None, Form()] = None,
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
+    paper_id = _comment_paper_id(engine, comment_pk)
     _comment_change(lambda: comment_store.edit_comment(engine, viewer, comment_pk, body))
     return see_other(_comment_anchor(paper_id, comment_pk))
 
@@ -231,9 +216,8 @@ def delete_comment(
     engine: EngineDep,
     viewer: UserDep,
     comment_pk: int,
-    csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
+    paper_id = _comment_paper_id(engine, comment_pk)
     _comment_change(lambda: comment_store.delete_comment(engine, viewer, comment_pk))
     return see_other(_comment_anchor(paper_id, comment_pk))
 
@@ -244,10 +228,9 @@ def flag_comment(
     engine: EngineDep,
     viewer: UserDep,
     comment_pk: int,
-    csrf_token: Annotated[str | None, Form()] = None,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
+    paper_id = _comment_paper_id(engine, comment_pk)
     _comment_change(lambda: comment_store.flag_comment(engine, viewer, comment_pk, reason))
     return see_other(_comment_anchor(paper_id, comment_pk))
 
@@ -284,7 +267,6 @@ def submit(
     request: Request,
     engine: EngineDep,
     viewer: UserDep,
-    csrf_token: Annotated[str | None, Form()] = None,
     mode: Annotated[str, Form(max_length=16)] = "arxiv",
     arxiv_id: Annotated[str, Form(max_length=2000)] = "",
     title: Annotated[str, Form(max_length=5000)] = "",
@@ -292,7 +274,6 @@ def submit(
     authors: Annotated[str, Form(max_length=50_000)] = "",
     url: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     values = {"arxiv_id": arxiv_id, "title": title, "abstract": abstract}
     values |= {"authors": authors, "url": url, "mode": mode}
     settings = request.app.state.settings

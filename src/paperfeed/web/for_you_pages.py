@@ -16,13 +16,13 @@ from pydantic import BaseModel, Field
 
 from paperfeed.rank import feedback
 from paperfeed.rank.for_you import POOLS, ForYou, recommend
-from paperfeed.web.auth_deps import UserDep, check_api_csrf, check_csrf
+from paperfeed.web.auth_deps import FormTokenChecked, SignedInFormTokenChecked, UserDep
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.redirects import back_target
 from paperfeed.web.templating import render_page
 
-router = APIRouter()
-pages = APIRouter(include_in_schema=False)
+router = APIRouter(dependencies=[SignedInFormTokenChecked])
+pages = APIRouter(include_in_schema=False, dependencies=[FormTokenChecked])
 
 PAGE_LIMIT = 30
 CATEGORY_CHOICES = 30
@@ -66,10 +66,8 @@ def feedback_form(
     paper_id: Annotated[str, Form(max_length=64)],
     vote: Annotated[Literal["up", "down"], Form()],
     tag: Annotated[str, Form(max_length=80)] = "",
-    csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     try:
         feedback.record_feedback(engine, user.pk, paper_id, feedback.VALUES[vote], tag)
     except feedback.FeedbackError as error:
@@ -85,9 +83,7 @@ def categories_form(
     engine: EngineDep,
     user: UserDep,
     category: Annotated[list[str] | None, Form(max_length=64)] = None,
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     try:
         feedback.set_categories(engine, user.pk, category or [])
     except feedback.FeedbackError as error:
@@ -103,10 +99,7 @@ def feedback_link(request: Request, engine: EngineDep, token: str) -> Response:
 
 
 @pages.post("/feedback/{token}", response_class=HTMLResponse)
-def feedback_link_confirm(
-    request: Request, engine: EngineDep, token: str, csrf_token: Annotated[str, Form()] = ""
-) -> Response:
-    check_csrf(request, csrf_token)
+def feedback_link_confirm(request: Request, engine: EngineDep, token: str) -> Response:
     vote = _read_link(request, token)
     try:
         feedback.record_feedback(engine, vote.user_pk, vote.paper_id, vote.value, vote.tag)
@@ -163,7 +156,6 @@ def feedback_api(
     request: Request, engine: EngineDep, user: UserDep, body: FeedbackIn
 ) -> FeedbackOut:
     """Record 👍 (`up`) or 👎 (`down`) on a recommended paper; it trains that tag."""
-    check_api_csrf(request)
     try:
         feedback.record_feedback(
             engine, user.pk, body.paper_id, feedback.VALUES[body.vote], body.tag

@@ -23,12 +23,15 @@ from paperfeed.mail import subscriptions as subs
 from paperfeed.mail import tokens
 from paperfeed.mail.subscriptions import Subscription, SubscriptionError
 from paperfeed.mail.transport import MailError, make_sender
-from paperfeed.web.auth_deps import CurrentUserDep, check_csrf, client_ip
+from paperfeed.web.auth_deps import CurrentUserDep, FormTokenChecked, client_ip
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.templating import render_page
 
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[FormTokenChecked])
+# RFC 8058 one-click unsubscribe: mail clients POST it with no cookie and no form token; the
+# signed token in the address is the authority, and unsubscribing is all it can do.
+one_click = APIRouter(include_in_schema=False)
 
 FormField = Annotated[str, Form()]
 CHECK_INBOX = (
@@ -61,9 +64,7 @@ def subscribe(
     frequency: FormField = "daily",
     topic: FormField = "",
     kind: FormField = "trending",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     settings = _settings(request)
     context: dict[str, Any] = {
         "email": email[:320],
@@ -120,10 +121,7 @@ def confirm_page(request: Request, engine: EngineDep, token: str) -> Response:
 
 
 @router.post("/confirm/{token}")
-def confirm(
-    request: Request, engine: EngineDep, token: str, csrf_token: FormField = ""
-) -> Response:
-    check_csrf(request, csrf_token)
+def confirm(request: Request, engine: EngineDep, token: str) -> Response:
     settings = _settings(request)
     try:
         sub = subs.confirm(engine, settings, token)
@@ -151,7 +149,7 @@ def unsubscribe_page(request: Request, engine: EngineDep, token: str) -> Respons
     return render_page(request, "mail/unsubscribe.html", context, 400 if error else 200)
 
 
-@router.post("/unsubscribe/{token}")
+@one_click.post("/unsubscribe/{token}")
 def unsubscribe(request: Request, engine: EngineDep, token: str) -> Response:
     # RFC 8058 one-click: no cookie, no CSRF token; the body (List-Unsubscribe=One-Click, or
     # the page's empty form) does not matter. 200 with a page, never a redirect.
@@ -196,9 +194,7 @@ def preferences(
     token: str,
     frequency: FormField = "daily",
     topic: FormField = "",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     settings = _settings(request)
     sub, error = _link_sub(engine, settings, token, "preferences")
     if sub is None:
