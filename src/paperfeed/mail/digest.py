@@ -14,7 +14,7 @@ import email.policy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from functools import lru_cache
@@ -402,7 +402,3 @@ def build_message(
     message = email.message_from_bytes(raw.data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
-
-
-def preview_day(now: datetime) -> date:
-    return now.astimezone(UTC).date()
