@@ -24,7 +24,6 @@ from paperfeed.community.library import (
     tags_from_field,
     user_tags,
 )
-from paperfeed.community.paper_context import PaperRef, find_paper
 from paperfeed.community.submit import (
     NEW_ACCOUNT_DAILY_LIMIT,
     ArxivUnavailable,
@@ -33,12 +32,11 @@ from paperfeed.community.submit import (
     submit_arxiv,
     submit_manual,
 )
-from paperfeed.community.users import User
 from paperfeed.community.votes import set_vote
 from paperfeed.store.schema import papers
 from paperfeed.web.auth_deps import CurrentUserDep, SignedInFormTokenChecked, UserDep
 from paperfeed.web.deps import EngineDep, embed_new_paper
-from paperfeed.web.paper_page import paper_page
+from paperfeed.web.paper_page import lookup_for, paper_page
 from paperfeed.web.redirects import back_target, safe_next, see_other
 from paperfeed.web.templating import render_page
 
@@ -61,14 +59,6 @@ def login_redirect(request: Request, target: str) -> Response:
     return see_other(login)
 
 
-def _paper(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
-    with engine.connect() as conn:
-        paper = find_paper(conn, paper_id, include_hidden=bool(viewer and viewer.is_admin))
-    if paper is None:
-        raise HTTPException(404, f"There is no paper {paper_id[:100]!r} here.")
-    return paper
-
-
 # --- upvotes and the library ---------------------------------------------------------------
 
 
@@ -80,7 +70,7 @@ def upvote(
     paper_id: str,
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    paper = _paper(engine, paper_id, viewer)
+    paper = lookup_for(engine, paper_id, viewer)
     target = back_target(request, next, paper_path(paper.id))
     if viewer is None:
         return login_redirect(request, target)
@@ -106,7 +96,7 @@ def save(
     saved: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Save or unsave (``saved`` = "1" or "0"; toggles when absent)."""
-    paper = _paper(engine, paper_id, viewer)
+    paper = lookup_for(engine, paper_id, viewer)
     target = back_target(request, next, paper_path(paper.id))
     if viewer is None:
         return login_redirect(request, target)
@@ -124,7 +114,7 @@ def tag_paper(
     tags: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    paper = _paper(engine, paper_id, viewer)
+    paper = lookup_for(engine, paper_id, viewer)
     try:
         set_tags(engine, viewer.pk, paper.pk, tags_from_field(tags))
     except TagError as error:
@@ -160,7 +150,7 @@ def post_comment(
     paper_id: str,
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    paper = _paper(engine, paper_id, viewer)
+    paper = lookup_for(engine, paper_id, viewer)
     if viewer is None:
         return login_redirect(request, _comment_anchor(paper.id))
     try:
@@ -199,7 +189,6 @@ def _comment_paper_id(engine: Engine, comment_pk: int) -> str:
 
 @router.post("/comments/{comment_pk}/edit")
 def edit_comment(
-    request: Request,
     engine: EngineDep,
     viewer: UserDep,
     comment_pk: int,
@@ -212,7 +201,6 @@ def edit_comment(
 
 @router.post("/comments/{comment_pk}/delete")
 def delete_comment(
-    request: Request,
     engine: EngineDep,
     viewer: UserDep,
     comment_pk: int,
@@ -224,7 +212,6 @@ def delete_comment(
 
 @router.post("/comments/{comment_pk}/flag")
 def flag_comment(
-    request: Request,
     engine: EngineDep,
     viewer: UserDep,
     comment_pk: int,

@@ -79,7 +79,6 @@ def feedback_form(
 
 @pages.post("/for-you/categories")
 def categories_form(
-    request: Request,
     engine: EngineDep,
     user: UserDep,
     category: Annotated[list[str] | None, Form(max_length=64)] = None,
@@ -152,9 +151,7 @@ def for_you_api(
 
 
 @router.post("/api/for-you/feedback")
-def feedback_api(
-    request: Request, engine: EngineDep, user: UserDep, body: FeedbackIn
-) -> FeedbackOut:
+def feedback_api(engine: EngineDep, user: UserDep, body: FeedbackIn) -> FeedbackOut:
     """Record 👍 (`up`) or 👎 (`down`) on a recommended paper; it trains that tag."""
     try:
         feedback.record_feedback(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
@@ -76,9 +76,7 @@ def list_tags(engine: EngineDep, user: UserDep) -> list[str]:
 
 
 @router.put("/{paper_id:path}")
-def save_paper(
-    request: Request, engine: EngineDep, user: UserDep, paper_id: str, body: TagsIn
-) -> Saved:
+def save_paper(engine: EngineDep, user: UserDep, paper_id: str, body: TagsIn) -> Saved:
     """Save a paper to the library with these tags (replacing its tags if already saved)."""
     paper = _paper(engine, paper_id)
     try:
@@ -99,7 +97,7 @@ def save_paper(
 
 
 @router.delete("/{paper_id:path}")
-def unsave_paper(request: Request, engine: EngineDep, user: UserDep, paper_id: str) -> Saved:
+def unsave_paper(engine: EngineDep, user: UserDep, paper_id: str) -> Saved:
     """Remove a paper (and its tags) from the library."""
     paper = _paper(engine, paper_id)
     set_saved(engine, user.pk, paper.pk, want=False)

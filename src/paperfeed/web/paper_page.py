@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from paperfeed.community.paper_context import PaperRef, community_context, find_paper
+from paperfeed.community.users import User
 from paperfeed.domain import Paper
 from paperfeed.ingest.ids import is_arxiv_id
 from paperfeed.rank.trending import record_activity
@@ -54,6 +55,11 @@ def lookup(engine: Engine, paper_id: str, *, include_hidden: bool = False) -> Pa
     if ref is None:
         raise HTTPException(404, f"There is no paper with the id “{paper_id}” here.")
     return ref
+
+
+def lookup_for(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
+    """``lookup`` as ``viewer`` sees it: admins find hidden papers too."""
+    return lookup(engine, paper_id, include_hidden=bool(viewer and viewer.is_admin))
 
 
 def paper_links(paper: Paper) -> list[tuple[str, str]]:
