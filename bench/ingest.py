@@ -8,8 +8,18 @@ is its own. Variants of one invocation run back to back on the same machine: com
 ratios, not with figures from another run.
 
     .venv/bin/python bench/ingest.py --records 1000000 --backend sqlite
-    .venv/bin/python bench/ingest.py --records 100000 --variant baseline current current+pipeline
     .venv/bin/python bench/ingest.py --records 1000000 --backend postgresql
+
+The variant ``baseline`` is other code, checked out beside this one and measured by this same
+benchmark: its child process finds ``paperfeed`` in ``--baseline-src`` first. The earliest
+code it runs on is 28b1616, where this benchmark and the arXiv JSON parser came in:
+
+    git worktree add /tmp/baseline 28b1616
+    .venv/bin/python bench/ingest.py --records 100000 --baseline-src /tmp/baseline/src \
+        --variant baseline current current+pipeline
+    git worktree remove /tmp/baseline
+
+Each result names the ``src`` folder it ran (``code``).
 """
 
 from __future__ import annotations
@@ -43,10 +53,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="+",
         default=["current"],
         help="WRITE_PATH[+PROPOSAL...]: write path `current` (the code as it is) or `baseline` "
-        "(the first committed write path, bench/baseline/); proposals for files this benchmark "
+        "(the code in --baseline-src); proposals for files this benchmark "
         "does not own (bench/proposals.py): pipeline, cache, mmap, normal, switch; switches "
         "of the current code: inprocess (no parser process), keepindexes (no bulk path). "
         "E.g. current+inprocess+keepindexes",
+    )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="the src folder of a git worktree of the code to compare with (variant baseline)",
     )
     parser.add_argument(
         "--reingest", action="store_true", help="also time a second, idempotent pass"
@@ -59,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def command_line(args: argparse.Namespace) -> str:
     parts = [".venv/bin/python bench/ingest.py", f"--records {args.records}"]
     parts += [f"--backend {args.backend}", "--batch-size " + " ".join(map(str, args.batch_size))]
+    if args.baseline_src:
+        parts.append(f"--baseline-src {args.baseline_src}")
     parts.append("--variant " + " ".join(args.variant))
     parts += ["--reingest"] * args.reingest + ["--parse-only"] * args.parse_only
     return " ".join(parts)
@@ -68,7 +85,9 @@ def run_variant(args: argparse.Namespace, path: Path, variant: str, batch: int) 
     """One measurement in a fresh interpreter (so peak RSS belongs to this variant alone)."""
     argv = [sys.executable, "-m", "bench.ingest_child", str(path), args.backend, variant]
     argv += [str(batch), str(int(args.reingest)), str(int(args.parse_only))]
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        argv, cwd=ROOT, env=child_env(args, variant), capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         raise SystemExit(f"variant {variant}/{batch} failed")
@@ -76,10 +95,25 @@ def run_variant(args: argparse.Namespace, path: Path, variant: str, batch: int) 
     return result
 
 
+def child_env(args: argparse.Namespace, variant: str) -> dict[str, str]:
+    """The environment of a variant's process: the baseline's ``paperfeed`` first, if asked."""
+    env = dict(os.environ)
+    if variant.split("+")[0] != "baseline":
+        return env
+    if args.baseline_src is None or not (args.baseline_src / "paperfeed").is_dir():
+        raise SystemExit(
+            "variant baseline: give --baseline-src, the src folder of a worktree of the code "
+            "to compare with (git worktree add /tmp/baseline 28b1616 -> /tmp/baseline/src)"
+        )
+    paths = [str(args.baseline_src.resolve()), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    return env
+
+
 def describe(result: dict) -> str:
     rss = " ".join(f"{mib:.0f}" for mib in result["rss_samples_mib"])
     lines = [
-        f"  {result['variant']} batch {result['batch_size']}: "
+        f"  {result['variant']} batch {result['batch_size']} ({result['code']}): "
         f"{result['records']:,} records in {result['seconds']:.1f} s = "
         f"{result['records_per_s']:,.0f} records/s; peak RSS {result['peak_rss_mib']:.0f} MiB",
         f"    CPU {result['cpu_us_per_record']:.0f} us/record (all threads); parser process "

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+import paperfeed
 from bench import proposals
 from paperfeed.ingest import service
 from paperfeed.ingest.formats import ParseOptions, get_parser
@@ -68,13 +69,12 @@ RUN_OPTIONS: dict[str, Any] = {}
 def use_variant(variant: str) -> list[str]:
     """Apply WRITE_PATH[+PROPOSAL...]; return the proposals that act on the engine."""
     write_path, *wanted = variant.split("+")
-    if write_path == "baseline":
-        from bench.baseline import upsert_v0
+    if write_path == "current":
+        # Imported here: the code of a baseline (bench/ingest.py --baseline-src) may predate it.
+        from paperfeed.ingest.gc_tuning import tune_gc_for_a_one_shot_batch_job
 
-        service.upsert_batch = upsert_v0.upsert_batch  # type: ignore[assignment]
-    elif write_path == "current":
-        service.tune_gc_for_a_one_shot_batch_job()  # what `paperfeed ingest` does
-    else:
+        tune_gc_for_a_one_shot_batch_job()  # what `paperfeed ingest` does
+    elif write_path != "baseline":  # the code on PYTHONPATH, as it is
         raise SystemExit(f"unknown write path {write_path!r}")
     # Switches of the code as it is: the parser in-process, the indexes kept paper by paper.
     if "inprocess" in wanted:
@@ -128,6 +128,7 @@ def main() -> None:
     batch = int(batch_text)
     engine_proposals = use_variant(variant)
     result: dict[str, Any] = {"backend": backend, "variant": variant, "batch_size": batch}
+    result["code"] = str(Path(paperfeed.__file__).resolve().parents[1])  # which src ran
     result["load_average"] = os.getloadavg()[0]
     if only_parse == "1":
         result["parse_records_per_s"] = parse_only(Path(path))

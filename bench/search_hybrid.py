@@ -37,7 +37,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, text
 
 from paperfeed.search import hnsw
-from paperfeed.search.embed import get_embedder
+from paperfeed.search.embedders import get_embedder
 from paperfeed.search.indexer import DenseRetriever, sync_vector_index
 from paperfeed.search.lexical import DocumentCounts
 from paperfeed.search.service import search

@@ -9,8 +9,12 @@ from sqlalchemy import Connection, Engine, Table, func, inspect, select
 
 from paperfeed.config import Settings, get_settings
 from paperfeed.domain import Paper
+from paperfeed.mail.subscriptions import active_subscription_count
 from paperfeed.store import migrate, papers
+from paperfeed.store.community_schema import comments, users, votes
+from paperfeed.store.embeddings import count_embeddings
 from paperfeed.store.engine import SQLITE_CACHE_MB, make_engine, sqlite_file
+from paperfeed.store.mail_schema import suppressions
 
 
 class DatabaseNotReady(Exception):
@@ -59,8 +63,6 @@ def require_existing_sqlite_file(url: str) -> None:
 
 def suppressed_addresses(engine: Engine) -> set[str]:
     """Addresses nothing is sent to (hard bounce, complaint, repeated soft bounces, 5xx)."""
-    from paperfeed.store.mail_schema import suppressions
-
     with engine.connect() as conn:
         return set(conn.execute(select(suppressions.c.email)).scalars())
 
@@ -115,10 +117,6 @@ class Stats:
 
 
 def stats(engine: Engine) -> Stats:
-    from paperfeed.mail.subscriptions import active_subscription_count
-    from paperfeed.store.community_schema import comments, users, votes
-    from paperfeed.store.embeddings import count_embeddings
-
     def count(conn: Connection, table: Table) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
 

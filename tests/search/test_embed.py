@@ -7,11 +7,11 @@ import pytest
 
 from paperfeed.search.embed import (
     OnnxEmbedder,
-    get_embedder,
     length_sorted_batches,
     model_folder,
     paper_text,
 )
+from paperfeed.search.embedders import get_embedder
 from paperfeed.store.vector_codec import decode_vectors, encode_vectors
 from tests.search.dense_helpers import onnx_embedder, real_papers
 

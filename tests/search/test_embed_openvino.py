@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from paperfeed.config import Settings
-from paperfeed.search import embed, embed_openvino
-from paperfeed.search.embed import OnnxEmbedder, get_embedder, model_folder, paper_text
+from paperfeed.search import embed_openvino, embedders
+from paperfeed.search.embed import OnnxEmbedder, model_folder, paper_text
+from paperfeed.search.embedders import get_embedder
 from tests.search.dense_helpers import onnx_embedder, real_papers
 
 ov = pytest.importorskip("openvino", reason="paperfeed[openvino] is not installed")
@@ -54,17 +55,17 @@ def test_queries_go_through_onnx_runtime() -> None:
 
 
 def test_auto_picks_openvino_only_with_native_bfloat16(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embed, "torch_cuda_available", lambda: False)
+    monkeypatch.setattr(embedders, "torch_cuda_available", lambda: False)
     try:
         for native, kind in ((True, embed_openvino.OpenVinoEmbedder), (False, OnnxEmbedder)):
-            embed._embedder.cache_clear()
+            embedders._embedder.cache_clear()
             monkeypatch.setattr(embed_openvino, "openvino_bf16_available", lambda n=native: n)
             assert isinstance(get_embedder(Settings(embedding_device="auto")), kind)
-        embed._embedder.cache_clear()
+        embedders._embedder.cache_clear()
         chosen = get_embedder(Settings(embedding_device="openvino"))
         assert isinstance(chosen, embed_openvino.OpenVinoEmbedder)
     finally:
-        embed._embedder.cache_clear()
+        embedders._embedder.cache_clear()
 
 
 def test_openvino_compiles_only_when_documents_come() -> None:
@@ -81,17 +82,17 @@ def test_auto_falls_back_to_onnx_runtime_when_openvino_fails(
     def broken(path: object) -> bytes:
         raise RuntimeError("no CPU plugin")
 
-    monkeypatch.setattr(embed, "torch_cuda_available", lambda: False)
+    monkeypatch.setattr(embedders, "torch_cuda_available", lambda: False)
     monkeypatch.setattr(embed_openvino, "openvino_bf16_available", lambda: True)
     monkeypatch.setattr(embed_openvino, "float_graph", broken)
     texts = _texts(3)
-    embed._embedder.cache_clear()
+    embedders._embedder.cache_clear()
     try:
         chosen = get_embedder(Settings(embedding_device="auto"))
         assert np.allclose(chosen.embed_documents(texts), onnx_embedder().embed_documents(texts))
-        embed._embedder.cache_clear()
+        embedders._embedder.cache_clear()
         named = get_embedder(Settings(embedding_device="openvino"))
         with pytest.raises(RuntimeError, match="no CPU plugin"):  # asked for by name: say so
             named.embed_documents(texts)
     finally:
-        embed._embedder.cache_clear()
+        embedders._embedder.cache_clear()

@@ -20,12 +20,12 @@ from paperfeed import services
 from paperfeed.cli.app import app, console, fail, ready_engine, shown, styled
 from paperfeed.config import get_settings
 from paperfeed.ingest.formats import FORMAT_NAMES, IngestError, ParseOptions
+from paperfeed.ingest.gc_tuning import tune_gc_for_a_one_shot_batch_job
 from paperfeed.ingest.service import (
     IngestFailed,
     IngestReport,
     OnError,
     run_ingest,
-    tune_gc_for_a_one_shot_batch_job,
 )
 from paperfeed.ingest.sources import Source
 

@@ -30,7 +30,7 @@ def index_progress() -> Progress:
 
 def update_dense_index(engine: Any, rebuild: bool = False) -> None:
     """Embed new and changed papers with the configured model, showing progress."""
-    from paperfeed.search.embed import get_embedder
+    from paperfeed.search.embedders import get_embedder
     from paperfeed.search.indexer import update_index
 
     embedder = get_embedder()

@@ -50,11 +50,6 @@ def end_session(engine: Engine, token: str) -> None:
         conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash(token)))
 
 
-def end_all_sessions(engine: Engine, user_pk: int) -> None:
-    with write_transaction(engine) as conn:
-        conn.execute(delete(sessions).where(sessions.c.user_pk == user_pk))
-
-
 def session_user(engine: Engine, token: str) -> User | None:
     """The active (unexpired, not suspended) user of the session with ``token``."""
     query = (

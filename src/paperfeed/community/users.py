@@ -48,11 +48,3 @@ _COLUMNS = (
 def get_user(conn: Connection, pk: int) -> User | None:
     row = conn.execute(select(*_COLUMNS).where(users.c.pk == pk)).first()
     return user_from_row(row) if row else None
-
-
-def find_user(conn: Connection, name_or_email: str) -> User | None:
-    """The account whose username or (case-insensitive) email is ``name_or_email``."""
-    key = name_or_email.strip()
-    query = select(*_COLUMNS).where((users.c.username == key) | (users.c.email == key.lower()))
-    row = conn.execute(query).first()
-    return user_from_row(row) if row else None

@@ -32,6 +32,7 @@ from typing import Any, BinaryIO
 
 from paperfeed.domain import Link, PaperRecord, RecordError, Version
 from paperfeed.ingest.formats import IngestError, ParseOptions
+from paperfeed.ingest.gc_tuning import tune_gc_for_a_one_shot_batch_job
 from paperfeed.ingest.normalise import Prepared, prepare
 from paperfeed.ingest.sources import PageMark, Source, StreamSource, file_source
 from paperfeed.ingest.upsert import own_rows
@@ -142,8 +143,6 @@ def _produce(
     A sender thread writes the chunks to the pipe, so that the child keeps preparing while the
     parent is busy in the database and not reading: up to AHEAD_CHUNKS wait in between.
     """
-    from paperfeed.ingest.service import tune_gc_for_a_one_shot_batch_job
-
     tune_gc_for_a_one_shot_batch_job()  # the child lives only as long as the ingest
     sys.setswitchinterval(CHILD_SWITCH_INTERVAL_S)
     _widen_pipe(sending)

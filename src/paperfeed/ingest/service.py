@@ -6,7 +6,6 @@ batches only, and running it again skips what was committed and reaches the same
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, closing, nullcontext
@@ -167,14 +166,6 @@ def finish_an_unfinished_bulk_load(engine: Engine) -> list[str]:
     built = deferred_indexes.restore(engine)
     bulk_lexical.merge_segments(engine)
     return built
-
-
-def tune_gc_for_a_one_shot_batch_job() -> None:
-    # Ingest allocates ~30 container objects a record that all die within their batch; the
-    # default thresholds walk the batch in progress every 700 allocations (10% of the profile,
-    # BENCHMARKS.md). Fine for a process that exits when the ingest ends, not for a server.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def _merge_lexical_index(engine: Engine, stage: Callable[[str], None] | None) -> None:

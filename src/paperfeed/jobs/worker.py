@@ -110,7 +110,7 @@ def harvest_set(engine: Engine, settings: Settings, spec: str, since: date) -> s
     report = run_ingest(engine, source, on_error="skip", batch_size=settings.ingest_batch_size)
     done = f"read {report.read}, written {report.written}, errors {len(report.errors)}"
     if report.written and settings.index_on_ingest:  # as `paperfeed ingest` does at its end
-        from paperfeed.search.embed import get_embedder
+        from paperfeed.search.embedders import get_embedder
         from paperfeed.search.indexer import update_index
 
         done += f", embedded {update_index(engine, get_embedder(settings)).embedded}"

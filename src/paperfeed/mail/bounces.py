@@ -24,6 +24,7 @@ from typing import Literal
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
+from paperfeed.mail.outbox import is_suppressed, suppress
 from paperfeed.mail.subscriptions import SubscriptionError, normalise_email
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.mail_schema import mail_events, subscribers, suppressions
@@ -142,8 +143,6 @@ def apply_event(
             email=event.email, kind=event.kind, detail=event.detail[:2000], created_at=now
         )
     )
-    from paperfeed.mail.outbox import is_suppressed, suppress
-
     if event.kind in ("hard_bounce", "complaint"):
         suppress(conn, event.email, event.kind, event.detail, now)
         return "suppressed"

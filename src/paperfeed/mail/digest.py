@@ -14,7 +14,7 @@ import email.policy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from functools import lru_cache
@@ -26,7 +26,12 @@ from paperfeed.config import Settings
 from paperfeed.ingest.ids import is_arxiv_id
 from paperfeed.mail.mime import RawMessage, address_header, compose
 from paperfeed.mail.render import render_pair
-from paperfeed.mail.subscriptions import Subscription, preferences_url, unsubscribe_url
+from paperfeed.mail.subscriptions import (
+    Subscription,
+    account_of,
+    preferences_url,
+    unsubscribe_url,
+)
 from paperfeed.mail.transport import address_of, digest_from, mail_domain
 from paperfeed.store.community_schema import paper_stats
 from paperfeed.store.mail_schema import digest_history
@@ -156,7 +161,6 @@ def for_you_ranks(
     wanted = [sub for sub in subs if sub.kind == "for_you"]
     if not wanted:
         return {}
-    from paperfeed.mail.subscriptions import account_of
     from paperfeed.rank.for_you import recommend
 
     ranks: dict[int, list[str]] = {}
@@ -398,7 +402,3 @@ def build_message(
     message = email.message_from_bytes(raw.data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
-
-
-def preview_day(now: datetime) -> date:
-    return now.astimezone(UTC).date()

@@ -35,6 +35,7 @@ from paperfeed.mail.digest import (
     for_you_ranks,
     message_id,
     period_of,
+    window_start,
 )
 from paperfeed.mail.subscriptions import (
     KINDS,
@@ -42,7 +43,6 @@ from paperfeed.mail.subscriptions import (
     _row,
     _select,
     account_of,
-    get_subscription,
 )
 from paperfeed.mail.transport import MailError, MailSender
 from paperfeed.store.engine import is_sqlite, write_transaction
@@ -174,8 +174,6 @@ def _enqueue_batch(
     report: EnqueueReport,
 ) -> None:
     """One batch's rows, history and subscription marks, in the caller's transaction."""
-    from paperfeed.mail.digest import window_start
-
     values = [
         {
             "subscription_pk": sub.pk,
@@ -557,15 +555,3 @@ def _failed(
             next_attempt_at=now + backoff(attempts),
         )
         report.retried += 1
-
-
-def outbox_counts(engine: Engine) -> dict[str, int]:
-    from sqlalchemy import func
-
-    with engine.connect() as conn:
-        rows = conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
-        return {status: int(count) for status, count in rows}
-
-
-def subscription_of(conn: Connection, pk: int) -> Subscription | None:
-    return get_subscription(conn, pk)

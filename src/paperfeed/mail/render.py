@@ -1,22 +1,24 @@
-"""Jinja templates of the emails (templates/mail/*): HTML autoescaped, plain text as written."""
+"""Jinja templates of the emails (mail/templates/*): HTML autoescaped, plain text as written.
+
+Mail keeps its own templates and environment: the sender must not import the web app
+(FastAPI, and numpy through the pages), which took 1.6 s to import.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import jinja2
 
-from paperfeed.web.templating import TEMPLATES_DIR
-
-if TYPE_CHECKING:
-    from paperfeed.mail.subscriptions import Subscription
+MAIL_TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
 @lru_cache(maxsize=1)
 def mail_env() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        loader=jinja2.FileSystemLoader(MAIL_TEMPLATES_DIR),
         # HTML parts are escaped (titles and authors come from ingest: untrusted); text is not.
         autoescape=lambda name: bool(name and name.endswith(".html")),
         undefined=jinja2.StrictUndefined,
@@ -27,13 +29,8 @@ def mail_env() -> jinja2.Environment:
 
 
 def render_pair(name: str, context: dict[str, Any]) -> tuple[str, str]:
-    """The text and HTML versions of ``mail/<name>``."""
+    """The text and HTML versions of ``mail/templates/<name>``."""
     env = mail_env()
-    text = env.get_template(f"mail/{name}.txt").render(context)
-    html = env.get_template(f"mail/{name}.html").render(context)
+    text = env.get_template(f"{name}.txt").render(context)
+    html = env.get_template(f"{name}.html").render(context)
     return text, html
-
-
-def render_confirmation(sub: Subscription, url: str, days: int, site: str) -> tuple[str, str]:
-    context = {"label": sub.phrase, "site": site, "email": sub.email}
-    return render_pair("confirm_email", {**context, "confirm_url": url, "days": days})

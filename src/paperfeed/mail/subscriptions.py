@@ -17,7 +17,9 @@ from sqlalchemy import Connection, Engine, Select, and_, delete, func, insert, s
 
 from paperfeed.config import Settings
 from paperfeed.mail import tokens
+from paperfeed.mail.render import render_pair
 from paperfeed.mail.transport import MailSender, mail_domain, transactional_from
+from paperfeed.store.community_schema import users
 from paperfeed.store.engine import as_utc, write_transaction
 from paperfeed.store.mail_schema import subscribers, subscriptions, suppressions
 
@@ -262,8 +264,6 @@ def _suppressed(conn: Connection, email: str) -> bool:
 
 def account_of(conn: Connection, email: str) -> int | None:
     """The user account (pk) that uses this address, if any."""
-    from paperfeed.store.community_schema import users
-
     found = conn.execute(select(users.c.pk).where(func.lower(users.c.email) == email)).scalar()
     return int(found) if found is not None else None
 
@@ -293,11 +293,11 @@ def confirmation_message(
     settings: Settings, sub: Subscription, now: datetime | None = None
 ) -> EmailMessage:
     """The opt-in mail: transactional (its own From, no List-Id / List-Unsubscribe)."""
-    from paperfeed.mail.render import render_confirmation
-
     now = now or datetime.now(UTC)
     url = confirm_url(settings, sub, now)
-    text, html = render_confirmation(sub, url, tokens.LIFETIMES["confirm"].days, settings.base_url)
+    days = tokens.LIFETIMES["confirm"].days
+    context = {"label": sub.phrase, "site": settings.base_url, "email": sub.email, "days": days}
+    text, html = render_pair("confirm_email", {**context, "confirm_url": url})
     message = EmailMessage()
     message["From"] = transactional_from(settings)
     message["To"] = sub.email

@@ -1,7 +1,9 @@
-"""Sentence embedders: ONNX Runtime on CPU (the default, what tests run) and PyTorch on a GPU.
+"""Sentence embedding on CPU with ONNX Runtime (the default, what tests run), and the pieces
+every embedder shares (model folders, tokenizer, batching, pooling); ``embedders`` picks one.
 
-Both turn text into mean-pooled, L2-normalised float32 vectors of the same model, so papers
-embedded in bulk on a GPU and queries embedded on a CPU server meet in one vector space.
+All of them (this, OpenVINO, PyTorch on a GPU) turn text into mean-pooled, L2-normalised
+float32 vectors of the same model, so papers embedded in bulk on a GPU and queries embedded on
+a CPU server meet in one vector space.
 The model weights ship inside the package (``models/<name>/``: int8 ONNX graph, tokenizer,
 ``model.json``), made by ``scripts/export_model.py``; nothing is downloaded at run time.
 """
@@ -14,7 +16,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:  # at run time this module needs only numpy, tokenizers and onnxruntime
-    from paperfeed.config import Settings
-    from paperfeed.search.types import Embedder, Vectors
+    from paperfeed.search.types import Vectors
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 MAX_LENGTH = 256
@@ -237,42 +237,3 @@ def _session(graph: Path, threads: int, *, spin: bool) -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-
-
-def torch_cuda_available() -> bool:
-    """Whether PyTorch is installed and sees a CUDA device (torch is optional)."""
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
-
-
-def get_embedder(settings: Settings | None = None) -> Embedder:
-    """The configured model: on a GPU when PyTorch and CUDA are present and allowed, else on
-    the CPU with OpenVINO in bfloat16 where it is installed and the CPU computes bfloat16
-    natively, else with ONNX Runtime (int8).
-
-    ``settings.embedding_device`` is ``auto`` (default), ``cpu``, ``openvino`` or ``cuda``.
-    """
-    from paperfeed.config import get_settings
-
-    settings = settings or get_settings()
-    device = str(getattr(settings, "embedding_device", "auto")).lower()
-    return _embedder(settings.embedding_model, device)
-
-
-@lru_cache(maxsize=4)
-def _embedder(model: str, device: str) -> Embedder:
-    folder = model_folder(model)
-    if device == "cuda" or (device == "auto" and torch_cuda_available()):
-        from paperfeed.search.embed_gpu import TorchEmbedder
-
-        return TorchEmbedder.for_folder(folder, name=model)
-    from paperfeed.search import embed_openvino
-
-    if device == "openvino":
-        return embed_openvino.OpenVinoEmbedder(folder, name=model)
-    if device == "auto" and embed_openvino.openvino_bf16_available():
-        return embed_openvino.OpenVinoEmbedder(folder, name=model, fallback=True)
-    return OnnxEmbedder(folder, name=model)

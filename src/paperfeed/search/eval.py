@@ -24,7 +24,7 @@ from paperfeed.ingest.ids import title_key
 from paperfeed.ingest.normalise import Prepared
 from paperfeed.ingest.upsert import upsert_batch
 from paperfeed.search.beir import BeirDataset, Document, load_beir
-from paperfeed.search.embed import get_embedder
+from paperfeed.search.embedders import get_embedder
 from paperfeed.search.fusion import Fused, FusionParams, fuse
 from paperfeed.search.indexer import DenseRetriever, update_index
 from paperfeed.search.lexical import lexical_search

@@ -28,7 +28,8 @@ from sqlalchemy.exc import IntegrityError
 
 from paperfeed.search import hnsw
 from paperfeed.search.coverage import embedded_share
-from paperfeed.search.embed import get_embedder, paper_text
+from paperfeed.search.embed import paper_text
+from paperfeed.search.embedders import get_embedder
 from paperfeed.search.types import Embedder, Hit, Vectors
 from paperfeed.search.vectors import HNSW_MIN_PAPERS, PgVectorIndex, forget_indexes, vector_index
 from paperfeed.store import embeddings as store

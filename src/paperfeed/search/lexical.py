@@ -13,7 +13,9 @@ so one very common word ("model", "the") cost ~0.8 s at p99 on 1M papers. So:
 * the verdict "common" is remembered per database (``DocumentCounts``): the same few hundred
   common words recur in most queries, and each of their counts reads ``max_term_df`` postings.
 
-Backends (SQLite FTS5, PostgreSQL tsvector) live in ``lexical_sql``; this module only plans.
+Backends (SQLite FTS5 in ``lexical_sqlite``, PostgreSQL tsvector in ``lexical_pg``) share the
+pieces in ``lexical_sql`` (clauses, the plan, the backend protocol); this module only plans
+and picks the backend.
 """
 
 from __future__ import annotations
@@ -26,28 +28,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from paperfeed.search.filters import allowed_pks, sql_text
-from paperfeed.search.lexical_sql import Backend, Clause, backend_for
+from paperfeed.search.lexical_pg import PostgresBackend
+from paperfeed.search.lexical_sql import Backend, Clause, LexicalParams, Plan
+from paperfeed.search.lexical_sqlite import SqliteBackend
 from paperfeed.search.query import ParsedQuery, words
 from paperfeed.search.types import Hit
 
 _FILTER_DEPTH = 4  # unfiltered candidates ranked per wanted hit before filtering
 _COMMON_REMEMBERED = 4096  # (database, clause) verdicts kept, least recently used dropped
-
-
-@dataclass(frozen=True, slots=True)
-class LexicalParams:
-    """Tunable lexical settings (the lead tunes weights on a SciFact training split)."""
-
-    title_weight: float = 5.0
-    abstract_weight: float = 1.0
-    # A word in more documents than this is too costly to score (and says little): ~2 us a
-    # posting in bm25 on this machine, so 5k postings ~ 10 ms at worst.
-    max_term_df: int = 5_000
-    # Total postings the scored MATCH may hold: the rarest words are kept until it is spent.
-    posting_budget: int = 8_000
-    candidate_cap: int = 300  # papers ranked when only common words remain
-    fuzzy_max_distance: int = 2
-    typo_max_df: int = 3  # a word in at most this many papers may be a typo; look for better
 
 
 @dataclass(slots=True)
@@ -72,23 +60,6 @@ class LexicalResult:
         }
 
 
-@dataclass(slots=True)
-class Plan:
-    """The clauses to run: required (AND), optional (OR, scored), excluded (NOT)."""
-
-    required: list[Clause] = field(default_factory=list)
-    optional: list[Clause] = field(default_factory=list)
-    excluded: list[Clause] = field(default_factory=list)
-    common: list[Clause] = field(default_factory=list)  # optional words above max_term_df
-    df: dict[Clause, int] = field(default_factory=dict)  # estimated (capped) frequencies
-    corrected: dict[str, str] = field(default_factory=dict)
-    unknown: set[str] = field(default_factory=set)  # corrected words the index lacks
-
-    @property
-    def empty(self) -> bool:
-        return not (self.required or self.optional or self.common)
-
-
 def lexical_search(
     conn: Connection, parsed: ParsedQuery, k: int, params: LexicalParams | None = None
 ) -> LexicalResult:
@@ -107,6 +78,12 @@ def lexical_search(
     everything = plan.required + plan.common
     hits, scored = backend.capped(conn, everything, plan.excluded, parsed, k)
     return LexicalResult(hits, True, scored, dropped, plan.corrected, unknown)
+
+
+def backend_for(conn: Connection, params: LexicalParams) -> Backend:
+    if conn.dialect.name == "sqlite":
+        return SqliteBackend(params)
+    return PostgresBackend(params)
 
 
 def _ranked(

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import snowballstemmer
 from sqlalchemy import Connection
 
 from paperfeed.search.filters import sql_text
-from paperfeed.search.lexical_sql import Clause, edit_distance, filters_for, run_hits
+from paperfeed.search.lexical_sql import (
+    Clause,
+    LexicalParams,
+    Plan,
+    edit_distance,
+    filters_for,
+    run_hits,
+)
 from paperfeed.search.query import ParsedQuery
 from paperfeed.search.types import Hit
-
-if TYPE_CHECKING:
-    from paperfeed.search.lexical import LexicalParams, Plan
 
 _MIN_PREFIX = 4
 _SAMPLE_DOCS = 1_000

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 
 from paperfeed.search.filters import in_keys, sql_text
-from paperfeed.search.lexical_sql import Clause, edit_distance, filters_for, run_hits
+from paperfeed.search.lexical_sql import (
+    Clause,
+    LexicalParams,
+    Plan,
+    edit_distance,
+    filters_for,
+    run_hits,
+)
 from paperfeed.search.query import ParsedQuery
 from paperfeed.search.snippets import stem
 from paperfeed.search.types import Hit
-
-if TYPE_CHECKING:
-    from paperfeed.search.lexical import LexicalParams, Plan
 
 # fts5vocab over the index, created per connection in the temp schema: it needs no migration
 # and reads the live index. Used only to correct unknown words.

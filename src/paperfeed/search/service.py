@@ -1,7 +1,7 @@
 """``search()``: the one entry point the CLI, the site and the API call.
 
-The dense side plugs in through ``retriever`` (or ``set_default_retriever``); with none, search
-is lexical-only and the results say so (``mode``).
+The dense side plugs in through ``retriever``; with none, search is lexical-only and the
+results say so (``mode``).
 """
 
 from __future__ import annotations
@@ -19,14 +19,6 @@ from paperfeed.search.filters import in_keys, sql_text
 from paperfeed.search.lexical import query_words
 from paperfeed.search.limits import MAX_RESULTS
 from paperfeed.search.snippets import Snippet, TermMatcher, make_snippet
-
-_default_retriever: DenseRetriever | None = None
-
-
-def set_default_retriever(retriever: DenseRetriever | None) -> None:
-    """Make ``retriever`` the dense side of every ``search()`` that does not name one."""
-    global _default_retriever
-    _default_retriever = retriever
 
 
 @dataclass(slots=True)
@@ -100,7 +92,6 @@ def search(
     conn = engine_or_conn
     sort = sort if sort in SORTS else "relevance"
     limit, offset = max(0, min(limit, MAX_RESULTS)), max(0, offset)
-    retriever = retriever or _default_retriever
     config = config or EngineConfig()
     found = find_candidates(conn, query, max(config.depth, offset + limit), retriever, config)
     if sort == "relevance":

@@ -1,6 +1,6 @@
 """Tables of the community: accounts, sessions, votes, comments, libraries, moderation, activity.
 
-Imported by ``schema`` so that they register on the one ``metadata`` (and ``alembic check``
+Imported by ``schema``; they register on the one ``metadata`` (and ``alembic check``
 compares them). Migration 0003 creates them.
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy import (
     Text,
 )
 
-from paperfeed.store.schema import metadata
+from paperfeed.store.metadata import metadata
 
 users = Table(
     "users",

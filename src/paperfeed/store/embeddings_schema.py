@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from paperfeed.store.schema import metadata
+from paperfeed.store.metadata import metadata
 
 HNSW_INDEX_PREFIX = "ix_paper_embeddings_hnsw_"
 

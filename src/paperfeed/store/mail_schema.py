@@ -1,6 +1,6 @@
 """Tables of email: subscribers, subscriptions, the outbox, digest history, suppressions.
 
-Imported by ``schema`` so that they register on the one ``metadata`` (and ``alembic check``
+Imported by ``schema``; they register on the one ``metadata`` (and ``alembic check``
 compares them). Migration 0004 creates them.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from paperfeed.store.schema import metadata
+from paperfeed.store.metadata import metadata
 
 subscribers = Table(
     "subscribers",

@@ -1,13 +1,13 @@
 """Tables of "for you": per-tag classifiers, feedback on recommendations, picked categories.
 
-Imported by ``schema`` so they register on the one ``metadata``. Migration 0005 creates them.
+Imported by ``schema``; they register on the one ``metadata``. Migration 0005 creates them.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Table
 
-from paperfeed.store.schema import metadata
+from paperfeed.store.metadata import metadata
 
 tag_models = Table(
     "tag_models",

@@ -17,21 +17,19 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     func,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+# The other areas' tables: importing them registers them on `metadata` too, so that
+# `schema.metadata` is the whole store (what Alembic compares and the tests create).
+import paperfeed.store.community_schema
+import paperfeed.store.embeddings_schema
+import paperfeed.store.mail_schema
+import paperfeed.store.recommend_schema  # noqa: F401
+from paperfeed.store.metadata import metadata
 
 LEXICAL_OBJECTS = frozenset(
     {
@@ -126,10 +124,3 @@ ingest_checkpoints = Table(
 )
 
 CHILD_TABLES = (paper_authors, paper_categories, paper_versions, paper_links)
-
-# The community's and the dense index's tables live in their own modules; importing them
-# registers them on `metadata` (so Alembic compares them too).
-import paperfeed.store.community_schema  # noqa: E402
-import paperfeed.store.embeddings_schema  # noqa: E402
-import paperfeed.store.mail_schema  # noqa: E402
-import paperfeed.store.recommend_schema  # noqa: E402, F401

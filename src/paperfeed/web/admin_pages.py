@@ -13,15 +13,15 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paperfeed.community import moderation
-from paperfeed.web.auth_deps import AdminDep, check_csrf
+from paperfeed.web.auth_deps import AdminDep, FormTokenChecked
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.redirects import back_target, see_other
 from paperfeed.web.request_guards import RowKey
+from paperfeed.web.templating import render_page
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[FormTokenChecked])
 
 Field = Annotated[str, Form(max_length=2000)]
-Csrf = Annotated[str | None, Form()]
 Next = Annotated[str | None, Form()]
 
 
@@ -32,10 +32,7 @@ def admin_page(request: Request, engine: EngineDep, admin: AdminDep) -> HTMLResp
         "log": moderation.moderation_log_entries(engine),
         "today": date.today().isoformat(),
     }
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, "admin/index.html", context
-    )
-    return response
+    return render_page(request, "admin/index.html", context)
 
 
 def _done(request: Request, next: str | None) -> Response:
@@ -60,13 +57,11 @@ def feature(
     request: Request,
     engine: EngineDep,
     admin: AdminDep,
-    csrf_token: Csrf = None,
     paper_id: Field = "",
     day: Field = "",
     next: Next = None,
 ) -> Response:
     """Feature ``paper_id`` on ``day`` (YYYY-MM-DD); an empty day takes it off the daily pages."""
-    check_csrf(request, csrf_token)
     try:
         chosen = date.fromisoformat(day.strip()) if day.strip() else None
     except ValueError:
@@ -80,13 +75,11 @@ def hide_paper(
     request: Request,
     engine: EngineDep,
     admin: AdminDep,
-    csrf_token: Csrf = None,
     paper_id: Field = "",
     hidden: Field = "1",
     reason: Field = "",
     next: Next = None,
 ) -> Response:
-    check_csrf(request, csrf_token)
     on = _flag(hidden)
     _run(lambda: moderation.set_paper_hidden(engine, admin, paper_id.strip(), on, reason))
     return _done(request, next)
@@ -98,12 +91,10 @@ def hide_comment(
     engine: EngineDep,
     admin: AdminDep,
     comment_pk: RowKey,
-    csrf_token: Csrf = None,
     hidden: Field = "1",
     reason: Field = "",
     next: Next = None,
 ) -> Response:
-    check_csrf(request, csrf_token)
     on = _flag(hidden)
     _run(lambda: moderation.set_comment_hidden(engine, admin, comment_pk, on, reason))
     return _done(request, next)
@@ -114,13 +105,11 @@ def suspend_user(
     request: Request,
     engine: EngineDep,
     admin: AdminDep,
-    csrf_token: Csrf = None,
     username: Field = "",
     suspended: Field = "1",
     reason: Field = "",
     next: Next = None,
 ) -> Response:
-    check_csrf(request, csrf_token)
     on = _flag(suspended)
     _run(lambda: moderation.set_user_suspended(engine, admin, username.strip(), on, reason))
     return _done(request, next)

@@ -35,7 +35,7 @@ from paperfeed.web import (
 from paperfeed.web.csrf import AllowedHosts, CrossSiteGuard
 from paperfeed.web.request_guards import BodySizeLimit, NulBytes, UnusableBodies
 from paperfeed.web.security import PrivateWhenSignedIn, SecurityHeaders
-from paperfeed.web.templating import STATIC_DIR, make_templates
+from paperfeed.web.templating import STATIC_DIR, make_templates, render_page
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hf_api.router)
     app.include_router(paper_page.router)
     app.include_router(mail_routes.router)
+    app.include_router(mail_routes.one_click)
     app.include_router(mail_routes.api_router)
     app.add_exception_handler(services.DatabaseNotReady, _not_migrated)
     app.add_exception_handler(OperationalError, _unavailable)
@@ -121,8 +122,7 @@ def error_response(
         detail = f"{message} Run `{command}`." if command else message
         return JSONResponse({"status": "error", "detail": detail}, status_code=status)
     context = {"title": title, "message": message, "command": command}
-    templates = request.app.state.templates
-    return templates.TemplateResponse(request, "error.html", context, status_code=status)
+    return render_page(request, "error.html", context, status)
 
 
 async def _not_migrated(request: Request, error: Exception) -> Response:

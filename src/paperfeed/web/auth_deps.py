@@ -2,8 +2,11 @@
 
 Pages and API routes take ``CurrentUserDep`` (``User | None``), ``UserDep`` (must be signed in)
 or ``AdminDep``. Forms that change state carry ``csrf_token(request)`` in a hidden field named
-``csrf_token``; handlers call ``check_csrf(request, value)``. The Origin / Sec-Fetch-Site check
-for every unsafe request is the ``CrossSiteGuard`` middleware in ``csrf.py``.
+``csrf_token`` (JSON clients send it as ``X-CSRF-Token``); every router that has such routes
+is built with ``dependencies=[FormTokenChecked]`` (or ``SignedInFormTokenChecked`` where every
+change needs an account), so none of its POST, PUT, PATCH or DELETE routes can forget it.
+The Origin / Sec-Fetch-Site check for every unsafe request is the ``CrossSiteGuard``
+middleware in ``csrf.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from paperfeed.community.ratelimit import Network, client_address, parse_trusted_proxies
 from paperfeed.community.sessions import api_token_user, session_user
@@ -23,6 +27,8 @@ from paperfeed.web.deps import ready_engine
 
 # `__Host-`: the browser only accepts it Secure, with Path=/ and no Domain (RELIABILITY 15).
 SESSION_COOKIE = "__Host-paperfeed_session"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def session_token(request: Request) -> str | None:
@@ -102,12 +108,44 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         raise HTTPException(403, "The form expired or came from another site. Reload and retry.")
 
 
-def check_api_csrf(request: Request) -> None:
-    """JSON write endpoints: a browser session sends its form token in ``X-CSRF-Token``
-    (requests with an API token are exempt). Call after the user is known."""
-    check_csrf(request, request.headers.get("x-csrf-token"))
+async def require_form_token(request: Request) -> None:
+    """403 for a state-changing request without this browser's form token, in the form's
+    ``csrf_token`` field or the ``X-CSRF-Token`` header; a valid API token stands instead.
+
+    Routers take it whole (``FormTokenChecked``), so it lets the safe methods pass. It runs
+    before the route's own parameters: a cross-site request learns nothing, not even a 401
+    or a 422.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return
+    if _bearer_token(request):
+        # A valid API token marks the request (check_csrf then lets it pass); a bad one is a 401.
+        await run_in_threadpool(current_user, request)
+    check_csrf(request, request.headers.get("x-csrf-token") or await _form_token(request))
+
+
+async def require_form_token_if_signed_in(request: Request) -> None:
+    """``require_form_token`` for requests that carry a session or an API token.
+
+    For routers whose every state change needs an account: a request with neither carries no
+    authority that another site could borrow, so it goes on to the route, which sends it to
+    sign in (401, or 303 to the login page). The sign-in forms themselves take the strict
+    check: a forged login would sign the victim in as the forger.
+    """
+    if session_token(request) or _bearer_token(request):
+        await require_form_token(request)
+
+
+async def _form_token(request: Request) -> str | None:
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return None
+    # Parsed once: the route's own Form() parameters read the same parsed form.
+    value = (await request.form()).get("csrf_token")
+    return value if isinstance(value, str) else None
 
 
 CurrentUserDep = Annotated[User | None, Depends(current_user)]
 UserDep = Annotated[User, Depends(require_user)]
 AdminDep = Annotated[User, Depends(require_admin)]
+FormTokenChecked = Depends(require_form_token)
+SignedInFormTokenChecked = Depends(require_form_token_if_signed_in)

@@ -31,17 +31,18 @@ from paperfeed.config import Settings
 from paperfeed.web.auth_deps import (
     SESSION_COOKIE,
     CurrentUserDep,
+    FormTokenChecked,
     UserDep,
-    check_csrf,
     client_ip,
     session_token,
 )
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.redirects import safe_next
 from paperfeed.web.request_guards import RowKey
+from paperfeed.web.templating import render_page
 
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[FormTokenChecked])
 
 FormField = Annotated[str, Form()]
 REGISTER_LIMIT_PER_IP = 20  # new accounts per client address per day
@@ -50,13 +51,6 @@ RESET_SENT = (
     "The link works once, for an hour."
 )
 MAX_TOKEN_NAME = 100
-
-
-def _render(
-    request: Request, template: str, context: dict[str, Any], status: int = 200
-) -> Response:
-    templates = request.app.state.templates
-    return templates.TemplateResponse(request, template, context, status_code=status)
 
 
 def _too_many(response: Response, error: RateLimited) -> Response:
@@ -88,7 +82,7 @@ def _log_in_response(request: Request, engine: Engine, user: User, target: str) 
 def register_form(request: Request, viewer: CurrentUserDep, next: str = "/") -> Response:
     if viewer:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _render(request, "auth/register.html", _register_context(next))
+    return render_page(request, "auth/register.html", _register_context(next))
 
 
 def _register_context(
@@ -111,19 +105,17 @@ def register(
     email: FormField = "",
     password: FormField = "",
     next: FormField = "/",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     context = _register_context(next, username[:100], email[:320])
     try:
         check_and_record(engine, "register_ip", client_ip(request), REGISTER_LIMIT_PER_IP, DAY)
         user = accounts.register(engine, username, email, password)
     except RateLimited as error:
         context["error"] = "Too many new accounts from your network today. Try again tomorrow."
-        return _too_many(_render(request, "auth/register.html", context, 429), error)
+        return _too_many(render_page(request, "auth/register.html", context, 429), error)
     except AccountError as error:
         context.update(error=str(error), field=error.field)
-        return _render(request, "auth/register.html", context, 400)
+        return render_page(request, "auth/register.html", context, 400)
     return _log_in_response(request, engine, user, next)
 
 
@@ -140,7 +132,7 @@ def login_form(request: Request, viewer: CurrentUserDep, next: str = "/") -> Res
         else ""
     )
     context = {"next": safe_next(next), "login": "", "error": "", "notice": notice}
-    return _render(request, "auth/login.html", context)
+    return render_page(request, "auth/login.html", context)
 
 
 @router.post("/login")
@@ -150,9 +142,7 @@ def login(
     login: FormField = "",
     password: FormField = "",
     next: FormField = "/",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     context = {"next": safe_next(next), "login": login[:320], "error": "", "notice": ""}
     try:
         user = accounts.log_in(engine, login, password, client_ip(request))
@@ -160,16 +150,15 @@ def login(
         context["error"] = (
             f"Too many attempts to log in. Wait {error.retry_after} seconds, then try again."
         )
-        return _too_many(_render(request, "auth/login.html", context, 429), error)
+        return _too_many(render_page(request, "auth/login.html", context, 429), error)
     except AccountError as error:
         context["error"] = str(error)
-        return _render(request, "auth/login.html", context, 400)
+        return render_page(request, "auth/login.html", context, 400)
     return _log_in_response(request, engine, user, next)
 
 
 @router.post("/logout")
-def logout(request: Request, engine: EngineDep, csrf_token: FormField = "") -> Response:
-    check_csrf(request, csrf_token)
+def logout(request: Request, engine: EngineDep) -> Response:
     if token := session_token(request):
         end_session(engine, token)
     response = RedirectResponse("/", status_code=303)
@@ -182,7 +171,9 @@ def logout(request: Request, engine: EngineDep, csrf_token: FormField = "") -> R
 
 @router.get("/reset")
 def reset_request_form(request: Request) -> Response:
-    return _render(request, "auth/reset_request.html", {"email": "", "error": "", "sent": False})
+    return render_page(
+        request, "auth/reset_request.html", {"email": "", "error": "", "sent": False}
+    )
 
 
 @router.post("/reset")
@@ -191,21 +182,19 @@ def reset_request(
     engine: EngineDep,
     background: BackgroundTasks,
     email: FormField = "",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     settings: Settings = request.app.state.settings
     context = {"email": email[:320], "error": "", "sent": False}
     try:
         mail = accounts.request_password_reset(engine, settings, email, client_ip(request))
     except RateLimited as error:
         context["error"] = "Too many reset requests today. Try again tomorrow."
-        return _too_many(_render(request, "auth/reset_request.html", context, 429), error)
+        return _too_many(render_page(request, "auth/reset_request.html", context, 429), error)
     if mail is not None:
         # Sent after the response: an address with an account must not answer more slowly.
         background.add_task(_send_quietly, settings, mail)
     context.update(sent=True, email="")
-    return _render(request, "auth/reset_request.html", context)
+    return render_page(request, "auth/reset_request.html", context)
 
 
 def _send_quietly(settings: Settings, mail: accounts.ResetMail) -> None:
@@ -219,8 +208,8 @@ def _send_quietly(settings: Settings, mail: accounts.ResetMail) -> None:
 def reset_form(request: Request, engine: EngineDep, token: str) -> Response:
     if accounts.reset_token_user(engine, token) is None:
         context = {"token": "", "error": accounts.RESET_INVALID}
-        return _render(request, "auth/reset_confirm.html", context, 400)
-    return _render(request, "auth/reset_confirm.html", {"token": token, "error": ""})
+        return render_page(request, "auth/reset_confirm.html", context, 400)
+    return render_page(request, "auth/reset_confirm.html", {"token": token, "error": ""})
 
 
 @router.post("/reset/{token}")
@@ -229,15 +218,13 @@ def reset_confirm(
     engine: EngineDep,
     token: str,
     password: FormField = "",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     try:
         accounts.confirm_password_reset(engine, token, password)
     except AccountError as error:
         still_valid = error.field == "password"
         context = {"token": token if still_valid else "", "error": str(error)}
-        return _render(request, "auth/reset_confirm.html", context, 400)
+        return render_page(request, "auth/reset_confirm.html", context, 400)
     response = RedirectResponse("/login?reset=1", status_code=303)
     # Every session of the account was ended, this browser's included.
     response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
@@ -263,7 +250,7 @@ def _account_context(engine: Engine, user: User, **extra: Any) -> dict[str, Any]
 @router.get("/account")
 def account(request: Request, engine: EngineDep, user: UserDep) -> Response:
     notice = "Your password was changed." if "password" in request.query_params else ""
-    return _render(request, "auth/account.html", _account_context(engine, user, notice=notice))
+    return render_page(request, "auth/account.html", _account_context(engine, user, notice=notice))
 
 
 @router.post("/account/tokens")
@@ -272,17 +259,15 @@ def create_token(
     engine: EngineDep,
     user: UserDep,
     name: FormField = "",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     name = " ".join(name.split())
     if not name or len(name) > MAX_TOKEN_NAME or not name.isprintable():
         error = f"Give the token a name of 1 to {MAX_TOKEN_NAME} printable characters."
         context = _account_context(engine, user, token_error=error)
-        return _render(request, "auth/account.html", context, 400)
+        return render_page(request, "auth/account.html", context, 400)
     token = create_api_token(engine, user.pk, name)
     # Rendered, not redirected: the token must not end up in a URL or the history.
-    response = _render(
+    response = render_page(
         request, "auth/account.html", _account_context(engine, user, new_token=token)
     )
     response.headers["Cache-Control"] = "no-store"
@@ -290,10 +275,7 @@ def create_token(
 
 
 @router.post("/account/tokens/{token_pk}/revoke")
-def revoke_token(
-    request: Request, engine: EngineDep, user: UserDep, token_pk: RowKey, csrf_token: FormField = ""
-) -> Response:
-    check_csrf(request, csrf_token)
+def revoke_token(engine: EngineDep, user: UserDep, token_pk: RowKey) -> Response:
     revoke_api_token(engine, user.pk, token_pk)
     return RedirectResponse("/account", status_code=303)
 
@@ -305,14 +287,12 @@ def change_password(
     user: UserDep,
     current_password: FormField = "",
     new_password: FormField = "",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     try:
         accounts.change_password(
             engine, user, current_password, new_password, keep_session=session_token(request)
         )
     except AccountError as error:
         context = _account_context(engine, user, password_error=str(error))
-        return _render(request, "auth/account.html", context, 400)
+        return render_page(request, "auth/account.html", context, 400)
     return RedirectResponse("/account?password=1", status_code=303)

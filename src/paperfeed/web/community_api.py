@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 
 from paperfeed.community import comments as comment_store
 from paperfeed.community.comments import MAX_COMMENT_CHARS, CommentView
-from paperfeed.community.paper_context import PaperRef, find_paper
 from paperfeed.community.submit import (
     ArxivUnavailable,
     SubmitError,
@@ -26,10 +25,11 @@ from paperfeed.community.submit import (
 )
 from paperfeed.community.users import User
 from paperfeed.community.votes import set_vote
-from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_api_csrf
+from paperfeed.web.auth_deps import CurrentUserDep, SignedInFormTokenChecked, UserDep
 from paperfeed.web.deps import EngineDep, embed_new_paper
+from paperfeed.web.paper_page import lookup_for
 
-router = APIRouter(prefix="/api", tags=["community"])
+router = APIRouter(prefix="/api", tags=["community"], dependencies=[SignedInFormTokenChecked])
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -95,19 +95,8 @@ class SubmitOut(BaseModel):
     url: str = Field(description="The paper's page on this site.")
 
 
-def _paper(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
-    with engine.connect() as conn:
-        paper = find_paper(conn, paper_id, include_hidden=bool(viewer and viewer.is_admin))
-    if paper is None:
-        raise HTTPException(404, f"There is no paper {paper_id[:100]!r} here.")
-    return paper
-
-
-def _vote(
-    request: Request, engine: Engine, user: User, paper_id: str, want: bool | None
-) -> UpvoteOut:
-    check_api_csrf(request)
-    paper = _paper(engine, paper_id, user)
+def _vote(engine: Engine, user: User, paper_id: str, want: bool | None) -> UpvoteOut:
+    paper = lookup_for(engine, paper_id, user)
     state = set_vote(engine, user.pk, paper.pk, want)
     return UpvoteOut(paper_id=paper.id, upvoted=state.voted, upvotes=state.upvotes)
 
@@ -118,14 +107,13 @@ def _vote(
     summary="Upvote a paper (toggle, or set with upvoted)",
 )
 def api_upvote(
-    request: Request,
     engine: EngineDep,
     user: UserDep,
     paper_id: str,
     body: Annotated[UpvoteIn | None, Body()] = None,
 ) -> UpvoteOut:
     """Without a body, toggles your upvote; with ``{"upvoted": true|false}``, sets it."""
-    return _vote(request, engine, user, paper_id, None if body is None else body.upvoted)
+    return _vote(engine, user, paper_id, None if body is None else body.upvoted)
 
 
 @router.delete(
@@ -133,8 +121,8 @@ def api_upvote(
     responses={**ERRORS, **NOT_FOUND},
     summary="Take your upvote back",
 )
-def api_unvote(request: Request, engine: EngineDep, user: UserDep, paper_id: str) -> UpvoteOut:
-    return _vote(request, engine, user, paper_id, False)
+def api_unvote(engine: EngineDep, user: UserDep, paper_id: str) -> UpvoteOut:
+    return _vote(engine, user, paper_id, False)
 
 
 @router.post(
@@ -142,8 +130,8 @@ def api_unvote(request: Request, engine: EngineDep, user: UserDep, paper_id: str
     responses={**ERRORS, **NOT_FOUND},
     summary="Take your upvote back (POST form of DELETE .../upvote)",
 )
-def api_unvote_post(request: Request, engine: EngineDep, user: UserDep, paper_id: str) -> UpvoteOut:
-    return _vote(request, engine, user, paper_id, False)
+def api_unvote_post(engine: EngineDep, user: UserDep, paper_id: str) -> UpvoteOut:
+    return _vote(engine, user, paper_id, False)
 
 
 def _comment_out(paper_id: str, view: CommentView) -> CommentOut:
@@ -166,7 +154,7 @@ def _comment_out(paper_id: str, view: CommentView) -> CommentOut:
     summary="A paper's comments, oldest first",
 )
 def api_comments(engine: EngineDep, viewer: CurrentUserDep, paper_id: str) -> list[CommentOut]:
-    paper = _paper(engine, paper_id, viewer)
+    paper = lookup_for(engine, paper_id, viewer)
     views = comment_store.list_comments(engine, paper.pk, viewer)
     return [_comment_out(paper.id, view) for view in views]
 
@@ -182,10 +170,9 @@ def api_comments(engine: EngineDep, viewer: CurrentUserDep, paper_id: str) -> li
     summary="Comment on a paper",
 )
 def api_add_comment(
-    request: Request, engine: EngineDep, user: UserDep, paper_id: str, comment: CommentIn
+    engine: EngineDep, user: UserDep, paper_id: str, comment: CommentIn
 ) -> CommentOut:
-    check_api_csrf(request)
-    paper = _paper(engine, paper_id, user)
+    paper = lookup_for(engine, paper_id, user)
     try:
         pk = comment_store.add_comment(engine, user, paper.pk, comment.body)
     except comment_store.CommentError as error:
@@ -211,7 +198,6 @@ def api_submit(
     """Give ``arxiv_id`` (metadata comes from arXiv) or ``title`` and ``abstract`` (with
     optional ``authors`` and ``url``). A paper already here is found, not copied: 200 with
     ``created: false``, and the submission is not credited."""
-    check_api_csrf(request)
     settings = request.app.state.settings
     try:
         if submission.arxiv_id:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from paperfeed.community import comments as comment_store
 from paperfeed.community.library import (
@@ -24,7 +24,6 @@ from paperfeed.community.library import (
     tags_from_field,
     user_tags,
 )
-from paperfeed.community.paper_context import PaperRef, find_paper
 from paperfeed.community.submit import (
     NEW_ACCOUNT_DAILY_LIMIT,
     ArxivUnavailable,
@@ -33,15 +32,16 @@ from paperfeed.community.submit import (
     submit_arxiv,
     submit_manual,
 )
-from paperfeed.community.users import User
 from paperfeed.community.votes import set_vote
-from paperfeed.web.auth_deps import CurrentUserDep, UserDep, check_csrf
+from paperfeed.store.schema import papers
+from paperfeed.web.auth_deps import CurrentUserDep, SignedInFormTokenChecked, UserDep
 from paperfeed.web.deps import EngineDep, embed_new_paper
-from paperfeed.web.paper_page import paper_page
+from paperfeed.web.paper_page import lookup_for, paper_page
 from paperfeed.web.redirects import back_target, safe_next, see_other
 from paperfeed.web.request_guards import RowKey
+from paperfeed.web.templating import render_page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[SignedInFormTokenChecked])
 # A refused submission's status: too many (429), arXiv not answering (502), else the input (422).
 _SUBMIT_STATUS: dict[type[SubmitError], int] = {SubmitRateLimited: 429, ArxivUnavailable: 502}
 
@@ -60,24 +60,6 @@ def login_redirect(request: Request, target: str) -> Response:
     return see_other(login)
 
 
-def _paper(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
-    with engine.connect() as conn:
-        paper = find_paper(conn, paper_id, include_hidden=bool(viewer and viewer.is_admin))
-    if paper is None:
-        raise HTTPException(404, f"There is no paper {paper_id[:100]!r} here.")
-    return paper
-
-
-def _render(
-    request: Request, template: str, context: dict[str, Any], status: int = 200
-) -> HTMLResponse:
-    templates = request.app.state.templates
-    response: HTMLResponse = templates.TemplateResponse(
-        request, template, context, status_code=status
-    )
-    return response
-
-
 # --- upvotes and the library ---------------------------------------------------------------
 
 
@@ -87,14 +69,12 @@ def upvote(
     engine: EngineDep,
     viewer: CurrentUserDep,
     paper_id: str,
-    csrf_token: Annotated[str | None, Form()] = None,
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    paper = _paper(engine, paper_id, viewer)
+    paper = lookup_for(engine, paper_id, viewer)
     target = back_target(request, next, paper_path(paper.id))
     if viewer is None:
         return login_redirect(request, target)
-    check_csrf(request, csrf_token)
     state = set_vote(engine, viewer.pk, paper.pk)
     if request.headers.get("hx-request"):
         context = {
@@ -103,7 +83,7 @@ def upvote(
             "voted": state.voted,
             "vote_next": target,
         }
-        return _render(request, "_vote.html", context)
+        return render_page(request, "_vote.html", context)
     return see_other(target)
 
 
@@ -113,16 +93,14 @@ def save(
     engine: EngineDep,
     viewer: CurrentUserDep,
     paper_id: str,
-    csrf_token: Annotated[str | None, Form()] = None,
     next: Annotated[str | None, Form()] = None,
     saved: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Save or unsave (``saved`` = "1" or "0"; toggles when absent)."""
-    paper = _paper(engine, paper_id, viewer)
+    paper = lookup_for(engine, paper_id, viewer)
     target = back_target(request, next, paper_path(paper.id))
     if viewer is None:
         return login_redirect(request, target)
-    check_csrf(request, csrf_token)
     want = None if saved is None else saved == "1"
     set_saved(engine, viewer.pk, paper.pk, want)
     return see_other(target)
@@ -134,12 +112,10 @@ def tag_paper(
     engine: EngineDep,
     viewer: UserDep,
     paper_id: str,
-    csrf_token: Annotated[str | None, Form()] = None,
     tags: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    check_csrf(request, csrf_token)
-    paper = _paper(engine, paper_id, viewer)
+    paper = lookup_for(engine, paper_id, viewer)
     try:
         set_tags(engine, viewer.pk, paper.pk, tags_from_field(tags))
     except TagError as error:
@@ -157,7 +133,7 @@ def library_page(
         "tags": user_tags(engine, viewer.pk),
         "tag": tag,
     }
-    return _render(request, "library.html", context)
+    return render_page(request, "library.html", context)
 
 
 # --- comments ------------------------------------------------------------------------------
@@ -173,13 +149,11 @@ def post_comment(
     engine: EngineDep,
     viewer: CurrentUserDep,
     paper_id: str,
-    csrf_token: Annotated[str | None, Form()] = None,
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    paper = _paper(engine, paper_id, viewer)
+    paper = lookup_for(engine, paper_id, viewer)
     if viewer is None:
         return login_redirect(request, _comment_anchor(paper.id))
-    check_csrf(request, csrf_token)
     try:
         pk = comment_store.add_comment(engine, viewer, paper.pk, body)
     except comment_store.CommentError as error:
@@ -203,61 +177,48 @@ def _comment_refused(
     return response
 
 
-def _comment_form(
-    request: Request, engine: Engine, viewer: User, comment_pk: int, csrf: str | None
-) -> str:
-    """Check the form's token and return the id of the comment's paper, for the redirect."""
-    check_csrf(request, csrf)
+def _comment_paper_id(engine: Engine, comment_pk: int) -> str:
+    """The id of the comment's paper, for the redirect."""
     try:
         paper_pk = comment_store.comment_paper_pk(engine, comment_pk)
     except comment_store.CommentNotFound as error:
         raise HTTPException(404, str(error)) from None
     with engine.connect() as conn:
-        from sqlalchemy import select
-
-        from paperfeed.store.schema import papers
-
         paper_id = conn.execute(select(papers.c.id).where(papers.c.pk == paper_pk)).scalar_one()
     return str(paper_id)
 
 
 @router.post("/comments/{comment_pk}/edit")
 def edit_comment(
-    request: Request,
     engine: EngineDep,
     viewer: UserDep,
     comment_pk: RowKey,
-    csrf_token: Annotated[str | None, Form()] = None,
     body: Annotated[str, Form()] = "",
 ) -> Response:
-    paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
+    paper_id = _comment_paper_id(engine, comment_pk)
     _comment_change(lambda: comment_store.edit_comment(engine, viewer, comment_pk, body))
     return see_other(_comment_anchor(paper_id, comment_pk))
 
 
 @router.post("/comments/{comment_pk}/delete")
 def delete_comment(
-    request: Request,
     engine: EngineDep,
     viewer: UserDep,
     comment_pk: RowKey,
-    csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
+    paper_id = _comment_paper_id(engine, comment_pk)
     _comment_change(lambda: comment_store.delete_comment(engine, viewer, comment_pk))
     return see_other(_comment_anchor(paper_id, comment_pk))
 
 
 @router.post("/comments/{comment_pk}/flag")
 def flag_comment(
-    request: Request,
     engine: EngineDep,
     viewer: UserDep,
     comment_pk: RowKey,
-    csrf_token: Annotated[str | None, Form()] = None,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    paper_id = _comment_form(request, engine, viewer, comment_pk, csrf_token)
+    paper_id = _comment_paper_id(engine, comment_pk)
     _comment_change(lambda: comment_store.flag_comment(engine, viewer, comment_pk, reason))
     return see_other(_comment_anchor(paper_id, comment_pk))
 
@@ -286,7 +247,7 @@ def _submit_context(error: str | None = None, **values: str) -> dict[str, Any]:
 def submit_form(request: Request, viewer: CurrentUserDep) -> Response:
     if viewer is None:
         return login_redirect(request, "/submit")
-    return _render(request, "submit.html", _submit_context())
+    return render_page(request, "submit.html", _submit_context())
 
 
 @router.post("/submit")
@@ -294,7 +255,6 @@ def submit(
     request: Request,
     engine: EngineDep,
     viewer: UserDep,
-    csrf_token: Annotated[str | None, Form()] = None,
     mode: Annotated[str, Form(max_length=16)] = "arxiv",
     arxiv_id: Annotated[str, Form(max_length=2000)] = "",
     title: Annotated[str, Form(max_length=5000)] = "",
@@ -302,7 +262,6 @@ def submit(
     authors: Annotated[str, Form(max_length=50_000)] = "",
     url: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     values = {"arxiv_id": arxiv_id, "title": title, "abstract": abstract}
     values |= {"authors": authors, "url": url, "mode": mode}
     settings = request.app.state.settings
@@ -313,15 +272,17 @@ def submit(
             done = submit_arxiv(engine, settings, viewer, arxiv_id)
     except SubmitError as error:
         status = _SUBMIT_STATUS.get(type(error), 422)
-        response = _render(request, "submit.html", _submit_context(str(error), **values), status)
+        response = render_page(
+            request, "submit.html", _submit_context(str(error), **values), status
+        )
         if isinstance(error, SubmitRateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
     if done.hidden and not viewer.is_admin:
         message = "This paper is already here but was hidden by the moderators."
-        return _render(request, "submit.html", _submit_context(message, **values), 409)
+        return render_page(request, "submit.html", _submit_context(message, **values), 409)
     if not done.created:  # said on the form: the paper is here already, nothing was added
         context = _submit_context(**values) | {"already": paper_path(done.paper_id)}
-        return _render(request, "submit.html", context)
+        return render_page(request, "submit.html", context)
     embed_new_paper(request, engine, done.paper_pk)
     return see_other(paper_path(done.paper_id))

@@ -10,7 +10,7 @@ import re
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from paperfeed.community.votes import voted_paper_pks
 from paperfeed.web import queries
 from paperfeed.web.deps import EngineDep
-from paperfeed.web.templating import long_day, viewer
+from paperfeed.web.templating import long_day, render_page, viewer
 
 PER_PAGE = 50
 TRENDING_PER_PAGE = 30
@@ -35,29 +35,6 @@ _SHORT_WEEK_RE = re.compile(r"^(\d{4})-W([1-9])$")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 PageQuery = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
-
-# <link rel="alternate"> for each page kind: (type, href, title).
-FEEDS = {
-    "daily": [
-        ("application/atom+xml", "/feeds/daily.atom", "Daily papers (Atom)"),
-        ("application/rss+xml", "/feeds/daily.rss", "Daily papers (RSS)"),
-    ],
-    "trending": [
-        ("application/atom+xml", "/feeds/trending.atom", "Trending papers (Atom)"),
-        ("application/rss+xml", "/feeds/trending.rss", "Trending papers (RSS)"),
-    ],
-}
-
-
-def render(
-    request: Request, template: str, context: dict[str, Any], status_code: int = 200
-) -> HTMLResponse:
-    """Render a page of this module's family, with its feed links."""
-    context = {"feeds": FEEDS.get(context.get("feed", ""), []), **context}
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, template, context, status_code=status_code
-    )
-    return response
 
 
 def mark_voted(request: Request, engine: Engine, items: list[queries.ListedPaper]) -> None:
@@ -168,7 +145,7 @@ def _list_page(
         "up": up,
         "feed": "daily",
     }
-    return render(request, "day.html", context)
+    return render_page(request, "day.html", context)
 
 
 @router.get("/date/{day}", response_class=HTMLResponse)
@@ -255,4 +232,4 @@ def trending(request: Request, engine: EngineDep, page: PageQuery = 1) -> HTMLRe
         "half_life": settings.trending_half_life_hours,
         "feed": "trending",
     }
-    return render(request, "trending.html", context)
+    return render_page(request, "trending.html", context)

@@ -16,12 +16,13 @@ from pydantic import BaseModel, Field
 
 from paperfeed.rank import feedback
 from paperfeed.rank.for_you import POOLS, ForYou, recommend
-from paperfeed.web.auth_deps import UserDep, check_api_csrf, check_csrf
+from paperfeed.web.auth_deps import FormTokenChecked, SignedInFormTokenChecked, UserDep
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.redirects import back_target
+from paperfeed.web.templating import render_page
 
-router = APIRouter()
-pages = APIRouter(include_in_schema=False)
+router = APIRouter(dependencies=[SignedInFormTokenChecked])
+pages = APIRouter(include_in_schema=False, dependencies=[FormTokenChecked])
 
 PAGE_LIMIT = 30
 CATEGORY_CHOICES = 30
@@ -30,11 +31,6 @@ CATEGORY_CHOICES = 30
 def _secret(request: Request) -> str:
     secret: str = request.app.state.settings.resolved_secret_key()
     return secret
-
-
-def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    templates = request.app.state.templates
-    return templates.TemplateResponse(request, name, context, status_code=status)
 
 
 def _popular_categories(request: Request, engine: Any) -> list[tuple[str, int]]:
@@ -59,7 +55,7 @@ def for_you_page(
         "tag": tag,
         "categories": _popular_categories(request, engine) if result.cold_start else [],
     }
-    return _render(request, "for_you.html", context)
+    return render_page(request, "for_you.html", context)
 
 
 @pages.post("/for-you/feedback")
@@ -70,28 +66,23 @@ def feedback_form(
     paper_id: Annotated[str, Form(max_length=64)],
     vote: Annotated[Literal["up", "down"], Form()],
     tag: Annotated[str, Form(max_length=80)] = "",
-    csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     try:
         feedback.record_feedback(engine, user.pk, paper_id, feedback.VALUES[vote], tag)
     except feedback.FeedbackError as error:
         raise HTTPException(404, str(error)) from None
     if request.headers.get("hx-request"):
-        return _render(request, "_feedback_done.html", {"vote": vote})
+        return render_page(request, "_feedback_done.html", {"vote": vote})
     return RedirectResponse(back_target(request, next, "/for-you"), status_code=303)
 
 
 @pages.post("/for-you/categories")
 def categories_form(
-    request: Request,
     engine: EngineDep,
     user: UserDep,
     category: Annotated[list[str] | None, Form(max_length=64)] = None,
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     try:
         feedback.set_categories(engine, user.pk, category or [])
     except feedback.FeedbackError as error:
@@ -103,20 +94,17 @@ def categories_form(
 def feedback_link(request: Request, engine: EngineDep, token: str) -> Response:
     """A digest's 👍/👎 link: shows what it will record and a button; records nothing."""
     vote = _read_link(request, token)
-    return _render(request, "feedback_link.html", {"vote": vote, "token": token, "done": False})
+    return render_page(request, "feedback_link.html", {"vote": vote, "token": token, "done": False})
 
 
 @pages.post("/feedback/{token}", response_class=HTMLResponse)
-def feedback_link_confirm(
-    request: Request, engine: EngineDep, token: str, csrf_token: Annotated[str, Form()] = ""
-) -> Response:
-    check_csrf(request, csrf_token)
+def feedback_link_confirm(request: Request, engine: EngineDep, token: str) -> Response:
     vote = _read_link(request, token)
     try:
         feedback.record_feedback(engine, vote.user_pk, vote.paper_id, vote.value, vote.tag)
     except feedback.FeedbackError as error:
         raise HTTPException(404, str(error)) from None
-    return _render(request, "feedback_link.html", {"vote": vote, "token": token, "done": True})
+    return render_page(request, "feedback_link.html", {"vote": vote, "token": token, "done": True})
 
 
 def _read_link(request: Request, token: str) -> feedback.FeedbackToken:
@@ -163,11 +151,8 @@ def for_you_api(
 
 
 @router.post("/api/for-you/feedback")
-def feedback_api(
-    request: Request, engine: EngineDep, user: UserDep, body: FeedbackIn
-) -> FeedbackOut:
+def feedback_api(engine: EngineDep, user: UserDep, body: FeedbackIn) -> FeedbackOut:
     """Record 👍 (`up`) or 👎 (`down`) on a recommended paper; it trains that tag."""
-    check_api_csrf(request)
     try:
         feedback.record_feedback(
             engine, user.pk, body.paper_id, feedback.VALUES[body.vote], body.tag

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
@@ -23,10 +23,10 @@ from paperfeed.community.library import (
     user_tags,
 )
 from paperfeed.community.paper_context import PaperRef, find_paper
-from paperfeed.web.auth_deps import UserDep, check_api_csrf
+from paperfeed.web.auth_deps import SignedInFormTokenChecked, UserDep
 from paperfeed.web.deps import EngineDep
 
-router = APIRouter(prefix="/api/library")
+router = APIRouter(prefix="/api/library", dependencies=[SignedInFormTokenChecked])
 
 
 class LibraryPaper(BaseModel):
@@ -76,11 +76,8 @@ def list_tags(engine: EngineDep, user: UserDep) -> list[str]:
 
 
 @router.put("/{paper_id:path}")
-def save_paper(
-    request: Request, engine: EngineDep, user: UserDep, paper_id: str, body: TagsIn
-) -> Saved:
+def save_paper(engine: EngineDep, user: UserDep, paper_id: str, body: TagsIn) -> Saved:
     """Save a paper to the library with these tags (replacing its tags if already saved)."""
-    check_api_csrf(request)
     paper = _paper(engine, paper_id)
     try:
         # Each item is one tag, as in the form's comma-separated field ("flow matching" is
@@ -100,9 +97,8 @@ def save_paper(
 
 
 @router.delete("/{paper_id:path}")
-def unsave_paper(request: Request, engine: EngineDep, user: UserDep, paper_id: str) -> Saved:
+def unsave_paper(engine: EngineDep, user: UserDep, paper_id: str) -> Saved:
     """Remove a paper (and its tags) from the library."""
-    check_api_csrf(request)
     paper = _paper(engine, paper_id)
     set_saved(engine, user.pk, paper.pk, want=False)
     return Saved(id=paper.id, saved=False, tags=[])

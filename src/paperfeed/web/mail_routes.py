@@ -23,25 +23,21 @@ from paperfeed.mail import subscriptions as subs
 from paperfeed.mail import tokens
 from paperfeed.mail.subscriptions import Subscription, SubscriptionError
 from paperfeed.mail.transport import MailError, make_sender
-from paperfeed.web.auth_deps import CurrentUserDep, check_csrf, client_ip
+from paperfeed.web.auth_deps import CurrentUserDep, FormTokenChecked, client_ip
 from paperfeed.web.deps import EngineDep
+from paperfeed.web.templating import render_page
 
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[FormTokenChecked])
+# RFC 8058 one-click unsubscribe: mail clients POST it with no cookie and no form token; the
+# signed token in the address is the authority, and unsubscribing is all it can do.
+one_click = APIRouter(include_in_schema=False)
 
 FormField = Annotated[str, Form()]
 CHECK_INBOX = (
     "If this address is not subscribed yet, we have sent it an email with a link to confirm. "
     "Nothing else is sent until you confirm."
 )
-
-
-def _render(
-    request: Request, template: str, context: dict[str, Any], status: int = 200
-) -> Response:
-    templates = request.app.state.templates
-    response: Response = templates.TemplateResponse(request, template, context, status_code=status)
-    return response
 
 
 def _settings(request: Request) -> Settings:
@@ -102,9 +98,7 @@ def subscribe(
     frequency: FormField = "daily",
     topic: FormField = "",
     kind: FormField = "trending",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     settings = _settings(request)
     context: dict[str, Any] = {
         "email": email[:320],
@@ -123,18 +117,18 @@ def subscribe(
         _subscribe(engine, settings, background, address, frequency, kind, topic)
     except SubscriptionError as error:
         context.update(heading="Subscribe", message=str(error), error=True)
-        return _render(request, "mail/subscribed.html", context, 400)
+        return render_page(request, "mail/subscribed.html", context, 400)
     except RateLimited as error:
         context.update(
             heading="Subscribe",
             message="Too many subscription requests today. Try again tomorrow.",
             error=True,
         )
-        response = _render(request, "mail/subscribed.html", context, 429)
+        response = render_page(request, "mail/subscribed.html", context, 429)
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     # The same answer whether or not the address was subscribed: no account enumeration.
-    return _render(request, "mail/subscribed.html", context)
+    return render_page(request, "mail/subscribed.html", context)
 
 
 def _link_sub(
@@ -155,14 +149,11 @@ def confirm_page(request: Request, engine: EngineDep, token: str) -> Response:
     if sub is not None and (sub.confirmed_at is not None or sub.unsubscribed_at is not None):
         sub, error = None, "This confirmation link was already used or replaced."
     context = {"sub": sub, "error": error, "token": token, "done": False}
-    return _render(request, "mail/confirm.html", context, 400 if error else 200)
+    return render_page(request, "mail/confirm.html", context, 400 if error else 200)
 
 
 @router.post("/confirm/{token}")
-def confirm(
-    request: Request, engine: EngineDep, token: str, csrf_token: FormField = ""
-) -> Response:
-    check_csrf(request, csrf_token)
+def confirm(request: Request, engine: EngineDep, token: str) -> Response:
     settings = _settings(request)
     try:
         sub = subs.confirm(engine, settings, token)
@@ -171,7 +162,7 @@ def confirm(
         if linked is not None and linked.active:  # confirmed already: nothing to undo or redo
             return _confirmed(request, settings, linked, token)
         context: dict[str, Any] = {"sub": None, "error": str(error), "token": token}
-        return _render(request, "mail/confirm.html", {**context, "done": False}, 400)
+        return render_page(request, "mail/confirm.html", {**context, "done": False}, 400)
     return _confirmed(request, settings, sub, token)
 
 
@@ -179,7 +170,7 @@ def _confirmed(request: Request, settings: Settings, sub: Subscription, token: s
     preferences = subs.preferences_url(settings, sub.pk).removeprefix(settings.base_url.rstrip("/"))
     context = {"sub": sub, "error": "", "token": token}
     context.update(done=True, preferences_path=preferences)
-    return _render(request, "mail/confirm.html", context)
+    return render_page(request, "mail/confirm.html", context)
 
 
 @router.get("/unsubscribe/{token}")
@@ -187,10 +178,10 @@ def unsubscribe_page(request: Request, engine: EngineDep, token: str) -> Respons
     sub, error = _link_sub(engine, _settings(request), token, "unsubscribe")
     done = sub is not None and sub.unsubscribed_at is not None
     context = {"sub": sub, "error": error, "token": token, "done": done}
-    return _render(request, "mail/unsubscribe.html", context, 400 if error else 200)
+    return render_page(request, "mail/unsubscribe.html", context, 400 if error else 200)
 
 
-@router.post("/unsubscribe/{token}")
+@one_click.post("/unsubscribe/{token}")
 def unsubscribe(request: Request, engine: EngineDep, token: str) -> Response:
     # RFC 8058 one-click: no cookie, no CSRF token; the body (List-Unsubscribe=One-Click, or
     # the page's empty form) does not matter. 200 with a page, never a redirect.
@@ -198,9 +189,9 @@ def unsubscribe(request: Request, engine: EngineDep, token: str) -> Response:
         sub = subs.unsubscribe(engine, _settings(request), token)
     except SubscriptionError as error:
         context: dict[str, Any] = {"sub": None, "error": str(error), "token": token}
-        return _render(request, "mail/unsubscribe.html", {**context, "done": False}, 400)
+        return render_page(request, "mail/unsubscribe.html", {**context, "done": False}, 400)
     context = {"sub": sub, "error": "", "token": token, "done": True}
-    return _render(request, "mail/unsubscribe.html", context)
+    return render_page(request, "mail/unsubscribe.html", context)
 
 
 def _preferences_context(
@@ -225,7 +216,7 @@ def preferences_page(request: Request, engine: EngineDep, token: str) -> Respons
     settings = _settings(request)
     sub, error = _link_sub(engine, settings, token, "preferences")
     context = _preferences_context(settings, token, sub, error)
-    return _render(request, "mail/preferences.html", context, 400 if sub is None else 200)
+    return render_page(request, "mail/preferences.html", context, 400 if sub is None else 200)
 
 
 @router.post("/preferences/{token}")
@@ -235,13 +226,11 @@ def preferences(
     token: str,
     frequency: FormField = "daily",
     topic: FormField = "",
-    csrf_token: FormField = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
     settings = _settings(request)
     sub, error = _link_sub(engine, settings, token, "preferences")
     if sub is None:
-        return _render(
+        return render_page(
             request,
             "mail/preferences.html",
             _preferences_context(settings, token, None, error),
@@ -253,9 +242,9 @@ def preferences(
         )
     except SubscriptionError as error:
         context = _preferences_context(settings, token, sub, str(error))
-        return _render(request, "mail/preferences.html", context, 400)
+        return render_page(request, "mail/preferences.html", context, 400)
     context = _preferences_context(settings, token, sub, saved=True)
-    return _render(request, "mail/preferences.html", context)
+    return render_page(request, "mail/preferences.html", context)
 
 
 @router.get("/digest/preview")
@@ -278,7 +267,7 @@ def digest_preview(
     del viewer  # the page is the same for everyone
     # "for you" is a person's own recommendations: not previewed here.
     if frequency not in subs.FREQUENCIES or kind not in ("trending", "topic"):
-        return _render(
+        return render_page(
             request,
             "error.html",
             {
@@ -293,7 +282,7 @@ def digest_preview(
             q = subs.check_query(q)
         except SubscriptionError as error:
             problem = {"title": "Invalid request", "message": str(error), "command": None}
-            return _render(request, "error.html", problem, 400)
+            return render_page(request, "error.html", problem, 400)
     sub = sample_subscription(frequency, kind, q if kind == "topic" else "")
     papers = preview_papers(engine, _settings(request), sub)
     _, _, subject = heading_of(sub, period_of(frequency, datetime.now(UTC)), len(papers))
@@ -304,7 +293,7 @@ def digest_preview(
         "frequency": frequency,
         "other_frequency": "weekly" if frequency == "daily" else "daily",
     }
-    return _render(request, "mail/preview.html", context)
+    return render_page(request, "mail/preview.html", context)
 
 
 # --- JSON API -------------------------------------------------------------------------------

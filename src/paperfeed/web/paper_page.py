@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from paperfeed.community.paper_context import PaperRef, community_context, find_paper
+from paperfeed.community.users import User
 from paperfeed.domain import Paper
 from paperfeed.ingest.ids import is_arxiv_id
 from paperfeed.rank.trending import record_activity
@@ -32,8 +33,8 @@ from paperfeed.search.similar import similar_papers
 from paperfeed.store.engine import write_transaction
 from paperfeed.web import queries
 from paperfeed.web.deps import EngineDep
-from paperfeed.web.feed_pages import mark_voted, render
-from paperfeed.web.templating import viewer
+from paperfeed.web.feed_pages import mark_voted
+from paperfeed.web.templating import render_page, viewer
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ def lookup(engine: Engine, paper_id: str, *, include_hidden: bool = False) -> Pa
     if ref is None:
         raise HTTPException(404, f"There is no paper with the id “{paper_id}” here.")
     return ref
+
+
+def lookup_for(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
+    """``lookup`` as ``viewer`` sees it: admins find hidden papers too."""
+    return lookup(engine, paper_id, include_hidden=bool(viewer and viewer.is_admin))
 
 
 def paper_links(paper: Paper) -> list[tuple[str, str]]:
@@ -247,6 +253,6 @@ def paper_page(request: Request, engine: EngineDep, paper_id: str) -> Response:
         "submitter_name": paper.submitter,
         "feed": "daily",
     }
-    response = render(request, "paper.html", context)
+    response = render_page(request, "paper.html", context)
     _count_view(request, engine, ref.pk, response)
     return response

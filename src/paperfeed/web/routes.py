@@ -8,7 +8,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from paperfeed.web import queries
 from paperfeed.web.deps import EngineDep
-from paperfeed.web.feed_pages import mark_voted, render
+from paperfeed.web.feed_pages import mark_voted
+from paperfeed.web.templating import render_page
 
 # The home page shows this many recent days: all of the newest day's papers (up to
 # HOME_FIRST_DAY), then each earlier day's top papers.
@@ -25,7 +26,7 @@ def home(request: Request, engine: EngineDep) -> HTMLResponse:
     days = queries.latest_days(engine, HOME_DAYS, HOME_PAPERS_PER_DAY, HOME_FIRST_DAY)
     mark_voted(request, engine, [item for section in days for item in section.papers])
     context = {"days": days, "total": queries.paper_count(engine), "feed": "daily"}
-    return render(request, "home.html", context)
+    return render_page(request, "home.html", context)
 
 
 @router.get("/healthz")

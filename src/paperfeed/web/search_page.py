@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from paperfeed.search.indexer import DenseRetriever
 from paperfeed.search.service import SearchResult, search
 from paperfeed.web.deps import EngineDep, RetrieverDep
+from paperfeed.web.templating import render_page
 
 PER_PAGE = 20
 # The engine ranks at most 1,000 candidates; deeper pages would only repeat its tail.
@@ -198,7 +199,7 @@ def search_page(
     wanted = query or filters.terms()
     found = run_page(engine, retriever, query, page, filters) if wanted else None
     context = {"query": query, "found": found, "filters": filters}
-    response = request.app.state.templates.TemplateResponse(request, "search.html", context)
+    response = render_page(request, "search.html", context)
     if request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request"):
         # Search as you type sends every field of the form, empty or not; the address the
         # browser shows (and a reader copies) is the short one, as in the page's own links.

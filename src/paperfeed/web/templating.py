@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from starlette.requests import Request
+from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from paperfeed.community.users import User
@@ -18,6 +20,17 @@ from paperfeed.web.auth_deps import csrf_token, current_user
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 TEASER_CHARS = 320
+# <link rel="alternate"> for each page kind (the context's ``feed``): (type, href, title).
+FEED_LINKS = {
+    "daily": [
+        ("application/atom+xml", "/feeds/daily.atom", "Daily papers (Atom)"),
+        ("application/rss+xml", "/feeds/daily.rss", "Daily papers (RSS)"),
+    ],
+    "trending": [
+        ("application/atom+xml", "/feeds/trending.atom", "Trending papers (Atom)"),
+        ("application/rss+xml", "/feeds/trending.rss", "Trending papers (RSS)"),
+    ],
+}
 
 
 def arxiv_url(paper: Paper) -> str | None:
@@ -65,6 +78,21 @@ def viewer(request: Request) -> User | None:
         return None
 
 
+def feed_links(feed: str) -> list[tuple[str, str, str]]:
+    return FEED_LINKS.get(feed, [])
+
+
+def render_page(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    """Every HTML page and fragment is rendered here, with the app's one environment."""
+    templates: Jinja2Templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request, template, context, status_code=status
+    )
+    return response
+
+
 def make_templates() -> Jinja2Templates:
     # Autoescape every template whatever its file name: data from ingest is untrusted.
     env = jinja2.Environment(
@@ -81,5 +109,6 @@ def make_templates() -> Jinja2Templates:
         static_version=static_version(),
         viewer=viewer,
         csrf_token=csrf_token,
+        feed_links=feed_links,
     )
     return Jinja2Templates(env=env)
