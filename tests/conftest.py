@@ -97,6 +97,34 @@ def pytest_configure() -> None:
     repository_guard.install(REPO)
 
 
+# The crash loops (RELIABILITY 2 and 19) take minutes each; as parts of one file they all ran on
+# one worker, last (xdist sends big files first), and the suite waited minutes on one core.
+CRASH_LOOP_FILES = ("tests/mail/test_crash.py::", "tests/ingest/test_crash.py::")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (a stable sort): the rest fills the other worker meanwhile."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.hookimpl(optionalhook=True)  # known only while pytest-xdist is loaded
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """With ``--dist loadfile``: a file is one unit, except that each crash-loop test is a unit
+    of its own, and units go out in collection order (the slow tests first)."""
+    if config.getoption("dist", None) != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class CrashLoopsApart(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(CRASH_LOOP_FILES):
+                return nodeid
+            return super()._split_scope(nodeid)
+
+    config.option.loadscopereorder = False
+    return CrashLoopsApart(config, log)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test gets its own data dir and no paperfeed.toml or PAPERFEED_* from the host."""
