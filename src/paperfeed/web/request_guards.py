@@ -63,11 +63,7 @@ class BodySizeLimit:
                 return
             if not message.get("more_body", False):
                 break
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(messages, receive), send)
 
 
 class NulBytes:
@@ -129,11 +125,16 @@ class UnusableBodies:
             response = JSONResponse({"status": "error", "detail": UNUSABLE_JSON}, status_code=400)
             await response(scope, receive, send)
             return
+        await self.app(scope, _replaying(messages, receive), send)
 
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
 
-        await self.app(scope, replay, send)
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that hands over the body messages already read, then reads on."""
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 def _media_type(scope: Scope) -> str | None:
