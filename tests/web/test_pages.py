@@ -24,7 +24,7 @@ from paperfeed.store.schema import papers
 from paperfeed.web import feed_pages
 from paperfeed.web.app import create_app
 from paperfeed.web.auth_deps import SESSION_COOKIE
-from paperfeed.web.paper_page import bibtex
+from paperfeed.web.citation import bibtex
 from tests.conftest import arxiv_rows
 from tests.factories import add_papers
 from tests.web.test_home import HOSTILE, assert_security_headers, scan

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -27,13 +26,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from paperfeed.community.paper_context import PaperRef, community_context, find_paper
 from paperfeed.community.users import User
 from paperfeed.domain import Paper
-from paperfeed.ingest.ids import is_arxiv_id
 from paperfeed.rank.trending import record_activity
 from paperfeed.search.similar import similar_papers
 from paperfeed.store.engine import write_transaction
 from paperfeed.web import queries
+from paperfeed.web.citation import (
+    bibtex,
+    description,
+    highwire_tags,
+    json_ld,
+    paper_links,
+    ris,
+)
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.feed_pages import mark_voted
+from paperfeed.web.paper_markdown import read_paper
 from paperfeed.web.templating import render_page, viewer
 
 log = logging.getLogger(__name__)
@@ -60,112 +67,6 @@ def lookup(engine: Engine, paper_id: str, *, include_hidden: bool = False) -> Pa
 def lookup_for(engine: Engine, paper_id: str, viewer: User | None) -> PaperRef:
     """``lookup`` as ``viewer`` sees it: admins find hidden papers too."""
     return lookup(engine, paper_id, include_hidden=bool(viewer and viewer.is_admin))
-
-
-def paper_links(paper: Paper) -> list[tuple[str, str]]:
-    """(label, url) of the paper's outgoing links: arXiv, PDF, DOI, code, project page."""
-    links: list[tuple[str, str]] = []
-    stored = {link.kind: link for link in paper.links}
-    if is_arxiv_id(paper.id):
-        links.append(("arXiv", f"https://arxiv.org/abs/{paper.id}"))
-        links.append(("PDF", f"https://arxiv.org/pdf/{paper.id}"))
-    else:
-        if "abs" in stored:
-            links.append(("Abstract", stored["abs"].url))
-        if "pdf" in stored:
-            links.append(("PDF", stored["pdf"].url))
-    if paper.doi:
-        links.append(("DOI", f"https://doi.org/{paper.doi}"))
-    if "code" in stored:
-        stars = stored["code"].stars
-        links.append(
-            ("Code" + (f" (★ {stars:,})" if stars is not None else ""), stored["code"].url)
-        )
-    if "project" in stored:
-        links.append(("Project page", stored["project"].url))
-    return [(label, url) for label, url in links if url.startswith(("https://", "http://"))]
-
-
-# BibTeX: characters that are markup inside a braced value, and their escaped forms.
-_BIBTEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "%": r"\%",
-    "&": r"\&",
-    "#": r"\#",
-    "$": r"\$",
-    "_": r"\_",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-_BIBTEX_RE = re.compile("|".join(re.escape(c) for c in _BIBTEX_ESCAPES))
-
-
-def bibtex_escape(text: str) -> str:
-    """``text`` safe inside a braced BibTeX value: braces and TeX specials escaped."""
-    return _BIBTEX_RE.sub(lambda m: _BIBTEX_ESCAPES[m.group(0)], " ".join(text.split()))
-
-
-def _ascii_word(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Za-z0-9]", "", folded).lower()
-
-
-def bibtex_key(paper: Paper) -> str:
-    """``lastname2024firstword``, ASCII letters and digits only (never empty)."""
-    surname = _ascii_word(paper.authors[0].split()[-1]) if paper.authors else ""
-    year = str(paper.published.year) if paper.published else ""
-    words = [_ascii_word(w) for w in paper.title.split()]
-    skip = {"a", "an", "the", "on", "of", "in", "for", "to", "and", "with", "towards"}
-    word = next((w for w in words if w and w not in skip), "")
-    key = f"{surname}{year}{word}"
-    return key or f"paper{_ascii_word(paper.id) or 'x'}"
-
-
-def bibtex(paper: Paper) -> str:
-    """A BibTeX entry: ``@article`` when the paper has a journal reference, else ``@misc``
-    (arXiv's own style: eprint, archivePrefix, primaryClass)."""
-    arxiv = is_arxiv_id(paper.id)
-    fields: list[tuple[str, str]] = [("title", "{" + bibtex_escape(paper.title) + "}")]
-    if paper.authors:
-        fields.append(("author", " and ".join(bibtex_escape(a) for a in paper.authors)))
-    if paper.journal_ref:
-        fields.append(("journal", bibtex_escape(paper.journal_ref)))
-    if paper.published:
-        fields.append(("year", str(paper.published.year)))
-        fields.append(("month", paper.published.strftime("%b").lower()))
-    if arxiv:
-        fields.append(("eprint", bibtex_escape(paper.id)))
-        fields.append(("archivePrefix", "arXiv"))
-        if paper.categories:
-            fields.append(("primaryClass", bibtex_escape(paper.categories[0])))
-        fields.append(("url", f"https://arxiv.org/abs/{bibtex_escape(paper.id)}"))
-    if paper.doi:
-        fields.append(("doi", bibtex_escape(paper.doi)))
-    kind = "article" if paper.journal_ref else "misc"
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@{kind}{{{bibtex_key(paper)},\n{body}\n}}\n"
-
-
-def markdown(paper: Paper, base_url: str, upvotes: int) -> str:
-    """The paper as Markdown, for ``/papers/<id>.md`` (what ``HfApi.read_paper`` reads)."""
-    lines = [f"# {paper.title}", ""]
-    if paper.authors:
-        lines += [f"**Authors:** {', '.join(paper.authors)}", ""]
-    facts = []
-    if paper.published:
-        facts.append(f"**Published:** {paper.published.isoformat()}")
-    if paper.updated and paper.updated != paper.published:
-        facts.append(f"**Updated:** {paper.updated.isoformat()}")
-    if paper.categories:
-        facts.append(f"**Categories:** {', '.join(paper.categories)}")
-    facts.append(f"**Upvotes:** {upvotes}")
-    lines += ["  \n".join(facts), ""]
-    links = [*paper_links(paper), ("paperfeed", f"{base_url.rstrip('/')}/papers/{paper.id}")]
-    lines += [" · ".join(f"[{label}](<{url}>)" for label, url in links), ""]
-    lines += ["## Abstract", "", paper.abstract, ""]
-    return "\n".join(lines)
 
 
 def _similar(engine: Engine, paper_id: str) -> list[dict[str, Any]]:
@@ -209,22 +110,61 @@ def _count_view(request: Request, engine: Engine, paper_pk: int, response: Respo
     )
 
 
-@router.get(
-    "/papers/{paper_id:path}.md",
-    response_class=PlainTextResponse,
-    responses={
-        200: {"content": {"text/markdown": {}}, "description": "The paper as Markdown."},
-        404: {"content": {"text/html": {}}, "description": "No such paper (an error page)."},
-    },
-)
-def paper_markdown(request: Request, engine: EngineDep, paper_id: str) -> Response:
-    """The paper as Markdown (text/markdown)."""
+def _export(request: Request, engine: EngineDep, paper_id: str, kind: str) -> tuple[str, str, str]:
+    """(text, media type, file name) of the paper ``paper_id`` in the format ``kind``."""
     ref = lookup(engine, paper_id)
-    item = queries.paper_detail(engine, ref.pk)
-    if item is None:
+    base = request.app.state.settings.base_url
+    text = read_paper(engine, ref.pk, base) if kind == "md" else None
+    if kind != "md":
+        item = queries.paper_detail(engine, ref.pk)
+        text = None if item is None else bibtex(item.paper) if kind == "bib" else ris([item.paper])
+    if text is None:
         raise HTTPException(404, f"There is no paper with the id “{paper_id}” here.")
-    text = markdown(item.paper, request.app.state.settings.base_url, item.upvotes)
-    return Response(text, media_type="text/markdown; charset=utf-8")
+    media, _ = EXPORTS[kind]
+    return text, media, re.sub(r"[^A-Za-z0-9.-]+", "_", ref.id) + "." + kind
+
+
+# Suffix: (media type, what it is). Each is a route of its own so /docs names them.
+EXPORTS = {
+    "md": ("text/markdown; charset=utf-8", "The paper as Markdown, with its discussion."),
+    "bib": ("application/x-bibtex; charset=utf-8", "The paper as a BibTeX entry."),
+    "ris": ("application/x-research-info-systems; charset=utf-8", "The paper as RIS."),
+}
+
+
+def _export_route(kind: str, name: str) -> None:
+    media, summary = EXPORTS[kind]
+
+    @router.get(
+        f"/papers/{{paper_id:path}}.{kind}",
+        response_class=PlainTextResponse,
+        operation_id=name,
+        summary=summary,
+        responses={
+            200: {"content": {media.split(";")[0]: {}}, "description": summary},
+            404: {"content": {"text/html": {}}, "description": "No such paper (an error page)."},
+        },
+    )
+    def export(request: Request, engine: EngineDep, paper_id: str) -> Response:
+        text, media_type, filename = _export(request, engine, paper_id, kind)
+        headers = {} if kind == "md" else {"content-disposition": f'inline; filename="{filename}"'}
+        return Response(text, media_type=media_type, headers=headers)
+
+
+_export_route("md", "read_paper")
+_export_route("bib", "paper_bibtex")
+_export_route("ris", "paper_ris")
+
+
+def head_context(request: Request, paper: Paper) -> dict[str, Any]:
+    """What the page's <head> says for reference managers and link previews."""
+    page_url = f"{request.app.state.settings.base_url.rstrip('/')}/papers/{paper.id}"
+    return {
+        "page_url": page_url,
+        "description": description(paper),
+        "citation_tags": highwire_tags(paper),
+        "json_ld": json_ld(paper, page_url),
+    }
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
@@ -247,6 +187,7 @@ def paper_page(request: Request, engine: EngineDep, paper_id: str) -> Response:
         "item": item,
         "paper": paper,
         "paper_id": paper.id,
+        **head_context(request, paper),
         "links": paper_links(paper),
         "bibtex": bibtex(paper),
         "similar": _similar(engine, paper.id),

@@ -21,6 +21,8 @@ def content_security_policy(style_src: str = "'self'") -> str:
             "script-src 'self'",
             "connect-src 'self'",
             f"style-src {style_src}",
+            # KaTeX's fonts (/static/vendor/katex/fonts), for LaTeX in titles and abstracts.
+            "font-src 'self'",
             "img-src 'self' data:",
             "form-action 'self'",
             "object-src 'none'",
