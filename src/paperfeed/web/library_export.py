@@ -1,4 +1,5 @@
-"""The library as BibTeX: ``/library.bib`` (every saved paper) or ``?tag=`` (one tag)."""
+"""The library as BibTeX or RIS: ``/library.bib`` and ``/library.ris`` (every saved paper), or
+``?tag=`` (one tag). Written by ``web/citation.py``: keys made unique for BibTeX, rispy for RIS."""
 
 from __future__ import annotations
 
@@ -10,28 +11,23 @@ from fastapi.responses import Response
 
 from paperfeed.community.library import library
 from paperfeed.web.auth_deps import UserDep
+from paperfeed.web.citation import bibtex_many, ris
 from paperfeed.web.deps import EngineDep
-from paperfeed.web.paper_page import bibtex, bibtex_key
 
 router = APIRouter(include_in_schema=False)
 
+MEDIA = {
+    "bib": "application/x-bibtex; charset=utf-8",
+    "ris": "application/x-research-info-systems; charset=utf-8",
+}
 
-def library_bibtex(entries: list[str], keys: list[str]) -> str:
-    """Entries with keys made unique (``key``, ``keyb``, ``keyc``...), as BibTeX tools need."""
-    seen: dict[str, int] = {}
-    out = []
-    for entry, key in zip(entries, keys, strict=True):
-        count = seen.get(key, 0)
-        seen[key] = count + 1
-        unique = (
-            key
-            if count == 0
-            else f"{key}{chr(ord('a') + count)}"
-            if count < 26
-            else f"{key}{count}"
-        )
-        out.append(entry.replace("{" + key + ",", "{" + unique + ",", 1))
-    return "\n".join(out)
+
+def _export(engine: EngineDep, user_pk: int, tag: str | None, kind: str) -> Response:
+    papers = [entry.paper for entry in library(engine, user_pk, tag)]
+    text = bibtex_many(papers) if kind == "bib" else ris(papers)
+    name = re.sub(r"[^a-z0-9-]+", "-", (tag or "library").lower()).strip("-") or "library"
+    headers = {"content-disposition": f'attachment; filename="{name}.{kind}"'}
+    return Response(text, media_type=MEDIA[kind], headers=headers)
 
 
 @router.get("/library.bib")
@@ -40,9 +36,13 @@ def library_bib(
     user: UserDep,
     tag: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    entries = library(engine, user.pk, tag)
-    papers = [entry.paper for entry in entries]
-    text = library_bibtex([bibtex(p) for p in papers], [bibtex_key(p) for p in papers])
-    name = re.sub(r"[^a-z0-9-]+", "-", (tag or "library").lower()).strip("-") or "library"
-    headers = {"content-disposition": f'attachment; filename="{name}.bib"'}
-    return Response(text, media_type="application/x-bibtex; charset=utf-8", headers=headers)
+    return _export(engine, user.pk, tag, "bib")
+
+
+@router.get("/library.ris")
+def library_ris(
+    engine: EngineDep,
+    user: UserDep,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    return _export(engine, user.pk, tag, "ris")
