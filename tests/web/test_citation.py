@@ -172,7 +172,10 @@ def test_ris_reads_back_with_rispy() -> None:
     assert record["title"] == ARXIV.title and record["authors"] == ARXIV.authors
     assert record["year"] == "2024" and record["date"] == "2024/01/22"
     assert record["doi"] == "10.1000/xyz#1" and record["number"] == "arXiv:2401.12345"
-    assert record["urls"] == ["https://arxiv.org/abs/2401.12345", "https://arxiv.org/pdf/2401.12345"]
+    assert record["urls"] == [
+        "https://arxiv.org/abs/2401.12345",
+        "https://arxiv.org/pdf/2401.12345",
+    ]
     assert record["abstract"] == " ".join(ARXIV.abstract.split())
     assert other["type_of_reference"] == "JOUR"
     assert other["journal_name"] == "Journal of Things 3 (2020)"

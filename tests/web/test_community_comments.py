@@ -4,7 +4,6 @@ soft delete, flags, and the comment routes' CSRF checks."""
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 import pytest

@@ -69,10 +69,13 @@ class PageScan(HTMLParser):
 def only_site_scripts(page: PageScan) -> bool:
     """Every script is one of the site's files (htmx, math.js), or a JSON-LD data block (never
     run): none may come from the data."""
-    return all(
-        src.startswith("/static/") or (not src and kind == "application/ld+json")
-        for src, kind in page.scripts
-    ) and sum(1 for src, _ in page.scripts if src) == 2
+    return (
+        all(
+            src.startswith("/static/") or (not src and kind == "application/ld+json")
+            for src, kind in page.scripts
+        )
+        and sum(1 for src, _ in page.scripts if src) == 2
+    )
 
 
 def scan(html: str) -> PageScan:

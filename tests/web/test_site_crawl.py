@@ -8,9 +8,8 @@ so pages added later are covered without touching this file.
 
 from __future__ import annotations
 
-import json
-
 import hashlib
+import json
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field

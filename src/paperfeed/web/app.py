@@ -33,6 +33,7 @@ from paperfeed.web import (
     search_page,
 )
 from paperfeed.web.csrf import AllowedHosts, CrossSiteGuard
+from paperfeed.web.mcp.server import mount_mcp
 from paperfeed.web.request_guards import BodySizeLimit, NulBytes, UnusableBodies
 from paperfeed.web.security import PrivateWhenSignedIn, SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates, render_page
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mail_routes.router)
     app.include_router(mail_routes.one_click)
     app.include_router(mail_routes.api_router)
+    mount_mcp(app)  # /mcp: the MCP server (Streamable HTTP), within the app's lifespan
     app.add_exception_handler(services.DatabaseNotReady, _not_migrated)
     app.add_exception_handler(OperationalError, _unavailable)
     app.add_exception_handler(HTTPException, _http_error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -18,7 +18,12 @@ _retriever_lock = threading.Lock()
 
 def ready_engine(request: Request) -> Engine:
     """The app's engine, once its schema is current (else DatabaseNotReady, a 503 page)."""
-    state = request.app.state
+    return app_engine(request.app)
+
+
+def app_engine(app: Any) -> Engine:
+    """``ready_engine`` for code that has the app but no request (the MCP tools)."""
+    state = app.state
     if not state.schema_ready:
         # Checked per request until it passes, so `paperfeed db upgrade` needs no restart.
         services.require_current_schema(state.engine)
@@ -29,7 +34,12 @@ def ready_engine(request: Request) -> Engine:
 
 def dense_retriever(request: Request) -> DenseRetriever:
     """The app's one DenseRetriever, made on first use: its model loads once, not per request."""
-    state = request.app.state
+    return app_retriever(request.app)
+
+
+def app_retriever(app: Any) -> DenseRetriever:
+    """``dense_retriever`` for code that has the app but no request (the MCP tools)."""
+    state = app.state
     if state.retriever is None:
         # Sync routes run in a thread pool; two first searches must not both build one.
         with _retriever_lock:
