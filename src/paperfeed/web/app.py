@@ -27,6 +27,7 @@ from paperfeed.web import (
     hf_api,
     library_api,
     library_export,
+    links_routes,
     mail_routes,
     paper_page,
     routes,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feeds.router)
     # Last: their `{paper_id:path}` routes would swallow /papers/<id>/... and /api/papers/....
     app.include_router(hf_api.router)
+    app.include_router(links_routes.router)
     app.include_router(paper_page.router)
     app.include_router(mail_routes.router)
     app.include_router(mail_routes.one_click)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from paperfeed.community import comments as comment_store
 from paperfeed.community.comments import MAX_COMMENT_CHARS, CommentView
+from paperfeed.community.links import LinkError, NotAllowed, set_links
 from paperfeed.community.submit import (
     ArxivUnavailable,
     SubmitError,
@@ -93,6 +94,27 @@ class SubmitOut(BaseModel):
     paper_id: str
     created: bool = Field(description="false when the paper was already here.")
     url: str = Field(description="The paper's page on this site.")
+
+
+class LinksIn(BaseModel):
+    """Hugging Face's field names. Leave a field out (or null) to keep it; "" removes it."""
+
+    githubRepo: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="https://github.com/<owner>/<repo>",
+        examples=["https://github.com/karpathy/nanoGPT"],
+    )
+    projectPage: str | None = Field(
+        default=None, max_length=2000, description="An http(s) address of the project's page."
+    )
+
+
+class LinksOut(BaseModel):
+    paper_id: str
+    githubRepo: str | None
+    githubStars: int | None = Field(description="Stars, when an import has counted them.")
+    projectPage: str | None
 
 
 def _vote(engine: Engine, user: User, paper_id: str, want: bool | None) -> UpvoteOut:
@@ -226,3 +248,32 @@ def api_submit(
     else:
         response.status_code = 200
     return SubmitOut(paper_id=done.paper_id, created=done.created, url=f"/papers/{done.paper_id}")
+
+
+@router.post(
+    "/papers/{paper_id:path}/links",
+    responses={
+        **ERRORS,
+        **NOT_FOUND,
+        400: _error("An address that cannot be used; detail names the field and why."),
+        403: _error("Not the paper's submitter or an admin (or a cross-site request)."),
+    },
+    summary="Set a paper's code repository and project page",
+)
+def api_links(engine: EngineDep, user: UserDep, paper_id: str, links: LinksIn) -> LinksOut:
+    """The paper's submitter or an admin sets ``githubRepo`` and/or ``projectPage`` (the shape
+    of Hugging Face's ``POST /api/papers/{id}/links``). ``has:code`` searches find the paper
+    once it has a repository."""
+    paper = lookup_for(engine, paper_id, user)
+    try:
+        done = set_links(engine, user, paper.pk, github=links.githubRepo, project=links.projectPage)
+    except LinkError as error:
+        raise HTTPException(400, str(error)) from None
+    except NotAllowed as error:
+        raise HTTPException(403, str(error)) from None
+    return LinksOut(
+        paper_id=paper.id,
+        githubRepo=done.github_repo,
+        githubStars=done.github_stars,
+        projectPage=done.project_page,
+    )

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from paperfeed.community.links import may_edit, read_links
 from paperfeed.community.paper_context import PaperRef, community_context, find_paper
 from paperfeed.community.users import User
 from paperfeed.domain import Paper
@@ -156,6 +157,16 @@ _export_route("bib", "paper_bibtex")
 _export_route("ris", "paper_ris")
 
 
+def links_context(engine: Engine, paper_pk: int, me: User | None) -> dict[str, Any]:
+    """The code-and-project-links form: shown to those who may use it (``may_edit``)."""
+    if me is None:
+        return {"can_edit_links": False}
+    with engine.connect() as conn:
+        allowed = may_edit(conn, me, paper_pk)
+        current = read_links(conn, paper_pk) if allowed else None
+    return {"can_edit_links": allowed, "code_links": current}
+
+
 def head_context(request: Request, paper: Paper) -> dict[str, Any]:
     """What the page's <head> says for reference managers and link previews."""
     page_url = f"{request.app.state.settings.base_url.rstrip('/')}/papers/{paper.id}"
@@ -188,6 +199,7 @@ def paper_page(request: Request, engine: EngineDep, paper_id: str) -> Response:
         "paper": paper,
         "paper_id": paper.id,
         **head_context(request, paper),
+        **links_context(engine, ref.pk, me),
         "links": paper_links(paper),
         "bibtex": bibtex(paper),
         "similar": _similar(engine, paper.id),
