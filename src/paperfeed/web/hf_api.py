@@ -14,89 +14,25 @@ before ``/api/papers/{id:path}``.
 from __future__ import annotations
 
 from datetime import date as Date
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from paperfeed.community.paper_context import submitted_by
 from paperfeed.store.community_schema import submissions, users
 from paperfeed.web import queries
-from paperfeed.web.api import hf_datetime
+from paperfeed.web.api_models import DailyPaper, ErrorOut, HfPaper, TrendingItem
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.feed_pages import parse_day, parse_month, parse_week
+from paperfeed.web.hf_shapes import daily_item, paper_object, user_object
 from paperfeed.web.paper_page import lookup
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
 MAX_LIMIT = 100
 MAX_PAGE = 1000
-
-
-def _user(name: str | None) -> dict[str, Any] | None:
-    """A submitter as Hugging Face describes a user (``huggingface_hub.User`` reads ``user``)."""
-    if not name:
-        return None
-    return {"user": name, "name": name, "fullname": name, "avatarUrl": "", "type": "user"}
-
-
-def _datetime(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def paper_object(item: queries.ListedPaper, base_url: str) -> dict[str, Any]:
-    """The ``paper`` object of Hugging Face's answers, with paperfeed's fields."""
-    paper = item.paper
-    links = {link.kind: link for link in paper.links}
-    code = links.get("code")
-    project = links.get("project")
-    return {
-        "id": paper.id,
-        "title": paper.title,
-        "summary": paper.abstract,
-        "authors": [{"name": name, "hidden": False} for name in paper.authors],
-        "publishedAt": hf_datetime(paper.published),
-        "submittedOnDailyAt": hf_datetime(item.day),
-        "upvotes": item.upvotes,
-        "numComments": item.comments,
-        "githubRepo": code.url if code else None,
-        "githubStars": code.stars if code else None,
-        "projectPage": project.url if project else None,
-        "categories": paper.categories,
-        "doi": paper.doi,
-        "url": f"{base_url.rstrip('/')}/papers/{paper.id}",
-        "isNew": item.is_new,
-        "trending": {"score": item.score, **item.terms},
-    }
-
-
-def daily_item(item: queries.ListedPaper, base_url: str, submitter: str | None) -> dict[str, Any]:
-    """One entry of ``/api/daily_papers``: ``{paper: {...}, title, summary, publishedAt, ...}``."""
-    paper = paper_object(item, base_url)
-    user = _user(submitter)
-    if user is not None:
-        paper["submittedOnDailyBy"] = user
-    entry: dict[str, Any] = {
-        "paper": paper,
-        "title": item.paper.title,
-        "summary": item.paper.abstract,
-        "publishedAt": hf_datetime(item.day),
-        "numComments": item.comments,
-        "isAuthorParticipating": False,
-        # huggingface_hub's PaperInfo reads these at the top level, not in ``paper``.
-        "upvotes": item.upvotes,
-        "githubRepo": paper["githubRepo"],
-        "githubStars": paper["githubStars"],
-        "projectPage": paper["projectPage"],
-    }
-    if user is not None:
-        entry["submittedBy"] = user
-    return entry
 
 
 # Patterns in the OpenAPI schema, so generated clients and fuzzers know the forms.
@@ -134,7 +70,7 @@ def _bounds(day: str | None, week: str | None, month: str | None) -> tuple[Date,
     return None
 
 
-@router.get("/daily_papers")
+@router.get("/daily_papers", operation_id="list_daily_papers")
 def daily_papers(
     request: Request,
     engine: EngineDep,
@@ -177,7 +113,7 @@ def daily_papers(
     ] = "publishedAt",
     p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page number, from 0.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Papers per page.")] = 50,
-) -> list[dict[str, Any]]:
+) -> list[DailyPaper]:
     """Daily papers as Hugging Face lists them (``HfApi.list_daily_papers``)."""
     bounds = _bounds(day, week, month)
     if submitter and not submitter.isprintable():
@@ -193,7 +129,7 @@ def daily_papers(
     )
     base = request.app.state.settings.base_url
     names = _submitters(engine, items)
-    return [daily_item(item, base, names.get(item.pk)) for item in items]
+    return [DailyPaper(**daily_item(item, base, names.get(item.pk))) for item in items]
 
 
 def _submitters(engine: EngineDep, items: list[queries.ListedPaper]) -> dict[int, str]:
@@ -217,13 +153,13 @@ def _submitters(engine: EngineDep, items: list[queries.ListedPaper]) -> dict[int
     return names
 
 
-@router.get("/trending")
+@router.get("/trending", operation_id="list_trending_papers")
 def trending(
     request: Request,
     engine: EngineDep,
     p: Annotated[int, Query(ge=0, le=1000, description="Page number, from 0.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Papers per page.")] = 30,
-) -> list[dict[str, Any]]:
+) -> list[TrendingItem]:
     """Papers by trending score, each with the terms of its score ("why it is trending").
 
     Each item: ``{rank, id, title, score, upvotes, numComments, url, terms: {upvotes, comments,
@@ -233,30 +169,28 @@ def trending(
     # trending_page counts pages from 1 and takes a page size: translate the offset.
     found = queries.trending_page(engine, p + 1, limit)
     return [
-        {
-            "rank": found.first + index,
-            "id": item.paper.id,
-            "title": item.paper.title,
-            "score": item.score,
-            "upvotes": item.upvotes,
-            "numComments": item.comments,
-            "url": f"{base}/papers/{item.paper.id}",
-            **item.terms,
-        }
+        TrendingItem(
+            **{
+                "rank": found.first + index,
+                "id": item.paper.id,
+                "title": item.paper.title,
+                "score": item.score,
+                "upvotes": item.upvotes,
+                "numComments": item.comments,
+                "url": f"{base}/papers/{item.paper.id}",
+                **item.terms,
+            }
+        )
         for index, item in enumerate(found.items)
     ]
 
 
-class ErrorOut(BaseModel):
-    status: str = "error"
-    detail: str
-
-
 @router.get(
     "/papers/{paper_id:path}",
+    operation_id="paper_info",
     responses={404: {"model": ErrorOut, "description": "No such paper."}},
 )
-def paper_info(request: Request, engine: EngineDep, paper_id: str) -> dict[str, Any]:
+def paper_info(request: Request, engine: EngineDep, paper_id: str) -> HfPaper:
     """One paper as Hugging Face's ``/api/papers/{id}`` answers it (``HfApi.paper_info``)."""
     try:
         ref = lookup(engine, paper_id)
@@ -268,7 +202,7 @@ def paper_info(request: Request, engine: EngineDep, paper_id: str) -> dict[str, 
     if item is None:
         raise HTTPException(404, f"No paper with id {paper_id[:200]!r}.")
     answer = paper_object(item, request.app.state.settings.base_url)
-    user = _user(submitter or item.paper.submitter)
+    user = user_object(submitter or item.paper.submitter)
     if user is not None:
         answer["submittedOnDailyBy"] = user
-    return answer
+    return HfPaper(**answer)
