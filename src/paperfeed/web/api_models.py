@@ -17,6 +17,13 @@ class ErrorOut(BaseModel):
     detail: str
 
 
+# The answer of a route that needs a signed-in user (session or API token): /docs puts the
+# token scheme (the Authorize button) on every operation that lists it (web/openapi.py).
+NEEDS_USER: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Not signed in, or the API token is not valid."}
+}
+
+
 class HfAuthor(BaseModel):
     name: str
     hidden: bool = False

@@ -29,6 +29,7 @@ from paperfeed.web import (
     library_export,
     links_routes,
     mail_routes,
+    openapi,
     paper_page,
     routes,
     search_page,
@@ -49,7 +50,13 @@ UNAVAILABLE = "The database is not answering right now. Please try again in a mo
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # /docs is our own page (docs_page.py): FastAPI's loads Swagger UI from a CDN.
-    app = FastAPI(title="paperfeed", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="paperfeed",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
+    )
     app.state.settings = settings
     app.state.engine = services.get_engine(settings)
     app.state.schema_ready = False
@@ -103,7 +110,7 @@ def _document_api_routes_only(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = full_schema()
             schema["paths"] = {p: ops for p, ops in schema["paths"].items() if _is_api_path(p)}
-            app.openapi_schema = schema
+            app.openapi_schema = openapi.polish(schema)
         return app.openapi_schema
 
     app.openapi = api_schema  # type: ignore[method-assign]

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from paperfeed.rank import feedback
 from paperfeed.rank.for_you import POOLS, ForYou, recommend
+from paperfeed.web.api_models import NEEDS_USER
 from paperfeed.web.auth_deps import FormTokenChecked, SignedInFormTokenChecked, UserDep
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.redirects import back_target
@@ -135,7 +136,7 @@ def for_you_json(result: ForYou) -> dict[str, Any]:
     }
 
 
-@router.get("/api/for-you")
+@router.get("/api/for-you", responses=NEEDS_USER)
 def for_you_api(
     request: Request,
     engine: EngineDep,
@@ -150,7 +151,7 @@ def for_you_api(
     return for_you_json(recommend(engine, user.pk, limit=limit, tag=tag, settings=settings))
 
 
-@router.post("/api/for-you/feedback")
+@router.post("/api/for-you/feedback", responses=NEEDS_USER)
 def feedback_api(engine: EngineDep, user: UserDep, body: FeedbackIn) -> FeedbackOut:
     """Record 👍 (`up`) or 👎 (`down`) on a recommended paper; it trains that tag."""
     try:

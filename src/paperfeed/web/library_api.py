@@ -23,10 +23,13 @@ from paperfeed.community.library import (
     user_tags,
 )
 from paperfeed.community.paper_context import PaperRef, find_paper
+from paperfeed.web.api_models import NEEDS_USER
 from paperfeed.web.auth_deps import SignedInFormTokenChecked, UserDep
 from paperfeed.web.deps import EngineDep
 
-router = APIRouter(prefix="/api/library", dependencies=[SignedInFormTokenChecked])
+router = APIRouter(
+    prefix="/api/library", dependencies=[SignedInFormTokenChecked], responses=NEEDS_USER
+)
 
 
 class LibraryPaper(BaseModel):
