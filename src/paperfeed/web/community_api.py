@@ -149,7 +149,7 @@ def api_unvote(engine: EngineDep, user: UserDep, paper_id: str) -> UpvoteOut:
 
 @router.post(
     "/papers/{paper_id:path}/unvote",
-    operation_id="unvote_by_post",
+    operation_id="unvote_with_post",
     responses={**ERRORS, **NOT_FOUND},
     summary="Take your upvote back (POST form of DELETE .../upvote)",
 )
