@@ -46,7 +46,7 @@ def test_views_and_pages_in_chromium(engine: Engine, site: str) -> None:  # noqa
             item = page.locator(".paper-item").first
             assert item.evaluate("e => getComputedStyle(e).display") == "grid", path
         page.goto(f"{site}/papers/{record.id}")
-        page.get_by_text("BibTeX").click()  # <details> opens without JavaScript of ours
+        page.locator("summary", has_text="BibTeX").click()  # <details>: no JavaScript of ours
         assert "@misc{" in page.locator("pre.bibtex").inner_text()
         browser.close()
     assert errors == []
