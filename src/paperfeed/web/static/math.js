@@ -4,7 +4,8 @@
 // its inline styles through the DOM (element.style), which style-src 'self' allows.
 (function () {
   "use strict";
-  var TARGETS = ".paper-title, .teaser, #paper-title, .abstract, .comment-body, .similar-list a";
+  // Not the two-line teasers of lists: KaTeX's boxes break their line clamp.
+  var TARGETS = ".paper-title, #paper-title, .abstract, .comment-body, .similar-list a";
   var MATH = /\$[^$\s][^$]*\$|\\\(|\\\[/;
   var BASE = "/static/vendor/katex/";
 
