@@ -98,7 +98,11 @@ def _meta(soup: BeautifulSoup, **attrs: str) -> str:
 
 def test_link_previews_and_json_ld(client: TestClient) -> None:
     base = client.app.state.settings.base_url.rstrip("/")  # type: ignore[attr-defined]
-    soup = BeautifulSoup(client.get("/papers/2401.12345").text, "html.parser")
+    response = client.get("/papers/2401.12345")
+    # JSON-LD is data: the CSP still runs scripts from this site only.
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "unsafe" not in policy
+    soup = BeautifulSoup(response.text, "html.parser")
     start = " ".join(ARXIV.abstract.split())
     summary = _meta(soup, name="description")
     assert summary.endswith("…") and start.startswith(summary[:-1])
