@@ -14,12 +14,14 @@ import rispy
 from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from paperfeed.community.comments import add_comment
 from paperfeed.domain import Link, Paper, PaperRecord
 from paperfeed.web.app import create_app
-from paperfeed.web.citation import DESCRIPTION_CHARS, bibtex, description, ris
+from paperfeed.web.citation import DESCRIPTION_CHARS, bibtex, description, json_ld, ris
 from tests.factories import add_papers, add_user, load_user, signed_in
 from tests.rank.for_you_data import tag_papers
 
@@ -223,3 +225,40 @@ def test_markdown_holds_the_paper_and_its_discussion(engine: Engine) -> None:
     assert "[PDF](<https://arxiv.org/pdf/2401.12345>)" in text
     assert "## Discussion (1 comment)" in text and "### grace · " in text
     assert "Does this hold for $q=1$?" in text
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(
+    lambda t: t.strip()
+)
+
+
+@given(title=_TEXT, abstract=_TEXT)
+def test_json_ld_holds_any_text_and_never_closes_its_element(title: str, abstract: str) -> None:
+    paper = _paper(PaperRecord(id="2401.12345", title=title, abstract=abstract))
+    text = json_ld(paper, "https://example.org/papers/2401.12345")
+    assert "<" not in text and ">" not in text
+    data = json.loads(text)
+    assert data["name"] == " ".join(title.split())
+    assert data["abstract"] == " ".join(abstract.split())
+
+
+@given(title=_TEXT, authors=st.lists(_TEXT, min_size=1, max_size=3))
+def test_ris_reads_back_any_title_and_authors(title: str, authors: list[str]) -> None:
+    authors = [" ".join(a.split()) for a in authors]
+    paper = _paper(PaperRecord(id="2401.12345", title=title, abstract="x", authors=authors))
+    (record,) = rispy.loads(ris([paper]))
+    assert record["title"] == " ".join(title.split())
+    assert record["authors"] == authors
+
+
+@given(title=st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=60))
+def test_bibtex_reads_back_any_printable_title(title: str) -> None:
+    paper = _paper(PaperRecord(id="2401.12345", title=title, abstract="x", authors=["A B"]))
+    library = bibtexparser.parse_string(
+        bibtex(paper), append_middleware=[LatexDecodingMiddleware()]
+    )
+    assert not library.failed_blocks
+    (entry,) = library.entries
+    # pylatexenc reads \textasciicircum and \textasciitilde as the spacing accents.
+    decoded = entry["title"].replace("ˆ", "^").replace("˜", "~")
+    assert decoded == " ".join(title.split())
