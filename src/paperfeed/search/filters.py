@@ -14,9 +14,11 @@ from sqlalchemy import Connection
 
 from paperfeed.search.query import ParsedQuery
 from paperfeed.store.key_lists import in_keys, sql_text
+from paperfeed.store.paper_reads import DAY_SQL
 
-# The date a paper is filtered and sorted by: its first version, else the day it was featured.
-PAPER_DATE = "coalesce(p.published, p.featured_day)"
+# The day a paper is filtered and sorted by: the store's read model (featured, else published),
+# the same day the pages show.
+PAPER_DATE = DAY_SQL
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from paperfeed.search.filters import in_keys, sql_text
 from paperfeed.search.lexical import query_words
 from paperfeed.search.limits import MAX_RESULTS
 from paperfeed.search.snippets import Snippet, TermMatcher, make_snippet
+from paperfeed.store.paper_reads import STATS_JOIN_SQL, UPVOTES_SQL, VISIBLE_SQL
 
 
 @dataclass(slots=True)
@@ -149,9 +150,8 @@ def _meta(conn: Connection, pks: list[int]) -> dict[int, dict[str, Any]]:
         # No abstracts here: only the page's are needed (for snippets), fetched in _results.
         # Upvotes: imported (Hugging Face) plus this site's. Hidden papers leave every result.
         "SELECT p.pk, p.id, p.title, p.published, p.featured_day,"
-        " p.external_upvotes + COALESCE(s.upvotes, 0)"
-        " FROM papers p LEFT JOIN paper_stats s ON s.paper_pk = p.pk"
-        f" WHERE {among} AND p.hidden_at IS NULL"
+        f" {UPVOTES_SQL} FROM papers p {STATS_JOIN_SQL}"
+        f" WHERE {among} AND {VISIBLE_SQL}"
     )
     meta = {}
     for pk, pid, title, published, featured, upvotes in conn.execute(sql_text(sql), params):
@@ -160,7 +160,7 @@ def _meta(conn: Connection, pks: list[int]) -> dict[int, dict[str, Any]]:
             "id": pid,
             "title": title,
             "published": published,
-            "day": published or featured,
+            "day": featured or published,  # paper_reads.DAY
             "upvotes": int(upvotes or 0),
         }
     return meta
