@@ -28,6 +28,20 @@ _ARXIV_HINT = re.compile(r"^(?:arxiv:|https?://|\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]
 
 FIELDS = frozenset({"author", "cat", "title", "year", "date", "has"})
 
+# English function words: a question ("how do I make inference faster") holds them, a paper
+# is not about them: they are neither required, scored nor highlighted (the dense side still
+# reads the whole question). Kept short: "not", "all" and "can" carry meaning in titles.
+_STOPWORD_TEXT = """a an the and or of to in on at by for from with as is are was were be been being
+    do does did doing i me my we our you your it its this that these those there here
+    how what which who whom why when where could should would will shall may might
+    must has have had having am if then than so such into onto about over under via
+    any some make makes made get gets got use using want need best way ways"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def is_stopword(word: str) -> bool:
+    return word.casefold() in STOPWORDS
+
 
 @dataclass(frozen=True, slots=True)
 class DateRange:
