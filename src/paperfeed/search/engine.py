@@ -2,7 +2,7 @@
 
 Retrievers are ranked lists of paper keys: lexical always; dense when a retriever is plugged
 in (anything with ``search(conn, query_text, k) -> list[Hit]``); "author" when the query reads
-like an author's name; "browse" (newest first) when the query is filters only.
+like an author's name. A query of filters only has no ranking: search.matches lists it.
 
 The dense side's work that needs no database connection runs on a worker thread while the
 lexical stage runs in SQLite: ONNX Runtime, usearch and SQLite all release the GIL, so on two
@@ -22,8 +22,9 @@ from typing import Any, Literal, Protocol, TypeGuard
 from sqlalchemy import Connection
 
 from paperfeed.ingest.ids import title_key
+from paperfeed.search.dense_floor import dense_floor
 from paperfeed.search.embed import cpu_threads
-from paperfeed.search.filters import PAPER_DATE, allowed_pks, query_filter, sql_text
+from paperfeed.search.filters import allowed_pks, sql_text
 from paperfeed.search.fusion import Fused, FusionParams, fuse
 from paperfeed.search.lexical import (
     LexicalParams,
@@ -73,6 +74,7 @@ class EngineConfig:
     fusion: FusionParams = field(default_factory=FusionParams)
     lexical: LexicalParams = field(default_factory=LexicalParams)
     depth: int = 100  # candidates taken from each retriever before fusion
+    dense_floor: float | None = None  # None: the model's calibrated floor (search.dense_floor)
 
 
 @dataclass(slots=True)
@@ -117,16 +119,17 @@ def candidates(
                 if corrected is not None
                 else _dense(conn, retriever, ahead, parsed.text, depth)
             )
+            dense = _above_floor(dense, lexical, retriever, config)
             ranked["dense"] = _within_lexical(dense, lexical) if _requires_words(parsed) else dense
         by_author = _by_author(conn, parsed, depth) if _looks_like_name(parsed) else []
         if by_author:
             ranked["author"] = by_author
-    elif parsed.has_filters:
-        ranked["browse"] = _browse(conn, parsed, depth)
     fusion = _weighed_by_coverage(conn, retriever, config.fusion) if "dense" in ranked else None
     fused = {f.pk: f for f in fuse(ranked, fusion or config.fusion)}
     order = _filtered(conn, parsed, list(pinned) + list(fused), pinned)
-    return Candidates(parsed, order, fused, pinned, lexical, list(ranked), corrected)
+    # A query of filters only is browsed in SQL, newest first (search.matches).
+    names = list(ranked) if parsed.has_text or not parsed.has_filters else ["browse"]
+    return Candidates(parsed, order, fused, pinned, lexical, names, corrected)
 
 
 def _weighed_by_coverage(
@@ -138,6 +141,18 @@ def _weighed_by_coverage(
     if share >= 1.0:
         return params
     return replace(params, weights={**params.weights, "dense": params.weight("dense") * share})
+
+
+def _above_floor(
+    dense: list[Hit], lexical: LexicalResult, retriever: DenseRetriever, config: EngineConfig
+) -> list[Hit]:
+    """Dense hits, less meaning-only ones (no query word) below the model's floor: the k
+    nearest papers of a nonsense query are not results."""
+    floor = config.dense_floor
+    if floor is None:
+        floor = dense_floor(getattr(getattr(retriever, "embedder", None), "name", None))
+    words = {hit.pk for hit in lexical.hits}
+    return [hit for hit in dense if hit.score >= floor or hit.pk in words]
 
 
 def _requires_words(parsed: ParsedQuery) -> bool:
@@ -241,18 +256,4 @@ def _by_author(conn: Connection, parsed: ParsedQuery, depth: int) -> list[Hit]:
     )
     params: dict[str, Any] = {f"n{i}": s for i, s in enumerate(spellings)} | {"k": depth}
     rows = conn.execute(sql_text(sql), params).scalars().all()
-    return [Hit(int(pk), 1.0 / (rank + 1)) for rank, pk in enumerate(rows)]
-
-
-def _browse(conn: Connection, parsed: ParsedQuery, depth: int) -> list[Hit]:
-    """A query of filters only: matching papers, newest first."""
-    found = query_filter(parsed, conn.dialect.name)
-    condition, params = exclusion_condition(conn, parsed)
-    if condition:
-        found.add(condition, **params)
-    sql = (
-        f"SELECT p.pk FROM papers p WHERE 1 = 1{found.sql}"
-        f" ORDER BY {PAPER_DATE} DESC, p.pk DESC LIMIT :k"
-    )
-    rows = conn.execute(sql_text(sql), found.params | {"k": depth}).scalars().all()
     return [Hit(int(pk), 1.0 / (rank + 1)) for rank, pk in enumerate(rows)]

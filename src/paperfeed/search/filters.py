@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from paperfeed.search.query import ParsedQuery
+from paperfeed.store.author_keys import author_match
 from paperfeed.store.key_lists import in_keys, sql_text
 from paperfeed.store.paper_reads import DAY_SQL
 
@@ -38,28 +39,17 @@ class SqlFilter:
         return "".join(f" AND {c}" for c in self.conditions)
 
 
-def like_pattern(value: str) -> str:
-    """A LIKE pattern matching ``value`` anywhere, its own % and _ taken literally."""
-    escaped = value.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def query_filter(parsed: ParsedQuery, dialect: str) -> SqlFilter:
-    """The filter conditions of ``parsed`` (exclusions are the backends' job)."""
+    """The filter conditions of ``parsed`` (exclusions are the backends' job).
+
+    Author and category conditions are ``p.pk IN (SELECT paper_pk ...)`` over their indexes,
+    so a selective filter is read from its index instead of testing every paper.
+    """
     result = SqlFilter()
     for i, name in enumerate(parsed.authors):
-        result.add(
-            "EXISTS (SELECT 1 FROM paper_authors a WHERE a.paper_pk = p.pk"
-            f" AND lower(a.name) LIKE :author{i} ESCAPE '\\')",
-            **{f"author{i}": like_pattern(name)},
-        )
+        _author(result, i, name)
     for i, category in enumerate(parsed.categories):
-        # "cat:cs" means every cs.* category; matching is case-insensitive (cs.cl = cs.CL).
-        result.add(
-            "EXISTS (SELECT 1 FROM paper_categories c WHERE c.paper_pk = p.pk"
-            f" AND (lower(c.category) = :cat{i} OR lower(c.category) LIKE :catp{i} ESCAPE '\\'))",
-            **{f"cat{i}": category.casefold(), f"catp{i}": like_pattern(category)[1:-1] + ".%"},
-        )
+        _category(result, i, category)
     if parsed.dates is not None:
         _dates(result, parsed, dialect)
     if parsed.has_code:
@@ -67,6 +57,62 @@ def query_filter(parsed: ParsedQuery, dialect: str) -> SqlFilter:
             "EXISTS (SELECT 1 FROM paper_links l WHERE l.paper_pk = p.pk AND l.kind = 'code')"
         )
     return result
+
+
+def _author(result: SqlFilter, i: int, name: str) -> None:
+    """One normalisation (``store.author_keys``): a full name matches only its own key, an
+    initial or a lone surname every key with that prefix (an index range, then LIKE to be
+    exact whatever the database's collation)."""
+    match = author_match(name)
+    if match is None:
+        result.add("1 = 0")  # parse_query keeps only values with words; never matches
+        return
+    inner = "SELECT a.paper_pk FROM paper_authors a WHERE "
+    if not match.prefix:
+        result.add(f"p.pk IN ({inner}a.name_key = :author{i})", **{f"author{i}": match.key})
+        return
+    # "li" matches "li" and "li yang" but not "liu": the prefix ends at a word boundary.
+    condition = (
+        f"a.name_key = :author{i} OR (a.name_key >= :author_lo{i}"
+        f" AND a.name_key < :author_hi{i} AND a.name_key LIKE :author_like{i})"
+    )
+    spaced = match.key + " " if len(match.key.split()) == 1 else match.key
+    result.add(
+        f"p.pk IN ({inner}{condition})",
+        **{
+            f"author{i}": match.key,
+            f"author_lo{i}": spaced,
+            f"author_hi{i}": spaced[:-1] + chr(ord(spaced[-1]) + 1),
+            f"author_like{i}": spaced + "%",
+        },
+    )
+
+
+def _category(result: SqlFilter, i: int, category: str) -> None:
+    """``cat:cs.CL`` (any case) is that category; ``cat:cs`` every ``cs.*`` category.
+
+    Compared as stored (arXiv's own case) through the category index: the spellings the
+    value may stand for are looked up, rather than lower() over every row.
+    """
+    archive, _, subject = category.partition(".")
+    spellings = {category, category.casefold()}
+    if subject:
+        spellings |= {f"{archive.casefold()}.{subject.upper()}", f"{archive.casefold()}.{subject}"}
+    else:
+        spellings.add(category.casefold())
+    marks = ", ".join(f":cat{i}_{j}" for j in range(len(spellings)))
+    params = {f"cat{i}_{j}": v for j, v in enumerate(sorted(spellings))}
+    condition = f"c.category IN ({marks})"
+    if not subject:
+        prefix = category.casefold() + "."
+        # The range reads the index; LIKE keeps it exact under any collation.
+        condition += (
+            f" OR (c.category >= :catlo{i} AND c.category < :cathi{i}"
+            f" AND c.category LIKE :catlike{i} ESCAPE '\\')"
+        )
+        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params |= {f"catlo{i}": prefix, f"cathi{i}": prefix[:-1] + "/", f"catlike{i}": like}
+    result.add(f"p.pk IN (SELECT c.paper_pk FROM paper_categories c WHERE {condition})", **params)
 
 
 def _dates(result: SqlFilter, parsed: ParsedQuery, dialect: str) -> None:

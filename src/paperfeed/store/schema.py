@@ -82,6 +82,8 @@ paper_authors = Table(
     Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("name", Text, nullable=False, index=True),
+    # store.author_keys.author_key(name): what author: filters compare (written with the name).
+    Column("name_key", Text, index=True),
 )
 
 paper_categories = Table(
