@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from paperfeed.search.service import SearchResult, search
 from paperfeed.search.similar import similar_papers
@@ -55,13 +55,20 @@ def search_item(result: SearchResult, summary: str) -> dict[str, Any]:
 def search_papers(
     engine: EngineDep,
     retriever: RetrieverDep,
+    response: Response,
     q: Annotated[str, Query(max_length=MAX_QUERY, description="Search query.")] = "",
     limit: Annotated[int, Query(ge=1, le=100, description="Results to return.")] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Results to skip.")] = 0,
 ) -> list[dict[str, Any]]:
-    """Search papers: the same hybrid engine as the site and `paperfeed search`."""
+    """Search papers: the same hybrid engine as the site and `paperfeed search`.
+
+    The header ``X-Total-Count`` holds how many papers match (filters included)."""
     if not q.strip():
+        response.headers["X-Total-Count"] = "0"
         return []
-    results = search(engine, q, limit, retriever=retriever).results
+    found = search(engine, q, limit, offset, retriever=retriever)
+    response.headers["X-Total-Count"] = str(found.total)
+    results = found.results
     summaries = queries.abstracts(engine, [r.id for r in results])
     return [search_item(r, summaries.get(r.id, "")) for r in results]
 
