@@ -82,7 +82,7 @@ def search(
         limit,
         offset,
         sort,
-        retriever=_retriever(),  # type: ignore[arg-type]
+        retriever=_retriever(),
     )
     if as_json:
         rows = [
