@@ -208,12 +208,12 @@ def _filtered(
     conn: Connection, parsed: ParsedQuery, pks: list[int], pinned: dict[int, str]
 ) -> list[int]:
     """Drop duplicates, and candidates that fail the filters (dense and author candidates
-    were never filtered). A paper named by its arXiv id stays: the user asked for it."""
+    were never filtered). A paper named by its arXiv id or DOI stays: the user asked for it."""
     pks = list(dict.fromkeys(pks))
     if not parsed.has_filters or not pks:
         return pks
     allowed = allowed_pks(conn, parsed, pks, exclusion_condition(conn, parsed))
-    return [pk for pk in pks if pk in allowed or pinned.get(pk) == "arxiv_id"]
+    return [pk for pk in pks if pk in allowed or pinned.get(pk) in ("arxiv_id", "doi")]
 
 
 def _pinned(conn: Connection, parsed: ParsedQuery) -> dict[int, str]:
@@ -224,6 +224,8 @@ def _pinned(conn: Connection, parsed: ParsedQuery) -> dict[int, str]:
         params = {f"id{i}": v for i, v in enumerate(parsed.arxiv_ids)}
         rows = conn.execute(sql_text(f"SELECT pk FROM papers WHERE id IN ({marks})"), params)
         pinned |= {int(pk): "arxiv_id" for pk in rows.scalars()}
+    if parsed.dois:
+        pinned |= {pk: "doi" for pk in _by_doi(conn, parsed.dois) if pk not in pinned}
     key = title_key(" ".join((*parsed.phrases, *parsed.terms)))
     if key and len(key.split()) >= 2 and not parsed.title:
         # The indexed normalised title makes an exact-title query one lookup.
@@ -233,6 +235,16 @@ def _pinned(conn: Connection, parsed: ParsedQuery) -> dict[int, str]:
         for pk in rows.scalars():
             pinned.setdefault(int(pk), "title")
     return pinned
+
+
+def _by_doi(conn: Connection, dois: tuple[str, ...]) -> list[int]:
+    """Papers storing one of ``dois``. DOIs are case-insensitive and stored as their source
+    wrote them: the spellings as typed, lower- and upper-cased are looked up in the index."""
+    spellings = sorted({s for doi in dois for s in (doi, doi.lower(), doi.upper())})
+    marks = ", ".join(f":doi{i}" for i in range(len(spellings)))
+    params = {f"doi{i}": v for i, v in enumerate(spellings)}
+    sql = f"SELECT pk FROM papers WHERE doi IN ({marks}) ORDER BY pk"
+    return [int(pk) for pk in conn.execute(sql_text(sql), params).scalars()]
 
 
 def _looks_like_name(parsed: ParsedQuery) -> bool:

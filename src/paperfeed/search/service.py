@@ -27,6 +27,7 @@ from paperfeed.search.matches import (
     sorted_page,
     word_matches,
 )
+from paperfeed.search.query import is_stopword
 from paperfeed.search.snippets import Snippet, TermMatcher, make_snippet
 from paperfeed.store.paper_reads import STATS_JOIN_SQL, UPVOTES_SQL, VISIBLE_SQL
 
@@ -260,6 +261,8 @@ def _highlighted(found: Candidates) -> list[str]:
     """The words to mark: common words the lexical planner left out (e.g. "the") are not
     marked, unless nothing else is left."""
     every = query_words(found.parsed) + (found.corrected or "").split()
+    # Stopwords ("is", "do") are never marked, unless the query is nothing else.
+    every = [w for w in every if not is_stopword(w)] or every
     if found.lexical.capped:
         return every
     dropped = {w for phrase in found.lexical.dropped for w in phrase.split()}

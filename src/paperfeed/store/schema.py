@@ -56,7 +56,7 @@ papers = Table(
     Column("title_key", Text, nullable=False, index=True),
     Column("published", Date),
     Column("updated", Date),
-    Column("doi", String(255)),
+    Column("doi", String(255), index=True),  # search pins a paper named by its DOI
     Column("journal_ref", Text),
     Column("comment", Text),
     Column("primary_category", String(64), index=True),

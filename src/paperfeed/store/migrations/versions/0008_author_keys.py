@@ -1,4 +1,5 @@
-"""A normalised key per author name (``store.author_keys``), indexed: ``author:`` filters.
+"""A normalised key per author name (``store.author_keys``), indexed: ``author:`` filters;
+and an index on papers' DOIs: a DOI typed in the search box names its paper.
 
 Revision ID: 0008
 Revises: 0007
@@ -22,6 +23,7 @@ def upgrade() -> None:
     op.add_column("paper_authors", sa.Column("name_key", sa.Text(), nullable=True))
     _backfill(op.get_bind())
     op.create_index("ix_paper_authors_name_key", "paper_authors", ["name_key"])
+    op.create_index("ix_papers_doi", "papers", ["doi"])
 
 
 def _backfill(conn: sa.Connection) -> None:
@@ -35,5 +37,6 @@ def _backfill(conn: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_papers_doi", table_name="papers")
     op.drop_index("ix_paper_authors_name_key", table_name="paper_authors")
     op.drop_column("paper_authors", "name_key")
