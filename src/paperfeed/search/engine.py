@@ -238,12 +238,12 @@ def _pinned(conn: Connection, parsed: ParsedQuery) -> dict[int, str]:
 
 
 def _by_doi(conn: Connection, dois: tuple[str, ...]) -> list[int]:
-    """Papers storing one of ``dois``. DOIs are case-insensitive and stored as their source
-    wrote them: the spellings as typed, lower- and upper-cased are looked up in the index."""
-    spellings = sorted({s for doi in dois for s in (doi, doi.lower(), doi.upper())})
-    marks = ", ".join(f":doi{i}" for i in range(len(spellings)))
-    params = {f"doi{i}": v for i, v in enumerate(spellings)}
-    sql = f"SELECT pk FROM papers WHERE doi IN ({marks}) ORDER BY pk"
+    """Papers storing one of ``dois``, in any case (DOIs are case-insensitive; the index is
+    on the lower case, ``ix_papers_doi``)."""
+    lowered = sorted({doi.lower() for doi in dois})
+    marks = ", ".join(f":doi{i}" for i in range(len(lowered)))
+    params = {f"doi{i}": v for i, v in enumerate(lowered)}
+    sql = f"SELECT pk FROM papers WHERE lower(doi) IN ({marks}) ORDER BY pk"
     return [int(pk) for pk in conn.execute(sql_text(sql), params).scalars()]
 
 

@@ -56,7 +56,7 @@ papers = Table(
     Column("title_key", Text, nullable=False, index=True),
     Column("published", Date),
     Column("updated", Date),
-    Column("doi", String(255), index=True),  # search pins a paper named by its DOI
+    Column("doi", String(255)),
     Column("journal_ref", Text),
     Column("comment", Text),
     Column("primary_category", String(64), index=True),
@@ -72,6 +72,8 @@ papers = Table(
 
 # A paper's day (featured, else published) is what every feed page filters and sorts on.
 Index("ix_papers_day", func.coalesce(papers.c.featured_day, papers.c.published))
+# DOIs are case-insensitive: search looks a typed DOI up by its lower case.
+Index("ix_papers_doi", func.lower(papers.c.doi))
 # The few hidden papers, so search can drop them from ~200 candidates without reading each row.
 _HIDDEN = papers.c.hidden_at.is_not(None)
 Index("ix_papers_hidden", papers.c.pk, sqlite_where=_HIDDEN, postgresql_where=_HIDDEN)

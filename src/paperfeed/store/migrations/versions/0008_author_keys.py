@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.add_column("paper_authors", sa.Column("name_key", sa.Text(), nullable=True))
     _backfill(op.get_bind())
     op.create_index("ix_paper_authors_name_key", "paper_authors", ["name_key"])
-    op.create_index("ix_papers_doi", "papers", ["doi"])
+    op.create_index("ix_papers_doi", "papers", [sa.text("lower(doi)")])
 
 
 def _backfill(conn: sa.Connection) -> None:
