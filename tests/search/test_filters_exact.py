@@ -140,3 +140,14 @@ def test_an_old_style_id(engine: Engine) -> None:
     add_papers(engine, _record("hep-th/9901001", ["A B"]), _record("2501.00002", ["A B"]))
     for query in ("hep-th/9901001", "hep-th/9901001v2", "arxiv.org/abs/hep-th/9901001v1"):
         assert search(engine, query).results[0].id == "hep-th/9901001", query
+
+
+def test_migration_keys_the_authors_already_stored(store: Engine) -> None:
+    # Back to the schema before author keys, then up again: the keys are filled in for the
+    # names stored meanwhile, and author: finds them.
+    from paperfeed.store import migrate
+
+    migrate.downgrade(store, "0007")
+    migrate.upgrade(store)
+    assert ids(store, 'author:"jose garcia"') == {"2501.00006"}
+    assert ids(store, 'author:"Y. Li"') == {"2501.00001", "2501.00004", "2501.00005", "2501.00008"}
