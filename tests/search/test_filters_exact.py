@@ -9,11 +9,14 @@ import pytest
 from sqlalchemy import Engine, update
 
 from paperfeed.domain import PaperRecord
+from paperfeed.search.engine import EngineConfig
+from paperfeed.search.indexer import DenseRetriever, update_index
 from paperfeed.search.service import search
 from paperfeed.store.author_keys import author_key, author_match
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
 from tests.factories import add_papers
+from tests.search.dense_helpers import CachedEmbedder, real_papers, store_papers
 
 AUTHORS = {
     "2501.00001": ["Yang Li"],
@@ -151,3 +154,19 @@ def test_migration_keys_the_authors_already_stored(store: Engine) -> None:
     migrate.upgrade(store)
     assert ids(store, 'author:"jose garcia"') == {"2501.00006"}
     assert ids(store, 'author:"Y. Li"') == {"2501.00001", "2501.00004", "2501.00005", "2501.00008"}
+
+
+def test_nonsense_gets_nothing_from_the_dense_side(engine: Engine) -> None:
+    # The model always has nearest papers; below its calibrated floor they are not results.
+    # A query with words keeps the papers that hold them, whatever their dense score.
+    store_papers(engine, real_papers())
+    update_index(engine, CachedEmbedder())
+    retriever = DenseRetriever(CachedEmbedder())
+    without_floor = search(
+        engine, "xyzzyqq", retriever=retriever, config=EngineConfig(dense_floor=0.0)
+    )
+    assert without_floor.total > 0  # what the floor removes
+    found = search(engine, "xyzzyqq", retriever=retriever)
+    assert found.total == 0 and found.results == []
+    title = str(real_papers()[0]["title"])
+    assert search(engine, title, retriever=retriever).results[0].id == real_papers()[0]["id"]

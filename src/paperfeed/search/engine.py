@@ -75,6 +75,8 @@ class EngineConfig:
     lexical: LexicalParams = field(default_factory=LexicalParams)
     depth: int = 100  # candidates taken from each retriever before fusion
     dense_floor: float | None = None  # None: the model's calibrated floor (search.dense_floor)
+    # Totals are exact up to this many matches, estimated above (search.matches); None: exact.
+    exact_total_upto: int | None = None
 
 
 @dataclass(slots=True)
@@ -119,13 +121,14 @@ def candidates(
                 if corrected is not None
                 else _dense(conn, retriever, ahead, parsed.text, depth)
             )
-            dense = _above_floor(dense, lexical, retriever, config)
             ranked["dense"] = _within_lexical(dense, lexical) if _requires_words(parsed) else dense
         by_author = _by_author(conn, parsed, depth) if _looks_like_name(parsed) else []
         if by_author:
             ranked["author"] = by_author
     fusion = _weighed_by_coverage(conn, retriever, config.fusion) if "dense" in ranked else None
     fused = {f.pk: f for f in fuse(ranked, fusion or config.fusion)}
+    if retriever is not None:
+        fused = _above_floor(fused, retriever, config)
     order = _filtered(conn, parsed, list(pinned) + list(fused), pinned)
     # A query of filters only is browsed in SQL, newest first (search.matches).
     names = list(ranked) if parsed.has_text or not parsed.has_filters else ["browse"]
@@ -144,15 +147,19 @@ def _weighed_by_coverage(
 
 
 def _above_floor(
-    dense: list[Hit], lexical: LexicalResult, retriever: DenseRetriever, config: EngineConfig
-) -> list[Hit]:
-    """Dense hits, less meaning-only ones (no query word) below the model's floor: the k
-    nearest papers of a nonsense query are not results."""
+    fused: dict[int, Fused], retriever: DenseRetriever, config: EngineConfig
+) -> dict[int, Fused]:
+    """The fused candidates less those only the dense side found, below the model's floor:
+    the k nearest papers of a nonsense query are not results. Applied after fusion, so the
+    ranking of what stays is the one fusion was tuned for."""
     floor = config.dense_floor
     if floor is None:
         floor = dense_floor(getattr(getattr(retriever, "embedder", None), "name", None))
-    words = {hit.pk for hit in lexical.hits}
-    return [hit for hit in dense if hit.score >= floor or hit.pk in words]
+    return {
+        pk: f
+        for pk, f in fused.items()
+        if set(f.stages) != {"dense"} or f.stages["dense"].score >= floor
+    }
 
 
 def _requires_words(parsed: ParsedQuery) -> bool:

@@ -68,15 +68,58 @@ def filter_matches(conn: Connection, parsed: ParsedQuery) -> MatchSql:
     return MatchSql(f"SELECT p.pk FROM papers p WHERE 1 = 1{found.sql}", found.params)
 
 
-def count_visible(conn: Connection, matches: MatchSql) -> int:
-    """How many matching papers are visible: all of them less the (few) hidden ones."""
-    every = conn.execute(sql_text(f"SELECT count(*) FROM ({matches.sql}) m"), matches.params)
-    index = " INDEXED BY ix_papers_hidden" if conn.dialect.name == "sqlite" else ""
-    hidden_sql = (
-        f"SELECT count(*) FROM papers p{index} WHERE {HIDDEN_SQL} AND p.pk IN ({matches.sql})"
+@dataclass(frozen=True, slots=True)
+class Total:
+    """How many papers match; ``estimated`` when above ``exact_upto`` and sampled."""
+
+    count: int
+    estimated: bool = False
+
+    @property
+    def large(self) -> bool:
+        """Above ``LARGE``: pages are read by walking the day index, not sorting every match."""
+        return self.estimated or self.count > LARGE
+
+
+# Up to this many matches a page sorts them all (each looked up by key); above, it walks the
+# day index newest first and tests each paper, which stops after a page's worth.
+LARGE = 10_000
+# Newest papers sampled (by key) to estimate a total past ``exact_upto``.
+SAMPLE = 50_000
+
+
+def count_visible(conn: Connection, matches: MatchSql, exact_upto: int | None = None) -> Total:
+    """How many matching papers are visible: all of them less the (few) hidden ones.
+
+    With ``exact_upto``, a set larger than that is not counted to its end: its share of the
+    newest ``SAMPLE`` papers, scaled to the store, is returned as an estimate.
+    """
+    if exact_upto is None:
+        every = conn.execute(sql_text(f"SELECT count(*) FROM ({matches.sql}) m"), matches.params)
+        return Total(int(every.scalar_one()) - len(among(conn, matches, _hidden(conn))))
+    capped = f"SELECT count(*) FROM ({matches.sql} LIMIT :count_cap) m"
+    found = int(
+        conn.execute(sql_text(capped), matches.params | {"count_cap": exact_upto + 1}).scalar_one()
     )
-    hidden = conn.execute(sql_text(hidden_sql), matches.params)
-    return int(every.scalar_one()) - int(hidden.scalar_one())
+    if found <= exact_upto:
+        return Total(found - len(among(conn, matches, _hidden(conn))))
+    return Total(max(_estimate(conn, matches), exact_upto + 1), estimated=True)
+
+
+def _hidden(conn: Connection) -> list[int]:
+    """Every hidden paper (a handful), through the partial index of them."""
+    index = " INDEXED BY ix_papers_hidden" if conn.dialect.name == "sqlite" else ""
+    sql = f"SELECT p.pk FROM papers p{index} WHERE {HIDDEN_SQL}"
+    return [int(pk) for pk in conn.execute(sql_text(sql)).scalars()]
+
+
+def _estimate(conn: Connection, matches: MatchSql) -> int:
+    newest = int(conn.execute(sql_text("SELECT max(pk) FROM papers")).scalar() or 0)
+    low = max(0, newest - SAMPLE)
+    sql = f"SELECT count(*) FROM ({matches.sql}) m WHERE m.pk > :sample_low"
+    share = int(conn.execute(sql_text(sql), matches.params | {"sample_low": low}).scalar_one())
+    estimate = share * newest / max(newest - low, 1)
+    return int(float(f"{estimate:.2g}"))  # two significant figures: "about 31,000"
 
 
 def among(conn: Connection, matches: MatchSql, pks: list[int]) -> set[int]:
@@ -93,21 +136,38 @@ def sorted_page(
     matches: MatchSql | None,
     extras: list[int],
     sort: str,
-    offset: int,
-    limit: int,
+    window: tuple[int, int],
+    large: bool = False,
 ) -> list[int]:
-    """Visible papers of ``matches`` and ``extras`` by day or by upvotes, newest/most first."""
+    """Visible papers of ``matches`` and ``extras`` by day or by upvotes, newest/most first.
+
+    A small set is read by key and sorted; a ``large`` one by day walks the day index
+    (``ix_papers_day``) and tests each paper against the set, stopping after the page.
+    """
+    offset, limit = window
     if limit <= 0 or (matches is None and not extras):
         return []
-    keys, params = in_keys(conn, "p.pk", extras, name="extra_keys")
-    where = f"p.pk IN ({matches.sql}) OR {keys}" if matches is not None else keys
+    _, params = in_keys(conn, "value", extras, name="extra_keys")  # the keys' parameter
+    extra_set = (
+        "SELECT value FROM json_each(:extra_keys)"
+        if conn.dialect.name == "sqlite"
+        else "SELECT unnest(CAST(:extra_keys AS bigint[]))"
+    )
     params |= matches.params if matches is not None else {}
+    if matches is None:
+        member = f"p.pk IN ({extra_set})"
+    elif large and sort != "upvotes":
+        member = (
+            f"(EXISTS (SELECT 1 FROM ({matches.sql}) m WHERE m.pk = p.pk) OR p.pk IN ({extra_set}))"
+        )
+    else:
+        member = f"p.pk IN ({matches.sql} UNION ALL {extra_set})"
     if sort == "upvotes":
         source, order = f"papers p {STATS_JOIN_SQL}", f"{UPVOTES_SQL} DESC, {DAY_SQL} DESC"
     else:
         source, order = "papers p", f"{DAY_SQL} DESC"
     sql = (
-        f"SELECT p.pk FROM {source} WHERE p.hidden_at IS NULL AND ({where})"
+        f"SELECT p.pk FROM {source} WHERE p.hidden_at IS NULL AND {member}"
         f" ORDER BY {order}, p.pk DESC LIMIT :page_limit OFFSET :page_offset"
     )
     params |= {"page_limit": limit, "page_offset": offset}

@@ -20,6 +20,7 @@ from paperfeed.search.lexical import backend_for, query_words
 from paperfeed.search.limits import MAX_RESULTS
 from paperfeed.search.matches import (
     MatchSql,
+    Total,
     among,
     count_visible,
     filter_matches,
@@ -70,11 +71,13 @@ class SearchResults:
     retrievers: list[str] = field(default_factory=list)
     lexical: dict[str, Any] = field(default_factory=dict)  # what the lexical planner did
     corrected: str | None = None  # the query's words, misspellings corrected (search.spelling)
+    total_estimated: bool = False  # ``total`` is an estimate ("about"), EngineConfig says when
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,
             "total": self.total,
+            "total_estimated": self.total_estimated,
             "limit": self.limit,
             "offset": self.offset,
             "sort": self.sort,
@@ -114,18 +117,23 @@ def search(
     head = _visible(conn, found.order)
     match_set = _match_set(conn, found)
     extras = _extras(conn, found, head, match_set)
-    total = len(extras) + (count_visible(conn, match_set) if match_set is not None else 0)
+    counted = (
+        count_visible(conn, match_set, config.exact_total_upto)
+        if match_set is not None
+        else Total(0)
+    )
     if (sort == "relevance" and found.parsed.has_text) or match_set is None:
         page = _relevance_page(conn, found, head, match_set, (offset, limit), config)
     else:
         by = "date" if sort == "relevance" else sort  # filters only: newest first
-        page = sorted_page(conn, match_set, extras, by, offset, limit)
+        page = sorted_page(conn, match_set, extras, by, (offset, limit), counted.large)
     meta = _meta(conn, page)
     page = [pk for pk in page if pk in meta]
     return SearchResults(
         query=query,
         results=_results(conn, found, page, meta),
-        total=total,
+        total=len(extras) + counted.count,
+        total_estimated=counted.estimated,
         limit=limit,
         offset=offset,
         sort=sort,

@@ -68,6 +68,8 @@ def search_papers(
         return []
     found = search(engine, q, limit, offset, retriever=retriever)
     response.headers["X-Total-Count"] = str(found.total)
+    if found.total_estimated:  # only where exact counting is turned off (EngineConfig)
+        response.headers["X-Total-Count-Estimated"] = "true"
     results = found.results
     summaries = queries.abstracts(engine, [r.id for r in results])
     return [search_item(r, summaries.get(r.id, "")) for r in results]

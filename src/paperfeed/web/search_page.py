@@ -119,6 +119,7 @@ class SearchPage:
     # and the filters in words ("by Yang Li, in cs.CL").
     unfiltered: int = 0
     narrowed_by: str = ""
+    estimated: bool = False  # the total is an estimate: the page says "about"
 
     @property
     def first(self) -> int:
@@ -182,6 +183,7 @@ def run_page(
     shown = SearchPage(
         query, page, pages, found.total, found.results, links, filters, found.corrected
     )
+    shown = replace(shown, estimated=found.total_estimated)
     if found.total == 0:
         return _why_empty(engine, retriever, shown, full_query)
     return shown
