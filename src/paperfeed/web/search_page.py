@@ -116,7 +116,7 @@ class SearchPage:
     filters: Filters = field(default_factory=Filters)
     corrected: str | None = None  # what the results are for, when words were misspelt
     # Set when nothing matched only because of filters: how many the words alone match,
-    # and the filters in words ("by Yang Li, in cs.CL").
+    # and the filters in words ("by Yang Li in cs.CL").
     unfiltered: int = 0
     narrowed_by: str = ""
     estimated: bool = False  # the total is an estimate: the page says "about"
@@ -203,7 +203,7 @@ def _why_empty(
 
 
 def describe_filters(parsed: ParsedQuery) -> str:
-    """The query's filters in words: "by Yang Li, in cs.CL, with code, from 2025-01-01"."""
+    """The query's filters in words: "by Yang Li in cs.CL with code from 2025-01-01"."""
     parts = [f"by {name}" for name in parsed.authors]
     parts += [f"in {category}" for category in parsed.categories]
     if parsed.has_code:
@@ -213,7 +213,7 @@ def describe_filters(parsed: ParsedQuery) -> str:
     if parsed.dates is not None and parsed.dates.end is not None:
         parts.append(f"until {parsed.dates.end.isoformat()}")
     parts += [f"without “{word}”" for word in parsed.excluded]
-    return ", ".join(parts)
+    return " ".join(parts)
 
 
 def parse_day(value: str) -> date | None:
