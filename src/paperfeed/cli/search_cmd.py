@@ -69,8 +69,8 @@ def search(
 ) -> None:
     """Search papers: the same hybrid search as the site and the API.
 
-    --json prints the list of results; each carries ``total``, the number of papers that
-    match (filters included), and ``rank``, its place among them."""
+    --json prints the list of results; each carries "total", the number of papers that
+    match (filters included), and "rank", its place among them."""
     from paperfeed.search.engine import SORTS
     from paperfeed.search.service import search as run_search
 
