@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from paperfeed.search.filters import query_filter
+from paperfeed.search.filters import SqlFilter, query_filter
 from paperfeed.search.lexical import exclusion_condition
 from paperfeed.search.lexical_pg import _Builder as PgBuilder
 from paperfeed.search.lexical_sql import Clause
@@ -42,15 +42,11 @@ def word_matches(
     found = query_filter(parsed, conn.dialect.name)
     required, optional, excluded = clauses
     if conn.dialect.name == "sqlite":
+        # The index alone, filtered by rowid: joining papers reads every match's row.
         params = found.params | {"match_expr": fts_expression(required, optional, excluded)}
-        if not found.conditions:
-            # The index alone: joining papers reads every match's row (7-10x slower).
-            return MatchSql(
-                "SELECT rowid AS pk FROM papers_fts WHERE papers_fts MATCH :match_expr", params
-            )
         sql = (
-            "SELECT p.pk FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid"
-            f" WHERE papers_fts MATCH :match_expr{found.sql}"
+            "SELECT papers_fts.rowid AS pk FROM papers_fts WHERE papers_fts MATCH :match_expr"
+            + found.sql_on("papers_fts.rowid")
         )
         return MatchSql(sql, params)
     builder = PgBuilder()
@@ -63,9 +59,20 @@ def filter_matches(conn: Connection, parsed: ParsedQuery) -> MatchSql:
     """A query of filters only: every paper that passes them (and has no excluded word)."""
     found = query_filter(parsed, conn.dialect.name)
     condition, params = exclusion_condition(conn, parsed)
-    if condition:
-        found.add(condition, **params)
-    return MatchSql(f"SELECT p.pk FROM papers p WHERE 1 = 1{found.sql}", found.params)
+    if conn.dialect.name == "sqlite" and found.every_set:
+        # Driven by the first key set, the others and the exclusion tested by key: no
+        # paper's row is read (a row lookup per match was most of a filter's cost).
+        first = found.every_set[0]
+        rest = (
+            SqlFilter(found.sets[1:], {}, found.checked)
+            if found.sets
+            else SqlFilter([], {}, found.checked[1:])
+        )
+        excluded = f" AND {condition.replace('p.pk', 'f.pk')}" if condition else ""
+        sql = f"SELECT DISTINCT f.pk FROM ({first}) f WHERE 1 = 1{rest.sql_on('f.pk')}{excluded}"
+        return MatchSql(sql, found.params | params)
+    where = found.sql + (f" AND {condition}" if condition else "")
+    return MatchSql(f"SELECT p.pk FROM papers p WHERE 1 = 1{where}", found.params | params)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,13 @@ WITH_STATS = papers.outerjoin(paper_stats, paper_stats.c.paper_pk == papers.c.pk
 # The same rules as SQL text, over ``papers p`` (and ``paper_stats s`` for upvotes).
 VISIBLE_SQL = "p.hidden_at IS NULL"
 HIDDEN_SQL = "p.hidden_at IS NOT NULL"
-DAY_SQL = "coalesce(p.featured_day, p.published)"
+
+
+def day_sql(alias: str = "p") -> str:
+    """A paper's day over ``papers <alias>``: the expression ``ix_papers_day`` is built on."""
+    return f"coalesce({alias}.featured_day, {alias}.published)"
+
+
+DAY_SQL = day_sql("p")
 UPVOTES_SQL = "(p.external_upvotes + coalesce(s.upvotes, 0))"
 STATS_JOIN_SQL = "LEFT JOIN paper_stats s ON s.paper_pk = p.pk"
