@@ -28,7 +28,10 @@ _VOCAB = (
 _VOCAB_ROWS = 5_000
 _BM25_K1, _BM25_B = 1.2, 0.75
 _ABSTRACT_CHARS = 600
-_KEY = "papers_fts.rowid"  # what the filters' key sets are compared with
+# What the filters' key sets are compared with. The unary + keeps SQLite from handing the
+# rowid IN (...) to FTS5 as a constraint: FTS5 then seeks every key of the set through the
+# MATCH (measured ~800 ms for cs.RO at 100k papers, against ~10 ms reading the matches).
+_KEY = "+papers_fts.rowid"
 
 
 def fts_clause(clause: Clause) -> str:

@@ -46,7 +46,7 @@ def word_matches(
         params = found.params | {"match_expr": fts_expression(required, optional, excluded)}
         sql = (
             "SELECT papers_fts.rowid AS pk FROM papers_fts WHERE papers_fts MATCH :match_expr"
-            + found.sql_on("papers_fts.rowid")
+            + found.sql_on("+papers_fts.rowid")  # not a constraint for FTS5 (lexical_sqlite)
         )
         return MatchSql(sql, params)
     builder = PgBuilder()
