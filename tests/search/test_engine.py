@@ -329,6 +329,7 @@ class _Plain:
 
     def __init__(self, inner: DenseRetriever) -> None:
         self.inner = inner
+        self.embedder = inner.embedder  # the same model: the same dense floor
 
     def search(self, conn: Connection, query_text: str, k: int) -> list[Hit]:
         return self.inner.search(conn, query_text, k)

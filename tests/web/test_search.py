@@ -17,6 +17,7 @@ from paperfeed.search.indexer import update_index
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
 from paperfeed.web.app import create_app
+from paperfeed.web.search_page import MAX_PAGE_PARAM
 from tests.conftest import arxiv_rows
 from tests.factories import add_papers
 from tests.search.dense_helpers import CachedEmbedder
@@ -172,7 +173,7 @@ def test_a_page_past_the_results_says_so_and_links_to_the_first(
 def test_a_page_number_past_the_bound_or_not_a_number_gets_the_site_error_page(
     client: TestClient,
 ) -> None:
-    for page in ("1001", "abc"):
+    for page in (str(MAX_PAGE_PARAM + 1), "abc"):
         response = client.get("/search", params={"q": "model", "page": page})
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("text/html")

@@ -61,17 +61,38 @@ def index(
 def search(
     query: Annotated[str, typer.Argument(help="Words, phrases, fields (author:, cat:, ...).")],
     limit: Annotated[int, typer.Option(min=1, max=MAX_RESULTS, help="Results to show.")] = 10,
+    offset: Annotated[int, typer.Option(min=0, help="Results to skip (the next page).")] = 0,
+    sort: Annotated[str, typer.Option(help="relevance, date (newest first) or upvotes.")] = (
+        "relevance"
+    ),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Search papers: the same hybrid search as the site and the API."""
+    """Search papers: the same hybrid search as the site and the API.
+
+    --json prints the list of results; each carries "total", the number of papers that
+    match (filters included), and "rank", its place among them."""
+    from paperfeed.search.engine import SORTS
     from paperfeed.search.service import search as run_search
 
-    results = run_search(ready_engine(), query, limit=limit, retriever=_retriever())
+    if sort not in SORTS:
+        raise fail(f"--sort: {sort!r} is not one of {', '.join(SORTS)}.")
+    results = run_search(
+        ready_engine(),
+        query,
+        limit,
+        offset,
+        sort,
+        retriever=_retriever(),
+    )
     if as_json:
-        rows = [r.as_dict() for r in results.results]
+        rows = [
+            r.as_dict() | {"total": results.total, "rank": offset + i}
+            for i, r in enumerate(results.results, 1)
+        ]
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    for number, result in enumerate(results.results, 1):
+    out.print(f"{results.total:,} {'result' if results.total == 1 else 'results'}", highlight=False)
+    for number, result in enumerate(results.results, offset + 1):
         title, paper_id = shown(result.title), shown(result.id)
         out.print(Text.assemble(f"{number:>3}. ", (title, "bold"), " ", (paper_id, "dim")))
         out.print(f"     {shown(result.snippet.text[:160])}", highlight=False)

@@ -33,6 +33,7 @@ from paperfeed.mail.subscriptions import (
     unsubscribe_url,
 )
 from paperfeed.mail.transport import address_of, digest_from, mail_domain
+from paperfeed.store import paper_reads
 from paperfeed.store.community_schema import paper_stats
 from paperfeed.store.mail_schema import digest_history
 from paperfeed.store.schema import paper_authors, papers
@@ -44,7 +45,7 @@ MAX_CATCH_UP = timedelta(days=31)
 CANDIDATE_SLACK = 100
 SUMMARY_CHARS = 240
 
-UPVOTES = papers.c.external_upvotes + func.coalesce(paper_stats.c.upvotes, 0)
+UPVOTES = paper_reads.UPVOTES
 
 
 def period_of(frequency: str, now: datetime) -> str:
@@ -95,7 +96,7 @@ def short_authors(names: Sequence[str], limit: int = 4) -> str:
 
 def _in_window(start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(
-        papers.c.hidden_at.is_(None),
+        paper_reads.VISIBLE,
         or_(
             and_(papers.c.first_seen_at >= start, papers.c.first_seen_at < end),
             and_(
@@ -266,7 +267,7 @@ class PaperCache:
             )
             .select_from(papers.outerjoin(paper_stats, paper_stats.c.paper_pk == papers.c.pk))
             # Hidden since the digest was queued: it leaves the mail as it left the site.
-            .where(papers.c.pk.in_(pks), papers.c.hidden_at.is_(None))
+            .where(papers.c.pk.in_(pks), paper_reads.VISIBLE)
         )
         for row in paper_rows:
             self._papers[row.pk] = DigestPaper(

@@ -22,10 +22,11 @@ import numpy.typing as npt
 from sqlalchemy import Connection, func, select
 
 from paperfeed.store import embeddings as store
+from paperfeed.store import paper_reads
 from paperfeed.store.embeddings_schema import paper_embeddings
 from paperfeed.store.schema import papers
 
-_DAY = func.coalesce(papers.c.featured_day, papers.c.published)
+_DAY = paper_reads.DAY
 _TERM = re.compile(r"(?<![a-z0-9])[a-z][a-z0-9-]{2,}")
 # Words too common in abstracts to explain anything.
 _STOPWORD_TEXT = """
@@ -136,7 +137,7 @@ def load_pool(conn: Connection, model: str, window_days: int, key: tuple[int, in
             paper_embeddings.c.vector,
         )
         .join(paper_embeddings, paper_embeddings.c.paper_pk == papers.c.pk)
-        .where(paper_embeddings.c.model == model, papers.c.hidden_at.is_(None), since <= _DAY)
+        .where(paper_embeddings.c.model == model, paper_reads.VISIBLE, since <= _DAY)
         .order_by(papers.c.pk)
     )
     rows = conn.execute(query).all()

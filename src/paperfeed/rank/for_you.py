@@ -31,6 +31,7 @@ from paperfeed.rank import tag_classifier
 from paperfeed.rank.candidate_pool import Pool, PoolCache, terms_of
 from paperfeed.rank.tag_classifier import TagModel
 from paperfeed.store import embeddings as store
+from paperfeed.store import paper_reads
 from paperfeed.store.community_schema import library_items, library_tags
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.recommend_schema import recommendation_feedback, tag_models, user_categories
@@ -163,7 +164,7 @@ def load_profile(conn: Connection, user_pk: int) -> Profile:
 def _hidden_among(conn: Connection, pks: set[int]) -> set[int]:
     if not pks:
         return set()
-    query = select(papers.c.pk).where(papers.c.pk.in_(sorted(pks)), papers.c.hidden_at.is_not(None))
+    query = select(papers.c.pk).where(papers.c.pk.in_(sorted(pks)), paper_reads.HIDDEN)
     return set(conn.execute(query).scalars())
 
 
@@ -433,7 +434,7 @@ def _paper_rows(conn: Connection, pool: Pool, rows: list[int]) -> dict[int, dict
     if not row_of_pk:
         return {}
     query = select(papers.c.pk, papers.c.id, papers.c.title, papers.c.abstract).where(
-        papers.c.pk.in_(list(row_of_pk)), papers.c.hidden_at.is_(None)
+        papers.c.pk.in_(list(row_of_pk)), paper_reads.VISIBLE
     )
     found = {
         row_of_pk[r.pk]: {"id": r.id, "title": r.title, "abstract": r.abstract, "authors": []}

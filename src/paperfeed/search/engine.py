@@ -2,7 +2,7 @@
 
 Retrievers are ranked lists of paper keys: lexical always; dense when a retriever is plugged
 in (anything with ``search(conn, query_text, k) -> list[Hit]``); "author" when the query reads
-like an author's name; "browse" (newest first) when the query is filters only.
+like an author's name. A query of filters only has no ranking: search.matches lists it.
 
 The dense side's work that needs no database connection runs on a worker thread while the
 lexical stage runs in SQLite: ONNX Runtime, usearch and SQLite all release the GIL, so on two
@@ -22,8 +22,9 @@ from typing import Any, Literal, Protocol, TypeGuard
 from sqlalchemy import Connection
 
 from paperfeed.ingest.ids import title_key
+from paperfeed.search.dense_floor import dense_floor
 from paperfeed.search.embed import cpu_threads
-from paperfeed.search.filters import PAPER_DATE, allowed_pks, query_filter, sql_text
+from paperfeed.search.filters import allowed_pks, sql_text
 from paperfeed.search.fusion import Fused, FusionParams, fuse
 from paperfeed.search.lexical import (
     LexicalParams,
@@ -73,6 +74,9 @@ class EngineConfig:
     fusion: FusionParams = field(default_factory=FusionParams)
     lexical: LexicalParams = field(default_factory=LexicalParams)
     depth: int = 100  # candidates taken from each retriever before fusion
+    dense_floor: float | None = None  # None: the model's calibrated floor (search.dense_floor)
+    # Totals are exact up to this many matches, estimated above (search.matches); None: exact.
+    exact_total_upto: int | None = None
 
 
 @dataclass(slots=True)
@@ -121,12 +125,14 @@ def candidates(
         by_author = _by_author(conn, parsed, depth) if _looks_like_name(parsed) else []
         if by_author:
             ranked["author"] = by_author
-    elif parsed.has_filters:
-        ranked["browse"] = _browse(conn, parsed, depth)
     fusion = _weighed_by_coverage(conn, retriever, config.fusion) if "dense" in ranked else None
     fused = {f.pk: f for f in fuse(ranked, fusion or config.fusion)}
+    if retriever is not None:
+        fused = _above_floor(fused, retriever, config)
     order = _filtered(conn, parsed, list(pinned) + list(fused), pinned)
-    return Candidates(parsed, order, fused, pinned, lexical, list(ranked), corrected)
+    # A query of filters only is browsed in SQL, newest first (search.matches).
+    names = list(ranked) if parsed.has_text or not parsed.has_filters else ["browse"]
+    return Candidates(parsed, order, fused, pinned, lexical, names, corrected)
 
 
 def _weighed_by_coverage(
@@ -138,6 +144,22 @@ def _weighed_by_coverage(
     if share >= 1.0:
         return params
     return replace(params, weights={**params.weights, "dense": params.weight("dense") * share})
+
+
+def _above_floor(
+    fused: dict[int, Fused], retriever: DenseRetriever, config: EngineConfig
+) -> dict[int, Fused]:
+    """The fused candidates less those only the dense side found, below the model's floor:
+    the k nearest papers of a nonsense query are not results. Applied after fusion, so the
+    ranking of what stays is the one fusion was tuned for."""
+    floor = config.dense_floor
+    if floor is None:
+        floor = dense_floor(getattr(getattr(retriever, "embedder", None), "name", None))
+    return {
+        pk: f
+        for pk, f in fused.items()
+        if set(f.stages) != {"dense"} or f.stages["dense"].score >= floor
+    }
 
 
 def _requires_words(parsed: ParsedQuery) -> bool:
@@ -193,12 +215,12 @@ def _filtered(
     conn: Connection, parsed: ParsedQuery, pks: list[int], pinned: dict[int, str]
 ) -> list[int]:
     """Drop duplicates, and candidates that fail the filters (dense and author candidates
-    were never filtered). A paper named by its arXiv id stays: the user asked for it."""
+    were never filtered). A paper named by its arXiv id or DOI stays: the user asked for it."""
     pks = list(dict.fromkeys(pks))
     if not parsed.has_filters or not pks:
         return pks
     allowed = allowed_pks(conn, parsed, pks, exclusion_condition(conn, parsed))
-    return [pk for pk in pks if pk in allowed or pinned.get(pk) == "arxiv_id"]
+    return [pk for pk in pks if pk in allowed or pinned.get(pk) in ("arxiv_id", "doi")]
 
 
 def _pinned(conn: Connection, parsed: ParsedQuery) -> dict[int, str]:
@@ -209,6 +231,8 @@ def _pinned(conn: Connection, parsed: ParsedQuery) -> dict[int, str]:
         params = {f"id{i}": v for i, v in enumerate(parsed.arxiv_ids)}
         rows = conn.execute(sql_text(f"SELECT pk FROM papers WHERE id IN ({marks})"), params)
         pinned |= {int(pk): "arxiv_id" for pk in rows.scalars()}
+    if parsed.dois:
+        pinned |= {pk: "doi" for pk in _by_doi(conn, parsed.dois) if pk not in pinned}
     key = title_key(" ".join((*parsed.phrases, *parsed.terms)))
     if key and len(key.split()) >= 2 and not parsed.title:
         # The indexed normalised title makes an exact-title query one lookup.
@@ -218,6 +242,16 @@ def _pinned(conn: Connection, parsed: ParsedQuery) -> dict[int, str]:
         for pk in rows.scalars():
             pinned.setdefault(int(pk), "title")
     return pinned
+
+
+def _by_doi(conn: Connection, dois: tuple[str, ...]) -> list[int]:
+    """Papers storing one of ``dois``, in any case (DOIs are case-insensitive; the index is
+    on the lower case, ``ix_papers_doi``)."""
+    lowered = sorted({doi.lower() for doi in dois})
+    marks = ", ".join(f":doi{i}" for i in range(len(lowered)))
+    params = {f"doi{i}": v for i, v in enumerate(lowered)}
+    sql = f"SELECT pk FROM papers WHERE lower(doi) IN ({marks}) ORDER BY pk"
+    return [int(pk) for pk in conn.execute(sql_text(sql), params).scalars()]
 
 
 def _looks_like_name(parsed: ParsedQuery) -> bool:
@@ -241,18 +275,4 @@ def _by_author(conn: Connection, parsed: ParsedQuery, depth: int) -> list[Hit]:
     )
     params: dict[str, Any] = {f"n{i}": s for i, s in enumerate(spellings)} | {"k": depth}
     rows = conn.execute(sql_text(sql), params).scalars().all()
-    return [Hit(int(pk), 1.0 / (rank + 1)) for rank, pk in enumerate(rows)]
-
-
-def _browse(conn: Connection, parsed: ParsedQuery, depth: int) -> list[Hit]:
-    """A query of filters only: matching papers, newest first."""
-    found = query_filter(parsed, conn.dialect.name)
-    condition, params = exclusion_condition(conn, parsed)
-    if condition:
-        found.add(condition, **params)
-    sql = (
-        f"SELECT p.pk FROM papers p WHERE 1 = 1{found.sql}"
-        f" ORDER BY {PAPER_DATE} DESC, p.pk DESC LIMIT :k"
-    )
-    rows = conn.execute(sql_text(sql), found.params | {"k": depth}).scalars().all()
     return [Hit(int(pk), 1.0 / (rank + 1)) for rank, pk in enumerate(rows)]

@@ -31,7 +31,7 @@ from paperfeed.search.filters import allowed_pks, sql_text
 from paperfeed.search.lexical_pg import PostgresBackend
 from paperfeed.search.lexical_sql import Backend, Clause, LexicalParams, Plan
 from paperfeed.search.lexical_sqlite import SqliteBackend
-from paperfeed.search.query import ParsedQuery, words
+from paperfeed.search.query import ParsedQuery, is_stopword, words
 from paperfeed.search.types import Hit
 
 _FILTER_DEPTH = 4  # unfiltered candidates ranked per wanted hit before filtering
@@ -50,6 +50,18 @@ class LexicalResult:
     # Those of ``corrected`` the index does not hold at all (surely misspelt: a rare word with
     # a common neighbour may be a real term, and stays as typed outside the lexical stage).
     unknown: frozenset[str] = frozenset()
+    # Every paper the query's words match is ``required AND (any optional) NOT excluded``
+    # (search.matches counts and pages through them); ``plan`` ranks them by bm25 when not
+    # capped. None when nothing can match.
+    plan: Plan | None = None
+
+    @property
+    def match(self) -> tuple[list[Clause], list[Clause], list[Clause]] | None:
+        if self.plan is None:
+            return None
+        if self.capped:  # only common words: the papers with every one of them
+            return self.plan.required + self.plan.common, [], self.plan.excluded
+        return self.plan.required, self.plan.optional, self.plan.excluded
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -74,10 +86,10 @@ def lexical_search(
     dropped = tuple(" ".join(c.words) for c in plan.common)
     if plan.optional or any(not counts.is_common(c) for c in plan.required):
         hits = _ranked(conn, backend, plan, parsed, k)
-        return LexicalResult(hits, dropped=dropped, corrected=plan.corrected, unknown=unknown)
+        return LexicalResult(hits, False, None, dropped, plan.corrected, unknown, plan)
     everything = plan.required + plan.common
     hits, scored = backend.capped(conn, everything, plan.excluded, parsed, k)
-    return LexicalResult(hits, True, scored, dropped, plan.corrected, unknown)
+    return LexicalResult(hits, True, scored, dropped, plan.corrected, unknown, plan)
 
 
 def backend_for(conn: Connection, params: LexicalParams) -> Backend:
@@ -168,6 +180,9 @@ def make_plan(
     plan.required += [Clause(tuple(t.split()), column="title") for t in parsed.title]
     plan.excluded += [Clause(tuple(e.split())) for e in parsed.excluded]
     for word in dict.fromkeys(w.casefold() for w in parsed.terms):
+        if is_stopword(word):  # "how", "do", "is": never required, scored or highlighted
+            plan.common.append(Clause((word,)))
+            continue
         _place_word(conn, backend, plan, word, params, counts)
     _spend_budget(plan, int(params.posting_budget / backend.posting_cost))
     return plan

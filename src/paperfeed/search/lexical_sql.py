@@ -100,9 +100,10 @@ def run_hits(conn: Connection, sql: str, params: dict[str, Any]) -> list[Hit]:
     return [Hit(int(pk), float(score)) for pk, score in conn.execute(sql_text(sql), params)]
 
 
-def filters_for(parsed: ParsedQuery, dialect: str) -> tuple[str, dict[str, Any]]:
+def filters_for(parsed: ParsedQuery, dialect: str, key: str = "p.pk") -> tuple[str, dict[str, Any]]:
+    """The filters as `` AND key IN (...)`` conditions on the papers' key column ``key``."""
     found = query_filter(parsed, dialect)
-    return found.sql, found.params
+    return found.sql_on(key), found.params
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

@@ -25,8 +25,29 @@ _WORD = re.compile(r"[^\W_]+")  # letters and digits: how unicode61 splits text
 _YEAR = re.compile(r"^(\d{4})?(?:\.\.(\d{4})?)?$")
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})?(?:\.\.(\d{4}-\d{2}-\d{2})?)?$")
 _ARXIV_HINT = re.compile(r"^(?:arxiv:|https?://|\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})", re.I)
+# An arXiv address typed without its scheme ("arxiv.org/abs/2401.12345v1"): the id after it.
+_ARXIV_HOST = re.compile(
+    r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(.+)$", re.I
+)
+# A DOI, bare or as an address ("doi:", "https://doi.org/"); arXiv's own DOIs name an arXiv id.
+_DOI = re.compile(r"^(?:doi:|(?:https?://)?(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.I)
+_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.I)
 
 FIELDS = frozenset({"author", "cat", "title", "year", "date", "has"})
+
+# English function words: a question ("how do I make inference faster") holds them, a paper
+# is not about them: they are neither required, scored nor highlighted (the dense side still
+# reads the whole question). Kept short: "not", "all" and "can" carry meaning in titles.
+_STOPWORD_TEXT = """a an the and or of to in on at by for from with as is are was were be been being
+    do does did doing i me my we our you your it its this that these those there here
+    how what which who whom why when where could should would will shall may might
+    must has have had having am if then than so such into onto about over under via
+    any some make makes made get gets got use using want need best way ways"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def is_stopword(word: str) -> bool:
+    return word.casefold() in STOPWORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +72,7 @@ class ParsedQuery:
     dates: DateRange | None = None
     has_code: bool = False
     arxiv_ids: tuple[str, ...] = ()
+    dois: tuple[str, ...] = ()  # DOIs named in the query (papers that store them are pinned)
 
     @property
     def text(self) -> str:
@@ -77,6 +99,7 @@ class _Builder:
     dates: DateRange | None = None
     has_code: bool = False
     arxiv_ids: list[str] = field(default_factory=list)
+    dois: list[str] = field(default_factory=list)
 
     def add_text(self, value: str) -> None:
         """Plain text: its words become terms (punctuation such as ':' is dropped)."""
@@ -104,6 +127,7 @@ def parse_query(raw: str) -> ParsedQuery:
         dates=builder.dates,
         has_code=builder.has_code,
         arxiv_ids=tuple(dict.fromkeys(builder.arxiv_ids)),
+        dois=tuple(dict.fromkeys(builder.dois)),
     )
 
 
@@ -111,8 +135,8 @@ def _take(builder: _Builder, match: re.Match[str]) -> None:
     neg, name = bool(match.group("neg")), (match.group("field") or "").lower()
     quoted, bare = match.group("quoted"), match.group("bare")
     value = quoted if quoted is not None else bare
-    if bare is not None and not neg and _take_arxiv_id(builder, match.group(0)):
-        return  # checked first: "arXiv:…" and "https://…" look like fields
+    if bare is not None and not neg and _take_address(builder, match.group(0)):
+        return  # checked first: "arXiv:…", "doi:…" and "https://…" look like fields
     if name and not neg and _take_field(builder, name, value, quoted is not None):
         return
     if name in FIELDS and neg:
@@ -137,6 +161,21 @@ def _take_plain(builder: _Builder, value: str, neg: bool, quoted: bool) -> None:
         builder.phrases.append(" ".join(found))
     else:
         builder.terms.extend(found)
+
+
+def _take_address(builder: _Builder, value: str) -> bool:
+    """An arXiv id or address, or a DOI, in any of their usual forms."""
+    host = _ARXIV_HOST.match(value)
+    if host:
+        return _take_arxiv_id(builder, "arXiv:" + host.group(1))
+    doi = _DOI.match(value)
+    if doi:
+        arxiv = _ARXIV_DOI.match(doi.group(1))
+        if arxiv and _take_arxiv_id(builder, "arXiv:" + arxiv.group(1)):
+            return True
+        builder.dois.append(doi.group(1).rstrip(".,;"))
+        return True
+    return _take_arxiv_id(builder, value)
 
 
 def _take_arxiv_id(builder: _Builder, value: str) -> bool:

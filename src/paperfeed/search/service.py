@@ -16,9 +16,21 @@ from sqlalchemy import Connection, Engine
 from paperfeed.search.engine import SORTS, Candidates, DenseRetriever, EngineConfig, Sort
 from paperfeed.search.engine import candidates as find_candidates
 from paperfeed.search.filters import in_keys, sql_text
-from paperfeed.search.lexical import query_words
+from paperfeed.search.lexical import backend_for, query_words
 from paperfeed.search.limits import MAX_RESULTS
+from paperfeed.search.matches import (
+    MatchSql,
+    Total,
+    among,
+    count_visible,
+    filter_matches,
+    newest_first,
+    sorted_page,
+    word_matches,
+)
+from paperfeed.search.query import is_stopword
 from paperfeed.search.snippets import Snippet, TermMatcher, make_snippet
+from paperfeed.store.paper_reads import STATS_JOIN_SQL, UPVOTES_SQL, VISIBLE_SQL
 
 
 @dataclass(slots=True)
@@ -51,7 +63,7 @@ class SearchResult:
 class SearchResults:
     query: str
     results: list[SearchResult]
-    total: int  # candidates found (a bound, not an exact count of every match)
+    total: int  # every paper that matches the query under its filters (search.matches)
     limit: int
     offset: int
     sort: Sort
@@ -59,11 +71,13 @@ class SearchResults:
     retrievers: list[str] = field(default_factory=list)
     lexical: dict[str, Any] = field(default_factory=dict)  # what the lexical planner did
     corrected: str | None = None  # the query's words, misspellings corrected (search.spelling)
+    total_estimated: bool = False  # ``total`` is an estimate ("about"), EngineConfig says when
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,
             "total": self.total,
+            "total_estimated": self.total_estimated,
             "limit": self.limit,
             "offset": self.offset,
             "sort": self.sort,
@@ -85,7 +99,12 @@ def search(
     retriever: DenseRetriever | None = None,
     config: EngineConfig | None = None,
 ) -> SearchResults:
-    """Search papers; the same function behind the CLI, the site and the API."""
+    """Search papers; the same function behind the CLI, the site and the API.
+
+    ``total`` is the number of papers that match (``search.matches``), and every offset up to
+    it reads the same ordering: by relevance, the fused ranking's head, then the remaining word
+    matches by bm25; by date or upvotes, every match in that order.
+    """
     if isinstance(engine_or_conn, Engine):
         with engine_or_conn.connect() as conn:
             return search(conn, query, limit, offset, sort, retriever=retriever, config=config)
@@ -93,20 +112,28 @@ def search(
     sort = sort if sort in SORTS else "relevance"
     limit, offset = max(0, min(limit, MAX_RESULTS)), max(0, offset)
     config = config or EngineConfig()
-    found = find_candidates(conn, query, max(config.depth, offset + limit), retriever, config)
-    if sort == "relevance":
-        # Only the page needs its metadata; the rest need only to be known visible.
-        order = _visible(conn, found.order)
-        meta = _meta(conn, order[offset : offset + limit])
-        page = [pk for pk in order[offset : offset + limit] if pk in meta]
+    # The head is always as deep, whatever the page: every page then reads one ordering.
+    found = find_candidates(conn, query, config.depth, retriever, config)
+    head = _visible(conn, found.order)
+    match_set = _match_set(conn, found)
+    extras = _extras(conn, found, head, match_set)
+    counted = (
+        count_visible(conn, match_set, config.exact_total_upto)
+        if match_set is not None
+        else Total(0)
+    )
+    if (sort == "relevance" and found.parsed.has_text) or match_set is None:
+        page = _relevance_page(conn, found, head, match_set, (offset, limit), config)
     else:
-        meta = _meta(conn, found.order)
-        order = _sorted(found, meta, sort)
-        page = order[offset : offset + limit]
+        by = "date" if sort == "relevance" else sort  # filters only: newest first
+        page = sorted_page(conn, match_set, extras, by, (offset, limit), counted.large)
+    meta = _meta(conn, page)
+    page = [pk for pk in page if pk in meta]
     return SearchResults(
         query=query,
         results=_results(conn, found, page, meta),
-        total=len(order),
+        total=len(extras) + counted.count,
+        total_estimated=counted.estimated,
         limit=limit,
         offset=offset,
         sort=sort,
@@ -117,13 +144,59 @@ def search(
     )
 
 
-def _sorted(found: Candidates, meta: dict[int, dict[str, Any]], sort: Sort) -> list[int]:
-    order = [pk for pk in found.order if pk in meta]
-    if sort == "date":
-        order.sort(key=lambda pk: (meta[pk]["day"] or date.min, pk), reverse=True)
-    else:
-        order.sort(key=lambda pk: (meta[pk]["upvotes"], pk), reverse=True)
-    return order
+def _match_set(conn: Connection, found: Candidates) -> MatchSql | None:
+    """The papers the query's words (or, with no words, its filters) match; None if neither."""
+    if found.parsed.has_text:
+        clauses = found.lexical.match
+        return word_matches(conn, found.parsed, clauses) if clauses is not None else None
+    return filter_matches(conn, found.parsed) if found.parsed.has_filters else None
+
+
+def _extras(
+    conn: Connection, found: Candidates, head: list[int], match_set: MatchSql | None
+) -> list[int]:
+    """Papers of the head outside the match set (meaning-only hits, pinned, by author)."""
+    if match_set is None:
+        return head
+    lexical = {hit.pk for hit in found.lexical.hits}
+    unsure = [pk for pk in head if pk not in lexical]
+    inside = among(conn, match_set, unsure)
+    return [pk for pk in unsure if pk not in inside]
+
+
+def _relevance_page(
+    conn: Connection,
+    found: Candidates,
+    head: list[int],
+    match_set: MatchSql | None,
+    window: tuple[int, int],
+    config: EngineConfig,
+) -> list[int]:
+    """Positions ``offset`` .. ``offset + limit`` of: the head, then the other word matches."""
+    offset, limit = window
+    if offset + limit <= len(head) or match_set is None:
+        return head[offset : offset + limit]
+    shown = set(head)
+    wanted = offset + limit - len(head)  # tail positions needed
+    depth = wanted + len(head)
+    while True:
+        ranked = _tail(conn, found, match_set, depth, config)
+        tail = [pk for pk in _visible(conn, ranked) if pk not in shown]
+        if len(tail) >= wanted or len(ranked) < depth:
+            break
+        depth *= 2  # hidden papers took places: read deeper
+    return (head + tail)[offset : offset + limit]
+
+
+def _tail(
+    conn: Connection, found: Candidates, match_set: MatchSql, depth: int, config: EngineConfig
+) -> list[int]:
+    """The best ``depth`` word matches: by bm25, or newest first when only common words."""
+    plan = found.lexical.plan
+    if found.lexical.capped or plan is None:
+        return newest_first(conn, match_set, depth)
+    backend = backend_for(conn, config.lexical)
+    return [hit.pk for hit in backend.ranked(conn, plan, found.parsed, depth)]
 
 
 def _visible(conn: Connection, pks: list[int]) -> list[int]:
@@ -149,9 +222,8 @@ def _meta(conn: Connection, pks: list[int]) -> dict[int, dict[str, Any]]:
         # No abstracts here: only the page's are needed (for snippets), fetched in _results.
         # Upvotes: imported (Hugging Face) plus this site's. Hidden papers leave every result.
         "SELECT p.pk, p.id, p.title, p.published, p.featured_day,"
-        " p.external_upvotes + COALESCE(s.upvotes, 0)"
-        " FROM papers p LEFT JOIN paper_stats s ON s.paper_pk = p.pk"
-        f" WHERE {among} AND p.hidden_at IS NULL"
+        f" {UPVOTES_SQL} FROM papers p {STATS_JOIN_SQL}"
+        f" WHERE {among} AND {VISIBLE_SQL}"
     )
     meta = {}
     for pk, pid, title, published, featured, upvotes in conn.execute(sql_text(sql), params):
@@ -160,7 +232,7 @@ def _meta(conn: Connection, pks: list[int]) -> dict[int, dict[str, Any]]:
             "id": pid,
             "title": title,
             "published": published,
-            "day": published or featured,
+            "day": featured or published,  # paper_reads.DAY
             "upvotes": int(upvotes or 0),
         }
     return meta
@@ -197,6 +269,8 @@ def _highlighted(found: Candidates) -> list[str]:
     """The words to mark: common words the lexical planner left out (e.g. "the") are not
     marked, unless nothing else is left."""
     every = query_words(found.parsed) + (found.corrected or "").split()
+    # Stopwords ("is", "do") are never marked, unless the query is nothing else.
+    every = [w for w in every if not is_stopword(w)] or every
     if found.lexical.capped:
         return every
     dropped = {w for phrase in found.lexical.dropped for w in phrase.split()}

@@ -38,6 +38,7 @@ DEFERRED = (
     TITLE_INDEX,
     "ix_papers_primary_category",
     "ix_paper_authors_name",
+    "ix_paper_authors_name_key",
     "ix_paper_categories_category",
 )
 # What ``missing`` and ``restore`` look for: the deferred indexes, and the day indexes that a

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select
 
 from paperfeed.domain import Link, Paper, Version
+from paperfeed.store.author_keys import author_key
 from paperfeed.store.bulk import BulkWriter, writer_for
 from paperfeed.store.key_lists import in_texts, sql_text
 from paperfeed.store.schema import (
@@ -161,7 +162,7 @@ _PAPER_COLUMNS = (
     "content_hash",
 )
 _CHILD_COLUMNS = {
-    paper_authors: ("paper_pk", "position", "name"),
+    paper_authors: ("paper_pk", "position", "name", "name_key"),
     paper_categories: ("paper_pk", "category", "position"),
     paper_versions: ("paper_pk", "version", "created"),
     paper_links: ("paper_pk", "kind", "url", "stars"),
@@ -210,7 +211,7 @@ def paper_rows(paper: Paper, title_key: str, digest: str, day: DayEncoder) -> Pa
     )
     return PaperRows(
         row,
-        [(i, name) for i, name in enumerate(paper.authors)],
+        [(i, name, author_key(name)) for i, name in enumerate(paper.authors)],
         [(c, i) for i, c in enumerate(paper.categories)],
         [(v.number, day(v.created)) for v in paper.versions],
         [(link.kind, link.url, link.stars) for link in paper.links],

@@ -72,6 +72,8 @@ papers = Table(
 
 # A paper's day (featured, else published) is what every feed page filters and sorts on.
 Index("ix_papers_day", func.coalesce(papers.c.featured_day, papers.c.published))
+# DOIs are case-insensitive: search looks a typed DOI up by its lower case.
+Index("ix_papers_doi", func.lower(papers.c.doi))
 # The few hidden papers, so search can drop them from ~200 candidates without reading each row.
 _HIDDEN = papers.c.hidden_at.is_not(None)
 Index("ix_papers_hidden", papers.c.pk, sqlite_where=_HIDDEN, postgresql_where=_HIDDEN)
@@ -82,6 +84,8 @@ paper_authors = Table(
     Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("name", Text, nullable=False, index=True),
+    # store.author_keys.author_key(name): what author: filters compare (written with the name).
+    Column("name_key", Text, index=True),
 )
 
 paper_categories = Table(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import Engine
 
 from paperfeed.search.service import SearchResult, search
@@ -50,14 +50,22 @@ def search_papers(
     request: Request,
     engine: EngineDep,
     retriever: RetrieverDep,
+    response: Response,
     q: Annotated[str, Query(max_length=MAX_QUERY, description="Search query.")] = "",
     limit: Annotated[int, Query(ge=1, le=100, description="Results to return.")] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Results to skip.")] = 0,
 ) -> list[SearchItem]:
-    """Search papers: the same hybrid engine as the site and `paperfeed search`."""
+    """Search papers: the same hybrid engine as the site and `paperfeed search`.
+
+    The header ``X-Total-Count`` holds how many papers match (filters included)."""
     if not q.strip():
+        response.headers["X-Total-Count"] = "0"
         return []
-    results = search(engine, q, limit, retriever=retriever).results
-    return search_items(engine, results, request.app.state.settings.base_url)
+    found = search(engine, q, limit, offset, retriever=retriever)
+    response.headers["X-Total-Count"] = str(found.total)
+    if found.total_estimated:  # only where exact counting is turned off (EngineConfig)
+        response.headers["X-Total-Count-Estimated"] = "true"
+    return search_items(engine, found.results, request.app.state.settings.base_url)
 
 
 # `:path` because old-style arXiv ids hold a slash (cs/0601001); the fixed `/similar` suffix

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from paperfeed.search.service import search
 from paperfeed.web import queries
 from paperfeed.web.deps import EngineDep, RetrieverDep
-from paperfeed.web.search_page import MAX_QUERY, search_url
+from paperfeed.web.search_page import MAX_QUERY, Filters, SortName, parse_day, search_url
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 
@@ -198,14 +198,20 @@ def search_feed(
     retriever: RetrieverDep,
     kind: str,
     q: Annotated[str, Query(max_length=MAX_QUERY, description="Search query.")] = "",
+    cat: Annotated[str, Query(max_length=64)] = "",
+    author: Annotated[str, Query(max_length=200)] = "",
+    start: Annotated[str, Query(alias="from", max_length=10)] = "",
+    end: Annotated[str, Query(alias="to", max_length=10)] = "",
+    code: Annotated[bool, Query()] = False,
+    sort: Annotated[SortName, Query()] = "relevance",
 ) -> Response:
-    """The top results of a search (the same engine as the site): subscribe to a topic."""
+    """A search as a feed, with the search page's filters and sort (``sort=date``: newest
+    first, so a reader sees each new paper that matches)."""
     query = q.strip()
-    ids = (
-        [r.id for r in search(engine, query, SEARCH_ITEMS, retriever=retriever).results]
-        if query
-        else []
-    )
-    items = queries.listed_by_ids(engine, ids)
-    title = f"paperfeed: search “{query}”" if query else "paperfeed: search"
-    return _respond(request, kind, title, search_url(query) if query else "/search", items)
+    filters = Filters(cat.strip(), author.strip(), parse_day(start), parse_day(end), code, sort)
+    wanted = f"{query} {filters.terms()}".strip()
+    found = search(engine, wanted, SEARCH_ITEMS, 0, sort, retriever=retriever) if wanted else None
+    items = queries.listed_by_ids(engine, [r.id for r in found.results] if found else [])
+    title = f"paperfeed: search “{wanted}”" if wanted else "paperfeed: search"
+    site = search_url(query, 1, filters) if wanted else "/search"
+    return _respond(request, kind, title, site, items)

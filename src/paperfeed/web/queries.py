@@ -17,14 +17,15 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, selec
 from paperfeed.config import get_settings
 from paperfeed.domain import Paper
 from paperfeed.rank.trending import decay_factor, decayed, load_terms, why_trending
+from paperfeed.store import paper_reads
 from paperfeed.store.community_schema import paper_stats, submissions, users
 from paperfeed.store.papers import count_papers, find_by_ids
 from paperfeed.store.schema import papers
 
-# A paper's day: the day it was featured (listed), else the day it was published.
-_DAY = func.coalesce(papers.c.featured_day, papers.c.published)
-_VISIBLE = papers.c.hidden_at.is_(None)
-_UPVOTES = papers.c.external_upvotes + func.coalesce(paper_stats.c.upvotes, 0)
+# A paper's day, visibility and upvotes: the store's one read model (store.paper_reads).
+_DAY = paper_reads.DAY
+_VISIBLE = paper_reads.VISIBLE
+_UPVOTES = paper_reads.UPVOTES
 _COMMENTS = func.coalesce(paper_stats.c.comments, 0)
 _SCORE = func.coalesce(paper_stats.c.trending_score, 0.0)
 _FROM = papers.outerjoin(paper_stats, paper_stats.c.paper_pk == papers.c.pk)

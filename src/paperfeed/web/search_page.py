@@ -9,7 +9,7 @@ mean the same thing by them. The search box updates the results as you type (htm
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -19,18 +19,18 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
 from paperfeed.search.indexer import DenseRetriever
+from paperfeed.search.query import ParsedQuery, parse_query
 from paperfeed.search.service import SearchResult, search
 from paperfeed.web.deps import EngineDep, RetrieverDep
 from paperfeed.web.templating import render_page
 
 PER_PAGE = 20
-# The engine ranks at most 1,000 candidates; deeper pages would only repeat its tail.
-MAX_PAGE = 50
-# A page number the address may carry (as the list pages allow): one past the results, or
-# past MAX_PAGE, is a page that says "no more results" with a link to the first. Results
-# move as papers come and filters change, so a page that was there may be gone: a 200 like
-# "no papers match", which search as you type (htmx swaps only 2xx) can show too.
-MAX_PAGE_PARAM = 1000
+# A page number the address may carry: every page of every match is reachable (the engine
+# pages through all matches, search.matches) up to a million results. One past the results
+# is a page that says "no more results" with a link to the first. Results move as papers
+# come and filters change, so a page that was there may be gone: a 200 like "no papers
+# match", which search as you type (htmx swaps only 2xx) can show too.
+MAX_PAGE_PARAM = 50_000
 MAX_QUERY = 500
 # Page numbers shown either side of the current one.
 PAGE_WINDOW = 2
@@ -115,6 +115,11 @@ class SearchPage:
     links: list[PageLink]
     filters: Filters = field(default_factory=Filters)
     corrected: str | None = None  # what the results are for, when words were misspelt
+    # Set when nothing matched only because of filters: how many the words alone match,
+    # and the filters in words ("by Yang Li in cs.CL").
+    unfiltered: int = 0
+    narrowed_by: str = ""
+    estimated: bool = False  # the total is an estimate: the page says "about"
 
     @property
     def first(self) -> int:
@@ -130,6 +135,17 @@ class SearchPage:
             return None
         return search_url(self.query, page, self.filters)
 
+    @property
+    def corrected_url(self) -> str | None:
+        """The search for the corrected words (with the same filters), when there are any."""
+        return search_url(self.corrected, 1, self.filters) if self.corrected else None
+
+    @property
+    def feed_query(self) -> str:
+        """The Atom/RSS address's parameters: the query, every filter and the sort."""
+        params = {"q": self.query} if self.query else {}
+        return urlencode(params | self.filters.params())
+
 
 def search_url(query: str, page: int = 1, filters: Filters | None = None) -> str:
     """The address of one page of results (the query percent-encoded, never spliced raw).
@@ -144,8 +160,10 @@ def search_url(query: str, page: int = 1, filters: Filters | None = None) -> str
 
 
 def page_links(query: str, page: int, pages: int, filters: Filters | None = None) -> list[PageLink]:
+    """The pages around this one, and always the first and the last."""
     low, high = max(1, page - PAGE_WINDOW), min(pages, page + PAGE_WINDOW)
-    return [PageLink(n, search_url(query, n, filters), n == page) for n in range(low, high + 1)]
+    numbers = sorted({1, *range(low, high + 1), pages} - {0})
+    return [PageLink(n, search_url(query, n, filters), n == page) for n in numbers]
 
 
 def run_page(
@@ -158,18 +176,47 @@ def run_page(
     """One page of results for ``query`` (and the filters) and the links around it."""
     filters = filters or Filters()
     full_query = f"{query} {filters.terms()}".strip()
-    # Past MAX_PAGE only the total is shown: ask for the first page rather than make the
-    # engine rank ``offset`` candidates to return none of them.
-    asked = page if page <= MAX_PAGE else 1
-    offset = (asked - 1) * PER_PAGE
+    offset = (page - 1) * PER_PAGE
     found = search(engine, full_query, PER_PAGE, offset, filters.sort, retriever=retriever)
-    results = found.results if asked == page else []
-    pages = min(MAX_PAGE, -(-found.total // PER_PAGE))
+    pages = -(-found.total // PER_PAGE)
     links = page_links(query, page, pages, filters)
-    return SearchPage(query, page, pages, found.total, results, links, filters, found.corrected)
+    shown = SearchPage(
+        query, page, pages, found.total, found.results, links, filters, found.corrected
+    )
+    shown = replace(shown, estimated=found.total_estimated)
+    if found.total == 0:
+        return _why_empty(engine, retriever, shown, full_query)
+    return shown
 
 
-def _day(value: str) -> date | None:
+def _why_empty(
+    engine: Engine, retriever: DenseRetriever, shown: SearchPage, full_query: str
+) -> SearchPage:
+    """An empty page: did the filters empty it? Then say how many the words alone match."""
+    parsed = parse_query(full_query)
+    narrowed_by = describe_filters(parsed)
+    words = parsed.text
+    if not narrowed_by or not words:
+        return shown
+    unfiltered = search(engine, words, 0, retriever=retriever).total
+    return replace(shown, unfiltered=unfiltered, narrowed_by=narrowed_by)
+
+
+def describe_filters(parsed: ParsedQuery) -> str:
+    """The query's filters in words: "by Yang Li in cs.CL with code from 2025-01-01"."""
+    parts = [f"by {name}" for name in parsed.authors]
+    parts += [f"in {category}" for category in parsed.categories]
+    if parsed.has_code:
+        parts.append("with code")
+    if parsed.dates is not None and parsed.dates.start is not None:
+        parts.append(f"from {parsed.dates.start.isoformat()}")
+    if parsed.dates is not None and parsed.dates.end is not None:
+        parts.append(f"until {parsed.dates.end.isoformat()}")
+    parts += [f"without “{word}”" for word in parsed.excluded]
+    return " ".join(parts)
+
+
+def parse_day(value: str) -> date | None:
     """A date field of the form: empty is no bound (a form sends empty fields)."""
     if not value.strip():
         return None
@@ -195,7 +242,7 @@ def search_page(
 ) -> HTMLResponse:
     """Search papers; an empty query and no filter shows the search box and tips."""
     query = q.strip()
-    filters = Filters(cat.strip(), author.strip(), _day(start), _day(end), code, sort)
+    filters = Filters(cat.strip(), author.strip(), parse_day(start), parse_day(end), code, sort)
     wanted = query or filters.terms()
     found = run_page(engine, retriever, query, page, filters) if wanted else None
     context = {"query": query, "found": found, "filters": filters}
