@@ -19,7 +19,7 @@ from paperfeed.domain import Paper
 from paperfeed.rank.trending import decay_factor, decayed, load_terms, why_trending
 from paperfeed.store.community_schema import paper_stats, submissions, users
 from paperfeed.store.papers import count_papers, find_by_ids
-from paperfeed.store.schema import papers
+from paperfeed.store.schema import paper_categories, papers
 
 # A paper's day: the day it was featured (listed), else the day it was published.
 _DAY = func.coalesce(papers.c.featured_day, papers.c.published)
@@ -183,11 +183,39 @@ def _page(
 # Most upvoted first; ties by newest day, then in the order papers came.
 _BY_UPVOTES = [_UPVOTES.desc(), _DAY.desc(), papers.c.pk]
 _BY_DAY = [_DAY.desc(), _UPVOTES.desc(), papers.c.pk]
+# One day's papers: votes, then the trending signal, then the listing's own order (papers are
+# stored in the order a listing gives them).
+_BY_SIGNAL = [_UPVOTES.desc(), _SCORE.desc(), papers.c.pk]
 
 
-def day_papers(engine: Engine, day: date, page: int = 1, per_page: int = 50) -> PaperList:
-    """The papers of one day, most upvoted first."""
-    return _page(engine, on_day(day), _BY_UPVOTES, page, per_page)
+def in_category(category: str) -> ColumnElement[bool]:
+    """Papers listed in ``category`` (primary or cross-listed)."""
+    listed = select(paper_categories.c.paper_pk).where(paper_categories.c.category == category)
+    return papers.c.pk.in_(listed)
+
+
+def day_papers(
+    engine: Engine, day: date, page: int = 1, per_page: int = 50, category: str | None = None
+) -> PaperList:
+    """The papers of one day (of one category, if given): most upvoted, then by trending
+    signal, then in listing order."""
+    where = on_day(day) if category is None else and_(on_day(day), in_category(category))
+    return _page(engine, where, _BY_SIGNAL, page, per_page)
+
+
+def day_categories(engine: Engine, day: date, limit: int = 12) -> list[tuple[str, int]]:
+    """The ``limit`` categories with most papers on ``day``, with their counts, most first."""
+    count = func.count().label("n")
+    query = (
+        select(paper_categories.c.category, count)
+        .join(papers, papers.c.pk == paper_categories.c.paper_pk)
+        .where(_VISIBLE, on_day(day))
+        .group_by(paper_categories.c.category)
+        .order_by(count.desc(), paper_categories.c.category)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [(row.category, int(row.n)) for row in conn.execute(query)]
 
 
 def range_papers(
@@ -319,58 +347,6 @@ def neighbour_days(engine: Engine, day: date) -> tuple[date | None, date | None]
     """The nearest earlier and later days that have papers (empty days are skipped)."""
     with engine.connect() as conn:
         return _day_bound(conn, day, None), _day_bound(conn, None, day)
-
-
-@dataclass(frozen=True, slots=True)
-class DaySection:
-    """One day on a page: its top papers and how many papers that day has in all."""
-
-    day: date
-    total: int
-    papers: list[ListedPaper]
-
-    @property
-    def more(self) -> int:
-        return self.total - len(self.papers)
-
-
-def latest_days(
-    engine: Engine, days: int = 30, per_day: int = 5, first_day: int = 5
-) -> list[DaySection]:
-    """The ``days`` most recent days, newest first, each with its ``per_day`` top papers
-    (``first_day`` of them for the newest day). Three reads whatever the number of days."""
-    with engine.connect() as conn:
-        totals = _day_totals(conn, days)
-        if not totals:
-            return []
-        newest, oldest = max(totals), min(totals)
-        rank = func.row_number().over(partition_by=_DAY, order_by=(_UPVOTES.desc(), papers.c.pk))
-        inner = (
-            select(*_columns(), rank.label("rank"))
-            .select_from(_FROM)
-            .where(_VISIBLE, in_days(oldest, newest))
-            .subquery()
-        )
-        keep = or_(inner.c.rank <= per_day, and_(inner.c.day == newest, inner.c.rank <= first_day))
-        query = select(inner).where(keep).order_by(inner.c.day.desc(), inner.c.rank)
-        items = _build(conn, conn.execute(query).all())
-    by_day: dict[date, list[ListedPaper]] = {day: [] for day in totals}
-    for item in items:
-        if item.day in by_day:
-            by_day[item.day].append(item)
-    return [DaySection(day, totals[day], by_day[day]) for day in totals]
-
-
-def _day_totals(conn: Connection, days: int) -> dict[date, int]:
-    day = _DAY.label("day")
-    query = (
-        select(day, func.count().label("n"))
-        .where(_DAY.is_not(None), _VISIBLE)
-        .group_by(_DAY)
-        .order_by(_DAY.desc())
-        .limit(days)
-    )
-    return {row.day: int(row.n) for row in conn.execute(query)}
 
 
 def paper_detail(
