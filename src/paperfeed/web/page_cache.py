@@ -9,7 +9,8 @@ Each request reads the generation (one primary-key read), never the page's own q
 
 A request with a session cookie or an API token is never served from the cache nor stored: a
 signed-in user sees their own vote at once. Answers to those, and to anonymous requests, carry
-an ``ETag``; a matching ``If-None-Match`` gets a 304 without a body.
+an ``ETag``; a matching ``If-None-Match`` gets a 304 without a body. ``X-Page-Cache`` says
+``hit``, ``miss`` (rendered and kept) or ``bypass`` (rendered for this request only).
 
 ``HEAD`` is answered for every ``GET`` route, cached or not: the route runs as a ``GET`` and
 the body is dropped (FastAPI routes answer only the methods they declare).
@@ -110,11 +111,13 @@ class PageCache:
         key = f"{scope['path']}?{scope['query_string'].decode('latin-1')}"
         max_age = float(scope["app"].state.settings.page_cache_seconds)
         entry = self.store.get(key, generation, max_age) if generation is not None else None
+        state = b"hit"
         if entry is None:
             entry = await _render(self.app, scope, receive, generation)
+            state = b"miss" if generation is not None else b"bypass"
             if generation is not None and _keepable(entry):
                 self.store.put(key, entry)
-        await _answer(entry, headers, send)
+        await _answer(entry, headers, send, state)
 
     def _generation(self, scope: Scope, headers: Headers) -> int | None:
         """The page generation if this request may be served from the cache, else None."""
@@ -173,8 +176,10 @@ async def _render(app: ASGIApp, scope: Scope, receive: Receive, generation: int 
     return Entry(generation or 0, time.monotonic(), start["status"], headers, body, etag)
 
 
-async def _answer(entry: Entry, request: Headers, send: Send) -> None:
-    headers = list(entry.headers)
+async def _answer(entry: Entry, request: Headers, send: Send, state: bytes) -> None:
+    # X-Page-Cache (hit, miss, bypass) tells operators and tests what happened, as Varnish's
+    # X-Cache does.
+    headers = [*entry.headers, (b"x-page-cache", state)]
     status, body = entry.status, entry.body
     if status == 200:
         names = {name for name, _ in headers}
