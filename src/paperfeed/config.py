@@ -257,7 +257,7 @@ class Settings(BaseSettings):
         le=86_400,
         description="Anonymous pages and feeds are served from memory for up to this many "
         "seconds, and at once renewed by any write that changes them (votes, comments, ingest, "
-        "hiding). Time alone ages \"new\" badges and trending scores, hence the limit. 0: off.",
+        'hiding). Time alone ages "new" badges and trending scores, hence the limit. 0: off.',
     )
     trusted_proxies: str = Field(
         default="",

@@ -146,11 +146,11 @@ class Chip:
 
 
 def category_chips(engine: Engine, day: date, path: str, chosen: str | None) -> list[Chip]:
-    """"All", then the day's busiest categories; the chosen one is kept even if not among
+    """ "All", then the day's busiest categories; the chosen one is kept even if not among
     them (a shared link to a quiet category)."""
-    counts = queries.day_categories(engine, day, CHIPS)
+    counts: list[tuple[str, int | None]] = list(queries.day_categories(engine, day, CHIPS))
     if chosen is not None and chosen not in dict(counts):
-        counts.append((chosen, None))  # type: ignore[arg-type]  # its count is the page's
+        counts.append((chosen, None))  # its count is the page's own
     chips = [Chip("All", None, path, chosen is None)]
     for label, count in counts:
         url = f"{path}?{urlencode({'cat': label})}"

@@ -13,7 +13,6 @@ the counter's row lock only while they commit, never for a whole ingest batch.
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
