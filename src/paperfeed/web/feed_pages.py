@@ -258,18 +258,24 @@ def day_page(
     )
 
 
-@router.get("/week", response_class=RedirectResponse, status_code=302)
-def latest_week(engine: EngineDep) -> str:
+@router.get("/week", response_class=HTMLResponse)
+def latest_week(engine: EngineDep) -> Response:
     """The week of the newest day (the header's "Week")."""
     when = queries.latest_day(engine) or _today()
-    return f"/week/{week_name(when)}"
+    return _found(f"/week/{week_name(when)}")
 
 
-@router.get("/month", response_class=RedirectResponse, status_code=302)
-def latest_month(engine: EngineDep) -> str:
+@router.get("/month", response_class=HTMLResponse)
+def latest_month(engine: EngineDep) -> Response:
     """The month of the newest day (the header's "Month")."""
     when = queries.latest_day(engine) or _today()
-    return f"/month/{when:%Y-%m}"
+    return _found(f"/month/{when:%Y-%m}")
+
+
+def _found(url: str) -> Response:
+    """A 302 with a typed body (every answer names its content type, see security.py)."""
+    body = f'<!doctype html><title>Moved</title><a href="{url}">{url}</a>'
+    return HTMLResponse(body, status_code=302, headers={"location": url})
 
 
 def _today() -> date:
