@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or_, select, true
 
 from paperfeed.config import get_settings
 from paperfeed.domain import Paper
@@ -32,11 +32,10 @@ NEW_FOR = timedelta(hours=24)
 
 
 def on_day(day: date) -> ColumnElement[bool]:
-    """Papers whose day is ``day``, written so each branch can use its column's index."""
-    return or_(
-        papers.c.featured_day == day,
-        and_(papers.c.featured_day.is_(None), papers.c.published == day),
-    )
+    """Papers whose day is ``day``: the very expression of the ``ix_papers_day`` index
+    (migration 0006), so one index range gives the day, however many papers lack a featured
+    day (``published`` has no index of its own)."""
+    return _DAY == day  # noqa: SIM300 (_DAY is a column expression, not a constant)
 
 
 def in_days(first: date, last: date) -> ColumnElement[bool]:
@@ -189,9 +188,11 @@ _BY_SIGNAL = [_UPVOTES.desc(), _SCORE.desc(), papers.c.pk]
 
 
 def in_category(category: str) -> ColumnElement[bool]:
-    """Papers listed in ``category`` (primary or cross-listed)."""
-    listed = select(paper_categories.c.paper_pk).where(paper_categories.c.category == category)
-    return papers.c.pk.in_(listed)
+    """Papers listed in ``category`` (primary or cross-listed). A correlated EXISTS: the day's
+    ~1,000 papers each probe the (paper, category) key, where an IN list would read every
+    paper of a big category (a third of the store for cs.CV)."""
+    listed = paper_categories.c.paper_pk == papers.c.pk
+    return exists().where(listed, paper_categories.c.category == category)
 
 
 def day_papers(
@@ -314,27 +315,17 @@ def daily_api_papers(
 
 
 def _day_bound(conn: Connection, before: date | None, after: date | None) -> date | None:
-    """The latest visible day before ``before`` / the earliest after ``after`` (or the latest)."""
-    results: list[date] = []
-    for column, other_null in (
-        (papers.c.featured_day, None),
-        (papers.c.published, papers.c.featured_day.is_(None)),
-    ):
-        query = select(func.max(column) if after is None else func.min(column)).where(
-            _VISIBLE, column.is_not(None)
-        )
-        if other_null is not None:
-            query = query.where(other_null)
-        if before is not None:
-            query = query.where(column < before)
-        if after is not None:
-            query = query.where(column > after)
-        value = conn.execute(query).scalar()
-        if value is not None:
-            results.append(value)
-    if not results:
-        return None
-    return min(results) if after is not None else max(results)
+    """The latest visible day before ``before`` / the earliest after ``after`` (or the latest).
+    One end of the ``ix_papers_day`` index, read until a visible paper."""
+    query = select(func.max(_DAY) if after is None else func.min(_DAY)).where(
+        _VISIBLE, _DAY.is_not(None)
+    )
+    if before is not None:
+        query = query.where(_DAY < before)  # noqa: SIM300 (as in on_day)
+    if after is not None:
+        query = query.where(_DAY > after)  # noqa: SIM300 (as in on_day)
+    value: date | None = conn.execute(query).scalar()
+    return value
 
 
 def latest_day(engine: Engine) -> date | None:
