@@ -278,6 +278,7 @@ def serve(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
     if args.cpus:
         command = ["taskset", "-c", args.cpus, *command]
     env = {**_env(args.database_url), "PAPERFEED_COUNT_VIEWS": "false"}
+    env["PAPERFEED_PAGE_CACHE_SECONDS"] = str(args.page_cache_seconds)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     for _ in range(600):
         try:
@@ -300,6 +301,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--ingest-records", type=int, default=50_000)
+    parser.add_argument(
+        "--page-cache-seconds", type=int, default=60, help="0: the baseline without the cache"
+    )
+    parser.add_argument("--pages", nargs="*", default=None, help="only these pages of the mix")
+    parser.add_argument("--no-ingest", action="store_true", help="skip the run during ingest")
     parser.add_argument("--ingest-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -323,12 +329,16 @@ def main() -> None:
     server = serve(args, args.port)
     try:
         mix = pages(datetime.now(UTC).date(), paper, cookie)
+        if args.pages:
+            mix = {name: mix[name] for name in ["healthz", *args.pages]}
         result = {"steady": asyncio.run(measure(args.port, mix, args))}
-        result["during_ingest"] = asyncio.run(during_ingest(args.port, mix, token, paper, args))
+        if not args.no_ingest:
+            result["during_ingest"] = asyncio.run(during_ingest(args.port, mix, token, paper, args))
     finally:
         server.terminate()
         server.wait()
-    print(json.dumps({"records": args.records, "workers": args.workers, **result}, indent=1))
+    setup = {"records": args.records, "workers": args.workers, "cpus": args.cpus}
+    print(json.dumps({**setup, "cache_s": args.page_cache_seconds, **result}, indent=1))
 
 
 if __name__ == "__main__":
