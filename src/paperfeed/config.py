@@ -251,6 +251,14 @@ class Settings(BaseSettings):
         description="Count paper-page views for trending (only browser navigations, at most once "
         "per browser, paper and day). Off: GET requests never write to the database.",
     )
+    page_cache_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description="Anonymous pages and feeds are served from memory for up to this many "
+        "seconds, and at once renewed by any write that changes them (votes, comments, ingest, "
+        'hiding). Time alone ages "new" badges and trending scores, hence the limit. 0: off.',
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated IP addresses or CIDR ranges of reverse proxies whose "

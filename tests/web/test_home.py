@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from html.parser import HTMLParser
@@ -9,14 +10,17 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from paperfeed.domain import PaperRecord
 from paperfeed.ingest.sample import sample_sources
 from paperfeed.ingest.service import run_ingest
 from paperfeed.store import migrate
 from paperfeed.store.engine import make_engine
+from paperfeed.store.schema import papers
 from paperfeed.web.app import create_app
+from paperfeed.web.feed_pages import HOME_CARDS
+from paperfeed.web.queries import latest_day, on_day
 from tests.factories import add_papers
 
 SEED_TITLE = "Dense Object Grounding in 3D Scenes"
@@ -90,17 +94,28 @@ def client(engine: Engine) -> Iterator[TestClient]:
         yield client
 
 
-def test_home_lists_sample_papers_under_day_headings(engine: Engine, client: TestClient) -> None:
+def test_home_shows_the_newest_day_of_the_sample_with_its_count(
+    engine: Engine, client: TestClient
+) -> None:
     for source in sample_sources():
         run_ingest(engine, source)
     response = client.get("/")
     assert response.status_code == 200
     page = scan(response.text)
-    assert SEED_TITLE in response.text
-    assert "Friday, 14 March 2025" in page.headings
-    assert len(page.days) >= 20, "the sample holds many days; the page shows them"
-    assert page.days == sorted(page.days, reverse=True)
+    newest = latest_day(engine)
+    assert newest is not None
+    assert f'<time datetime="{newest.isoformat()}">' in response.text
+    with engine.connect() as conn:
+        total = conn.execute(
+            select(func.count()).where(papers.c.hidden_at.is_(None), on_day(newest))
+        ).scalar_one()
+    cards = response.text.count('<li class="paper">')
+    assert cards == min(total, HOME_CARDS)
+    assert f"{total:,} new papers, {cards} shown" in response.text
     assert any(href.startswith("https://arxiv.org/abs/") for href in page.hrefs)
+    # The rest of the day and the day before are one click away.
+    assert f'href="/date/{newest.isoformat()}?page=2"' in response.text
+    assert 'rel="prev"' in response.text
 
 
 def test_a_paper_shows_title_link_authors_teaser_day_and_categories(
@@ -128,13 +143,76 @@ def test_a_paper_shows_title_link_authors_teaser_day_and_categories(
     assert "cs.CL" in html and "cs.LG" in html
     assert "Long words Long words" in html and "…" in html  # a teaser, not the whole abstract
     assert '<time datetime="2026-05-04">' in html
-    assert "A paper without an arXiv id" in html
-    assert scan(html).headings[:4] == [
-        "Monday, 4 May 2026",
-        "1 paper",
-        "Sunday, 3 May 2026",
-        "1 paper",
+    assert "1 new paper, 1 shown" in html
+    # An earlier day is not on the home page: it is one click back.
+    assert "A paper without an arXiv id" not in html
+    assert '<a href="/date/2026-05-03" rel="prev">' in html
+
+
+def _day_of(engine: Engine, count: int, day: date = date(2026, 5, 4)) -> None:
+    """``count`` papers on ``day``: every third in cs.CL, the rest in cs.CV, some upvoted."""
+    records = [
+        PaperRecord(
+            id=f"2605.{n:05d}",
+            title=f"Paper number {n}",
+            abstract="An abstract.",
+            categories=["cs.CL", "cs.AI"] if n % 3 == 0 else ["cs.CV"],
+            featured_day=day,
+            upvotes=n % 7 if n % 5 == 0 else None,
+        )
+        for n in range(count)
     ]
+    add_papers(engine, *records)
+
+
+def _titles(html: str) -> list[str]:
+    return re.findall(r'<a href="/papers/[^"]+">(Paper number \d+)</a>', html)
+
+
+def test_a_big_day_shows_its_best_papers_first_and_the_rest_a_click_away(
+    engine: Engine, client: TestClient
+) -> None:
+    _day_of(engine, 130)
+    html = client.get("/").text
+    shown = _titles(html)
+    assert len(shown) == HOME_CARDS
+    assert "130 new papers, 50 shown" in html
+    votes = {f"Paper number {n}": (n % 7 if n % 5 == 0 else 0) for n in range(130)}
+    # Most upvoted first; ties in the listing's order (the order they were stored).
+    expected = sorted(votes, key=lambda title: (-votes[title], int(title.split()[-1])))
+    assert shown == expected[:HOME_CARDS]
+    assert 'href="/date/2026-05-04?page=2">The other 80 papers of the day' in html
+    rest = client.get("/date/2026-05-04?page=2").text
+    assert _titles(rest) == expected[50:100]
+
+
+def test_category_chips_narrow_the_day(engine: Engine, client: TestClient) -> None:
+    _day_of(engine, 90)
+    html = client.get("/").text
+    assert '<a href="/?cat=cs.CV">cs.CV <span class="chip-count">60</span></a>' in html
+    assert '<a href="/?cat=cs.CL">cs.CL <span class="chip-count">30</span></a>' in html
+    narrowed = client.get("/?cat=cs.CL").text
+    shown = _titles(narrowed)
+    assert len(shown) == 30 and all(int(t.split()[-1]) % 3 == 0 for t in shown)
+    assert "30 new papers in cs.CL, 30 shown" in narrowed
+    assert '<a href="/?cat=cs.CL" aria-current="page">' in narrowed
+    day = client.get("/date/2026-05-04?cat=cs.CV").text
+    assert "60 papers in cs.CV" in day and len(_titles(day)) == 50
+    assert 'href="/date/2026-05-04?cat=cs.CV&amp;page=2"' in day
+    assert len(_titles(client.get("/date/2026-05-04?cat=cs.CV&page=2").text)) == 10
+    assert "No papers in math.AG" in client.get("/?cat=math.AG").text
+    assert client.get("/?cat=<b>").status_code == 422
+
+
+def test_the_header_leads_to_the_newest_week_and_month(engine: Engine, client: TestClient) -> None:
+    _day_of(engine, 3)
+    html = client.get("/").text
+    assert '<a href="/week">Week</a>' in html and '<a href="/month">Month</a>' in html
+    week = client.get("/week", follow_redirects=False)
+    assert week.status_code == 302 and week.headers["location"] == "/week/2026-W19"
+    month = client.get("/month", follow_redirects=False)
+    assert month.headers["location"] == "/month/2026-05"
+    assert "Paper number 2" in client.get("/week").text
 
 
 def test_hostile_fields_are_escaped(engine: Engine, client: TestClient) -> None:

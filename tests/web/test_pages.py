@@ -133,10 +133,11 @@ def test_home_shows_the_latest_day_first_with_its_papers(
     engine: Engine, client: TestClient, day_papers: dict[str, int]
 ) -> None:
     html = client.get("/").text
-    page = scan(html)
-    assert page.days[0] == DAY + timedelta(days=2)
+    newest = (DAY + timedelta(days=2)).isoformat()
+    assert f'<h1>Daily papers <a class="day-link" href="/date/{newest}"><time' in html
     assert "A hidden paper" not in html
-    assert f'href="/date/{DAY.isoformat()}"' in html
+    # The day before (the latest earlier day that has papers) is one click back.
+    assert f'href="/date/{DAY.isoformat()}" rel="prev"' in html
 
 
 def test_week_and_month_pages_and_their_neighbours(

@@ -28,6 +28,7 @@ from sqlalchemy import (
 import paperfeed.store.community_schema
 import paperfeed.store.embeddings_schema
 import paperfeed.store.mail_schema
+import paperfeed.store.page_generation
 import paperfeed.store.recommend_schema  # noqa: F401
 from paperfeed.store.metadata import metadata
 

@@ -36,6 +36,7 @@ from paperfeed.web import (
 )
 from paperfeed.web.csrf import AllowedHosts, CrossSiteGuard
 from paperfeed.web.mcp.server import mount_mcp
+from paperfeed.web.page_cache import PageCache
 from paperfeed.web.request_guards import BodySizeLimit, NulBytes, UnusableBodies
 from paperfeed.web.security import PrivateWhenSignedIn, SecurityHeaders
 from paperfeed.web.templating import STATIC_DIR, make_templates, render_page
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     _document_api_routes_only(app)
+    # Innermost: every guard and header below runs on a cached answer as on a fresh one.
+    app.add_middleware(PageCache)
     app.add_middleware(CrossSiteGuard)
     app.add_middleware(UnusableBodies)  # inside BodySizeLimit: it reads bodies already capped
     app.add_middleware(BodySizeLimit)

@@ -1,7 +1,10 @@
-"""List pages: ``/date/YYYY-MM-DD``, ``/week/YYYY-Www``, ``/month/YYYY-MM`` and ``/trending``.
+"""List pages: the home page ``/``, ``/date/YYYY-MM-DD``, ``/week/YYYY-Www``, ``/month/YYYY-MM``
+and ``/trending``.
 
-Each reads one page of papers through ``queries`` and renders ``day.html`` or ``trending.html``
-(both through ``_paper.html``, which includes the community's ``_vote.html``).
+Each reads one page of papers through ``queries`` and renders ``home.html``, ``day.html`` or
+``trending.html`` (all through ``_paper.html``, which includes the community's ``_vote.html``).
+The home page is the newest day's first page: its best ``HOME_CARDS`` papers, a count, and
+category chips that narrow the day (``?cat=``), as the day pages have.
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Annotated
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +26,9 @@ from paperfeed.web.deps import EngineDep
 from paperfeed.web.templating import long_day, render_page, viewer
 
 PER_PAGE = 50
+# Read in a minute: the rest of the day is a click away (the day page's next pages).
+HOME_CARDS = 50
+CHIPS = 12
 TRENDING_PER_PAGE = 30
 MAX_PAGE = 1000
 PAGE_WINDOW = 2
@@ -35,6 +42,14 @@ _SHORT_WEEK_RE = re.compile(r"^(\d{4})-W([1-9])$")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 PageQuery = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
+CategoryQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$",
+        description="Only the papers listed in this arXiv category (e.g. cs.CL).",
+    ),
+]
 
 
 def mark_voted(request: Request, engine: Engine, items: list[queries.ListedPaper]) -> None:
@@ -103,16 +118,44 @@ class Pager:
     path: str
     page: int
     pages: int
+    # Other parameters the pages keep (``cat=cs.CL``), already URL-encoded.
+    query: str = ""
 
     def url(self, page: int) -> str | None:
         if not 1 <= page <= self.pages:
             return None
-        return self.path if page == 1 else f"{self.path}?page={page}"
+        params = [self.query] if self.query else []
+        if page > 1:
+            params.append(f"page={page}")
+        return f"{self.path}?{'&'.join(params)}" if params else self.path
 
     @property
     def links(self) -> list[PageLink]:
         low, high = max(1, self.page - PAGE_WINDOW), min(self.pages, self.page + PAGE_WINDOW)
         return [PageLink(n, self.url(n) or "", n == self.page) for n in range(low, high + 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Chip:
+    """A category that narrows a day, with its count of papers that day."""
+
+    label: str
+    count: int | None
+    url: str
+    current: bool
+
+
+def category_chips(engine: Engine, day: date, path: str, chosen: str | None) -> list[Chip]:
+    """ "All", then the day's busiest categories; the chosen one is kept even if not among
+    them (a shared link to a quiet category)."""
+    counts: list[tuple[str, int | None]] = list(queries.day_categories(engine, day, CHIPS))
+    if chosen is not None and chosen not in dict(counts):
+        counts.append((chosen, None))  # its count is the page's own
+    chips = [Chip("All", None, path, chosen is None)]
+    for label, count in counts:
+        url = f"{path}?{urlencode({'cat': label})}"
+        chips.append(Chip(label, count, url, label == chosen))
+    return chips
 
 
 def _list_page(
@@ -127,49 +170,116 @@ def _list_page(
     prev: tuple[str, str] | None,
     next_: tuple[str, str] | None,
     up: list[tuple[str, str]],
+    **extra: Any,
 ) -> HTMLResponse:
     if found.page > found.pages:
         raise HTTPException(
             404, f"This list has {found.pages} page(s); there is no page {found.page}."
         )
     mark_voted(request, engine, found.items)
+    category = extra.get("category")
+    query = urlencode({"cat": category}) if category else ""
     context = {
         "title": title,
         "heading": heading,
         "kind": kind,
         "time_value": time_value,
         "found": found,
-        "pager": Pager(request.url.path, found.page, found.pages),
+        "pager": Pager(request.url.path, found.page, found.pages, query),
         "prev": prev,
         "next": next_,
         "up": up,
         "feed": "daily",
+        "chips": [],
+        "category": None,
+        **extra,
     }
     return render_page(request, "day.html", context)
 
 
+def _day_links(when: date, before: date | None, after: date | None) -> dict[str, Any]:
+    return {
+        "prev": (f"/date/{before.isoformat()}", long_day(before)) if before else None,
+        "next_": (f"/date/{after.isoformat()}", long_day(after)) if after else None,
+        "up": [
+            (f"/week/{week_name(when)}", f"Week {week_name(when)}"),
+            (f"/month/{when:%Y-%m}", f"{when:%B %Y}"),
+        ],
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, engine: EngineDep, cat: CategoryQuery = None) -> HTMLResponse:
+    """The newest day's best papers (votes, trending signal, then the listing's order), a count
+    of the day, category chips, and the way to the rest of the day and the days before."""
+    when = queries.latest_day(engine)
+    if when is None:
+        return render_page(request, "home.html", {"found": None, "feed": "daily"})
+    found = queries.day_papers(engine, when, 1, HOME_CARDS, category=cat)
+    mark_voted(request, engine, found.items)
+    before, _ = queries.neighbour_days(engine, when)
+    day_url = f"/date/{when.isoformat()}"
+    context = {
+        "found": found,
+        "day": when,
+        "category": cat,
+        "chips": category_chips(engine, when, "/", cat),
+        "rest_url": Pager(day_url, 1, found.pages, urlencode({"cat": cat}) if cat else "").url(2),
+        "links": _day_links(when, before, None),
+        "feed": "daily",
+    }
+    return render_page(request, "home.html", context)
+
+
 @router.get("/date/{day}", response_class=HTMLResponse)
-def day_page(request: Request, engine: EngineDep, day: str, page: PageQuery = 1) -> HTMLResponse:
-    """The papers of one day, most upvoted first, with the previous and next days that have
-    papers."""
+def day_page(
+    request: Request,
+    engine: EngineDep,
+    day: str,
+    page: PageQuery = 1,
+    cat: CategoryQuery = None,
+) -> HTMLResponse:
+    """The papers of one day (of one category with ``cat``), most upvoted first, with the
+    previous and next days that have papers."""
     when = parse_day(day)
-    found = queries.day_papers(engine, when, page, PER_PAGE)
+    found = queries.day_papers(engine, when, page, PER_PAGE, category=cat)
     before, after = queries.neighbour_days(engine, when)
     return _list_page(
         request,
         engine,
         found,
-        title=f"Papers of {when.isoformat()}",
+        title=f"Papers of {when.isoformat()}" + (f" in {cat}" if cat else ""),
         heading=long_day(when),
         kind="day",
         time_value=when.isoformat(),
-        prev=(f"/date/{before.isoformat()}", long_day(before)) if before else None,
-        next_=(f"/date/{after.isoformat()}", long_day(after)) if after else None,
-        up=[
-            (f"/week/{week_name(when)}", f"Week {week_name(when)}"),
-            (f"/month/{when:%Y-%m}", f"{when:%B %Y}"),
-        ],
+        **_day_links(when, before, after),
+        chips=category_chips(engine, when, request.url.path, cat),
+        category=cat,
     )
+
+
+@router.get("/week", response_class=HTMLResponse)
+def latest_week(engine: EngineDep) -> Response:
+    """The week of the newest day (the header's "Week")."""
+    when = queries.latest_day(engine) or _today()
+    return _found(f"/week/{week_name(when)}")
+
+
+@router.get("/month", response_class=HTMLResponse)
+def latest_month(engine: EngineDep) -> Response:
+    """The month of the newest day (the header's "Month")."""
+    when = queries.latest_day(engine) or _today()
+    return _found(f"/month/{when:%Y-%m}")
+
+
+def _found(url: str) -> Response:
+    """A 302 with a typed body (every answer names its content type, see security.py)."""
+    body = f'<!doctype html><title>Moved</title><a href="{url}">{url}</a>'
+    return HTMLResponse(body, status_code=302, headers={"location": url})
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
 
 
 @router.get("/week/{week}", response_class=HTMLResponse)

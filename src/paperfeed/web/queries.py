@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or_, select, true
 
 from paperfeed.config import get_settings
 from paperfeed.domain import Paper
@@ -20,7 +20,7 @@ from paperfeed.rank.trending import decay_factor, decayed, load_terms, why_trend
 from paperfeed.store import paper_reads
 from paperfeed.store.community_schema import paper_stats, submissions, users
 from paperfeed.store.papers import count_papers, find_by_ids
-from paperfeed.store.schema import papers
+from paperfeed.store.schema import paper_categories, papers
 
 # A paper's day, visibility and upvotes: the store's one read model (store.paper_reads).
 _DAY = paper_reads.DAY
@@ -33,11 +33,10 @@ NEW_FOR = timedelta(hours=24)
 
 
 def on_day(day: date) -> ColumnElement[bool]:
-    """Papers whose day is ``day``, written so each branch can use its column's index."""
-    return or_(
-        papers.c.featured_day == day,
-        and_(papers.c.featured_day.is_(None), papers.c.published == day),
-    )
+    """Papers whose day is ``day``: the very expression of the ``ix_papers_day`` index
+    (migration 0006), so one index range gives the day, however many papers lack a featured
+    day (``published`` has no index of its own)."""
+    return _DAY == day  # noqa: SIM300 (_DAY is a column expression, not a constant)
 
 
 def in_days(first: date, last: date) -> ColumnElement[bool]:
@@ -184,11 +183,41 @@ def _page(
 # Most upvoted first; ties by newest day, then in the order papers came.
 _BY_UPVOTES = [_UPVOTES.desc(), _DAY.desc(), papers.c.pk]
 _BY_DAY = [_DAY.desc(), _UPVOTES.desc(), papers.c.pk]
+# One day's papers: votes, then the trending signal, then the listing's own order (papers are
+# stored in the order a listing gives them).
+_BY_SIGNAL = [_UPVOTES.desc(), _SCORE.desc(), papers.c.pk]
 
 
-def day_papers(engine: Engine, day: date, page: int = 1, per_page: int = 50) -> PaperList:
-    """The papers of one day, most upvoted first."""
-    return _page(engine, on_day(day), _BY_UPVOTES, page, per_page)
+def in_category(category: str) -> ColumnElement[bool]:
+    """Papers listed in ``category`` (primary or cross-listed). A correlated EXISTS: the day's
+    ~1,000 papers each probe the (paper, category) key, where an IN list would read every
+    paper of a big category (a third of the store for cs.CV)."""
+    listed = paper_categories.c.paper_pk == papers.c.pk
+    return exists().where(listed, paper_categories.c.category == category)
+
+
+def day_papers(
+    engine: Engine, day: date, page: int = 1, per_page: int = 50, category: str | None = None
+) -> PaperList:
+    """The papers of one day (of one category, if given): most upvoted, then by trending
+    signal, then in listing order."""
+    where = on_day(day) if category is None else and_(on_day(day), in_category(category))
+    return _page(engine, where, _BY_SIGNAL, page, per_page)
+
+
+def day_categories(engine: Engine, day: date, limit: int = 12) -> list[tuple[str, int]]:
+    """The ``limit`` categories with most papers on ``day``, with their counts, most first."""
+    count = func.count().label("n")
+    query = (
+        select(paper_categories.c.category, count)
+        .join(papers, papers.c.pk == paper_categories.c.paper_pk)
+        .where(_VISIBLE, on_day(day))
+        .group_by(paper_categories.c.category)
+        .order_by(count.desc(), paper_categories.c.category)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [(row.category, int(row.n)) for row in conn.execute(query)]
 
 
 def range_papers(
@@ -287,27 +316,17 @@ def daily_api_papers(
 
 
 def _day_bound(conn: Connection, before: date | None, after: date | None) -> date | None:
-    """The latest visible day before ``before`` / the earliest after ``after`` (or the latest)."""
-    results: list[date] = []
-    for column, other_null in (
-        (papers.c.featured_day, None),
-        (papers.c.published, papers.c.featured_day.is_(None)),
-    ):
-        query = select(func.max(column) if after is None else func.min(column)).where(
-            _VISIBLE, column.is_not(None)
-        )
-        if other_null is not None:
-            query = query.where(other_null)
-        if before is not None:
-            query = query.where(column < before)
-        if after is not None:
-            query = query.where(column > after)
-        value = conn.execute(query).scalar()
-        if value is not None:
-            results.append(value)
-    if not results:
-        return None
-    return min(results) if after is not None else max(results)
+    """The latest visible day before ``before`` / the earliest after ``after`` (or the latest).
+    One end of the ``ix_papers_day`` index, read until a visible paper."""
+    query = select(func.max(_DAY) if after is None else func.min(_DAY)).where(
+        _VISIBLE, _DAY.is_not(None)
+    )
+    if before is not None:
+        query = query.where(_DAY < before)  # noqa: SIM300 (as in on_day)
+    if after is not None:
+        query = query.where(_DAY > after)  # noqa: SIM300 (as in on_day)
+    value: date | None = conn.execute(query).scalar()
+    return value
 
 
 def latest_day(engine: Engine) -> date | None:
@@ -320,58 +339,6 @@ def neighbour_days(engine: Engine, day: date) -> tuple[date | None, date | None]
     """The nearest earlier and later days that have papers (empty days are skipped)."""
     with engine.connect() as conn:
         return _day_bound(conn, day, None), _day_bound(conn, None, day)
-
-
-@dataclass(frozen=True, slots=True)
-class DaySection:
-    """One day on a page: its top papers and how many papers that day has in all."""
-
-    day: date
-    total: int
-    papers: list[ListedPaper]
-
-    @property
-    def more(self) -> int:
-        return self.total - len(self.papers)
-
-
-def latest_days(
-    engine: Engine, days: int = 30, per_day: int = 5, first_day: int = 5
-) -> list[DaySection]:
-    """The ``days`` most recent days, newest first, each with its ``per_day`` top papers
-    (``first_day`` of them for the newest day). Three reads whatever the number of days."""
-    with engine.connect() as conn:
-        totals = _day_totals(conn, days)
-        if not totals:
-            return []
-        newest, oldest = max(totals), min(totals)
-        rank = func.row_number().over(partition_by=_DAY, order_by=(_UPVOTES.desc(), papers.c.pk))
-        inner = (
-            select(*_columns(), rank.label("rank"))
-            .select_from(_FROM)
-            .where(_VISIBLE, in_days(oldest, newest))
-            .subquery()
-        )
-        keep = or_(inner.c.rank <= per_day, and_(inner.c.day == newest, inner.c.rank <= first_day))
-        query = select(inner).where(keep).order_by(inner.c.day.desc(), inner.c.rank)
-        items = _build(conn, conn.execute(query).all())
-    by_day: dict[date, list[ListedPaper]] = {day: [] for day in totals}
-    for item in items:
-        if item.day in by_day:
-            by_day[item.day].append(item)
-    return [DaySection(day, totals[day], by_day[day]) for day in totals]
-
-
-def _day_totals(conn: Connection, days: int) -> dict[date, int]:
-    day = _DAY.label("day")
-    query = (
-        select(day, func.count().label("n"))
-        .where(_DAY.is_not(None), _VISIBLE)
-        .group_by(_DAY)
-        .order_by(_DAY.desc())
-        .limit(days)
-    )
-    return {row.day: int(row.n) for row in conn.execute(query)}
 
 
 def paper_detail(
