@@ -54,7 +54,7 @@ def test_back_and_forward_leave_the_form_as_the_address_says(site: str, shots: P
         page.go_back()
         page.wait_for_url(lambda url: "cat=cs.CV" in url and "sort=date" not in url)
         page.screenshot(path=shots / "search-back.png")
-        expect(page.locator("#results")).to_contain_text("No papers match")
+        expect(page.locator("#results")).to_contain_text("No papers in cs.CV match")
         want = {"q": "transformer", "cat": "cs.CV", "author": "", "from": "", "to": ""}
         assert _values(page) == {**want, "sort": "relevance"}
 
