@@ -29,7 +29,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -152,6 +152,7 @@ class Vectors:
     name: str
     papers: dict[str, np.ndarray] = field(default_factory=dict)
     queries: dict[str, np.ndarray] = field(default_factory=dict)
+    scifact: dict[str, np.ndarray] = field(default_factory=dict)  # SciFact corpus by _id
 
     @classmethod
     def load(cls, path: Path) -> Vectors:
@@ -162,6 +163,10 @@ class Vectors:
                 vectors = data[f"{part}_q"].astype(np.float32) / 127.0
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
                 out.papers.update(zip(data[f"{part}_ids"].tolist(), vectors, strict=True))
+        if "scifact_ids" in data.files:
+            vectors = data["scifact_q"].astype(np.float32) / 127.0
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            out.scifact = dict(zip(data["scifact_ids"].tolist(), vectors, strict=True))
         queries = data["queries_q"].astype(np.float32) / 127.0
         queries /= np.linalg.norm(queries, axis=1, keepdims=True)
         out.queries = dict(zip(data["queries_ids"].tolist(), queries, strict=True))
@@ -176,7 +181,12 @@ class Vectors:
         return np.stack([self.papers[p.id] for p in papers])
 
     def query(self, q: Query) -> np.ndarray:
+        """The vector of the query as typed (the baselines embed that)."""
         return self.queries[f"dev:{q.number}"]
+
+    def parsed_query(self, q: Query) -> np.ndarray:
+        """The vector of the query's words as paperfeed's dense stage gets them."""
+        return self.queries[f"devp:{q.number}"]
 
 
 def exact_dense_runs(
@@ -197,29 +207,26 @@ def exact_dense_runs(
 
 class PrecomputedEmbedder:
     """paperfeed's Embedder over precomputed vectors: papers by their stored text, queries by
-    their text; a text it has no vector for goes to ``fallback`` (the CPU model) if given."""
+    their text. A query text it has no vector for (the engine's spelling correction can make
+    one) gets ``current``, the vector of the query being searched, and is counted in
+    ``misses``."""
 
     dim = 384
 
-    def __init__(
-        self,
-        name: str,
-        by_text: dict[str, np.ndarray],
-        fallback: Callable[[str], np.ndarray] | None = None,
-    ) -> None:
+    def __init__(self, name: str, by_text: dict[str, np.ndarray]) -> None:
         self.name = name
         self._by_text = by_text
-        self._fallback = fallback
-        self.misses = 0
+        self.current: np.ndarray | None = None
+        self.misses: list[str] = []
 
     def _one(self, text: str) -> np.ndarray:
         key = " ".join(text.split())
         if key in self._by_text:
             return self._by_text[key]
-        if self._fallback is None:
+        if self.current is None:
             raise KeyError(f"{self.name}: no precomputed vector for {text[:80]!r}")
-        self.misses += 1
-        return self._fallback(text)
+        self.misses.append(text)
+        return self.current
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return np.stack([self._one(t) for t in texts]).astype(np.float32)
@@ -230,6 +237,7 @@ class PrecomputedEmbedder:
 
 def texts_for(vectors: Vectors, papers: Iterable[Paper], queries: Sequence[Query]) -> dict:
     from paperfeed.search.embed import paper_text
+    from paperfeed.search.query import parse_query
 
     out = {}
     for p in papers:
@@ -240,6 +248,7 @@ def texts_for(vectors: Vectors, papers: Iterable[Paper], queries: Sequence[Query
             out[key] = vectors.papers[p.id]
     for q in queries:
         out[" ".join(q.text.split())] = vectors.query(q)
+        out[" ".join((parse_query(q.text).text or q.text).split())] = vectors.parsed_query(q)
     return out
 
 
@@ -300,6 +309,7 @@ def paperfeed_runs(engine, queries: Sequence[Query], embedder, config=None) -> d
         ids = dict(conn.execute(select(papers_table.c.pk, papers_table.c.id)).all())
         for q in queries:
             parsed = parse_query(q.text)
+            embedder.current = embedder.embed_query(parsed.text or q.text)
             lexical = lexical_search(conn, parsed, DEPTH).hits
             dense = retriever.search(conn, parsed.text or q.text, DEPTH)
             runs["stages"][q.number] = (lexical, dense)
@@ -311,6 +321,56 @@ def paperfeed_runs(engine, queries: Sequence[Query], embedder, config=None) -> d
     return runs
 
 
+def hybrid_runs(runs: dict, params) -> dict[int, list[str]]:
+    """Re-fuse stored stage hits with other fusion parameters (no search needed)."""
+    from paperfeed.search.fusion import fuse
+
+    ids = runs["ids"]
+    return {
+        n: [ids[f.pk] for f in fuse({"lexical": lex, "dense": dense}, params)]
+        for n, (lex, dense) in runs["stages"].items()
+    }
+
+
+def fusion_grid() -> list:
+    from paperfeed.search.fusion import FusionParams
+
+    grid = [
+        FusionParams("convex", {"lexical": round(1 - d, 2), "dense": d})
+        for d in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+    ]
+    for dense in (0.25, 0.5, 0.75, 1.0, 1.5):
+        for k in (5.0, 20.0, 60.0):
+            grid.append(FusionParams("rrf", {"lexical": 1.0, "dense": dense}, k))
+    return grid
+
+
+def scifact_runs(vectors: Vectors, folder: Path, split: str, dev_only: bool):
+    """SciFact stage runs with these precomputed vectors: the training claims' dev part
+    (``dev_only``, for tuning) or a whole split (``test``: report once)."""
+    from paperfeed.search.beir import dev_split, load_beir
+    from paperfeed.search.eval import scratch_index, stage_runs
+    from paperfeed.search.query import parse_query
+
+    data = load_beir(folder, split)
+    by_text = {}
+    for doc_id, doc in data.corpus.items():
+        title = " ".join(doc.title.split()) or " ".join(doc.text.split()[:12])
+        by_text[" ".join(f"{title} {' '.join(doc.text.split())}".split())] = vectors.scifact[doc_id]
+    for qid, text in data.queries.items():
+        by_text[" ".join(text.split())] = vectors.queries[f"scifact:{qid}"]
+        parsed = parse_query(text).text or text
+        by_text[" ".join(parsed.split())] = vectors.queries[f"scifactp:{qid}"]
+    embedder = PrecomputedEmbedder(f"gpu-{vectors.name}", by_text)
+    qrels = data.qrels
+    if dev_only:
+        _, dev = dev_split(sorted(data.qrels))
+        qrels = {q: data.qrels[q] for q in dev}
+    engine = scratch_index(folder, data, embedder=embedder)
+    runs, doc_ids = stage_runs(engine, {q: data.queries[q] for q in qrels}, embedder=embedder)
+    return runs, doc_ids, qrels
+
+
 def print_table(rows: dict[str, dict[str, dict[str, float]]], out=sys.stdout) -> None:
     head = ["pipeline"] + [f"{s} MRR/R@10" for s in (*STYLES, "all")]
     print("| " + " | ".join(head) + " |", file=out)
@@ -318,6 +378,23 @@ def print_table(rows: dict[str, dict[str, dict[str, float]]], out=sys.stdout) ->
     for name, result in rows.items():
         cells = [f"{result[s]['mrr@10']:.3f} / {result[s]['r@10']:.3f}" for s in (*STYLES, "all")]
         print(f"| {name} | " + " | ".join(cells) + " |", file=out)
+
+
+def tune(runs: dict, queries: Sequence[Query], vectors: Vectors, scifact: Path | None) -> None:
+    """The fusion grid: known-item MRR@10 per style (hybrid of the stored stage hits) and,
+    with ``scifact``, nDCG@10 on the dev part of SciFact's training claims."""
+    from paperfeed.search.eval import score_runs
+
+    sci = scifact_runs(vectors, scifact, "train", dev_only=True) if scifact else None
+    print("| fusion | " + " | ".join(STYLES) + " | all | SciFact train-dev nDCG@10 |")
+    for params in fusion_grid():
+        result = score(hybrid_runs(runs, params), queries)
+        cells = [f"{result[s]['mrr@10']:.3f}" for s in (*STYLES, "all")]
+        if sci is not None:
+            ndcg = score_runs(sci[0], sci[1], sci[2], params)["hybrid"]["ndcg@10"]
+            cells.append(f"{ndcg:.3f}")
+        weights = ",".join(f"{k}={v}" for k, v in params.weights.items())
+        print(f"| {params.method} {weights} k={params.rrf_k:g} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -328,6 +405,8 @@ def main() -> None:
     parser.add_argument("--split", default="dev", choices=("dev", "held", "all"))
     parser.add_argument("--store", type=Path, help="SQLite file (default .sqgpu/store-SIZE.db)")
     parser.add_argument("--json", type=Path, help="write the scores here too")
+    parser.add_argument("--tune", action="store_true", help="score the fusion grid (hybrid)")
+    parser.add_argument("--scifact", type=Path, help="SciFact folder: also its train-dev part")
     args = parser.parse_args()
     t0 = time.perf_counter()
     queries = [q for q in load_queries() if args.split in ("all", q.split)]
@@ -344,7 +423,7 @@ def main() -> None:
         rrf_runs = {q.number: rrf(bm25[q.number], stock[q.number]) for q in queries}
         rows["flat RRF bm25 + stock"] = score(rrf_runs, queries)
     vectors = models[args.dense_model]
-    name = "paperfeed-minilm-sci" if args.dense_model == "sci" else "all-minilm-l6-v2"
+    name = f"gpu-{args.dense_model}"  # not a shipped model's name: eval caches by name
     embedder = PrecomputedEmbedder(name, texts_for(vectors, papers, every))
     store = args.store or REPO / ".sqgpu" / f"store-{len(papers)}-{args.dense_model}.db"
     engine = build_store(store, papers, [embedder])
@@ -352,6 +431,8 @@ def main() -> None:
     for pipeline in ("lexical", "dense", "default"):
         rows[f"paperfeed {pipeline}"] = score(runs[pipeline], queries)
     print_table(rows)
+    if args.tune:
+        tune(runs, queries, vectors, args.scifact)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     print(f"took {time.perf_counter() - t0:.0f} s", file=sys.stderr)
