@@ -207,32 +207,46 @@ def exact_dense_runs(
 
 class PrecomputedEmbedder:
     """paperfeed's Embedder over precomputed vectors: papers by their stored text, queries by
-    their text. A query text it has no vector for (the engine's spelling correction can make
-    one) gets ``current``, the vector of the query being searched, and is counted in
-    ``misses``."""
+    their text. A text it has no vector for (the engine's spelling correction makes new query
+    texts) goes to ``fallback``, the same model on the CPU, and is counted in ``misses``."""
 
     dim = 384
 
-    def __init__(self, name: str, by_text: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, name: str, by_text: dict[str, np.ndarray], fallback: object | None = None
+    ) -> None:
         self.name = name
         self._by_text = by_text
-        self.current: np.ndarray | None = None
+        self._fallback = fallback
         self.misses: list[str] = []
 
     def _one(self, text: str) -> np.ndarray:
         key = " ".join(text.split())
         if key in self._by_text:
             return self._by_text[key]
-        if self.current is None:
+        if self._fallback is None:
             raise KeyError(f"{self.name}: no precomputed vector for {text[:80]!r}")
         self.misses.append(text)
-        return self.current
+        vector = self._fallback.embed_query(text)[0]  # type: ignore[attr-defined]
+        self._by_text[key] = vector
+        return vector
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return np.stack([self._one(t) for t in texts]).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._one(text).astype(np.float32)
+        return self._one(text).astype(np.float32)[None, :]
+
+
+SHIPPED = {"sci": "paperfeed-minilm-sci", "stock": "all-minilm-l6-v2"}
+
+
+def cpu_embedder(model: str):
+    """The model's int8 ONNX export on the CPU (what `paperfeed search` embeds queries with)."""
+    from paperfeed.search.embed import OnnxEmbedder, model_folder
+
+    name = SHIPPED.get(model, model)
+    return OnnxEmbedder(model_folder(name), name=name)
 
 
 def texts_for(vectors: Vectors, papers: Iterable[Paper], queries: Sequence[Query]) -> dict:
@@ -309,7 +323,6 @@ def paperfeed_runs(engine, queries: Sequence[Query], embedder, config=None) -> d
         ids = dict(conn.execute(select(papers_table.c.pk, papers_table.c.id)).all())
         for q in queries:
             parsed = parse_query(q.text)
-            embedder.current = embedder.embed_query(parsed.text or q.text)
             lexical = lexical_search(conn, parsed, DEPTH).hits
             dense = retriever.search(conn, parsed.text or q.text, DEPTH)
             runs["stages"][q.number] = (lexical, dense)
@@ -361,7 +374,7 @@ def scifact_runs(vectors: Vectors, folder: Path, split: str, dev_only: bool):
         by_text[" ".join(text.split())] = vectors.queries[f"scifact:{qid}"]
         parsed = parse_query(text).text or text
         by_text[" ".join(parsed.split())] = vectors.queries[f"scifactp:{qid}"]
-    embedder = PrecomputedEmbedder(f"gpu-{vectors.name}", by_text)
+    embedder = PrecomputedEmbedder(f"gpu-{vectors.name}", by_text, cpu_embedder(vectors.name))
     qrels = data.qrels
     if dev_only:
         _, dev = dev_split(sorted(data.qrels))
@@ -397,6 +410,15 @@ def tune(runs: dict, queries: Sequence[Query], vectors: Vectors, scifact: Path |
         print(f"| {params.method} {weights} k={params.rrf_k:g} | " + " | ".join(cells) + " |")
 
 
+def scifact_test(folder: Path, vectors: Vectors) -> None:
+    """SciFact test claims, every pipeline, shipped fusion parameters (the once-only report)."""
+    from paperfeed.search.eval import score_runs
+    from paperfeed.search.fusion import FusionParams
+
+    runs, doc_ids, qrels = scifact_runs(vectors, folder, "test", dev_only=False)
+    print(json.dumps(score_runs(runs, doc_ids, qrels, FusionParams()), indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=10000, help="papers (0: the whole corpus)")
@@ -407,8 +429,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the scores here too")
     parser.add_argument("--tune", action="store_true", help="score the fusion grid (hybrid)")
     parser.add_argument("--scifact", type=Path, help="SciFact folder: also its train-dev part")
+    parser.add_argument(
+        "--scifact-test", type=Path, help="SciFact folder: score its test claims (report once)"
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
+    if args.scifact_test:
+        scifact_test(args.scifact_test, Vectors.load(args.vectors[0]))
+        return
     queries = [q for q in load_queries() if args.split in ("all", q.split)]
     every = load_queries()
     papers = corpus_slice(load_corpus(), {q.target for q in every}, args.size)
@@ -424,7 +452,9 @@ def main() -> None:
         rows["flat RRF bm25 + stock"] = score(rrf_runs, queries)
     vectors = models[args.dense_model]
     name = f"gpu-{args.dense_model}"  # not a shipped model's name: eval caches by name
-    embedder = PrecomputedEmbedder(name, texts_for(vectors, papers, every))
+    embedder = PrecomputedEmbedder(
+        name, texts_for(vectors, papers, every), cpu_embedder(args.dense_model)
+    )
     store = args.store or REPO / ".sqgpu" / f"store-{len(papers)}-{args.dense_model}.db"
     engine = build_store(store, papers, [embedder])
     runs = paperfeed_runs(engine, queries, embedder)

@@ -118,24 +118,21 @@ tok.enable_truncation(256)
 
 @torch.no_grad()
 def embed(m, texts, batch=512):
+    """Unit vectors, mean-pooled. Batches hold texts of one token length only: with padding,
+    this transformers version let padded positions change the short texts' vectors (queries
+    came out at cosine ~0.5 to the CPU model's), so no batch is padded at all."""
     enc = tok.encode_batch(texts)
-    order = np.argsort([len(e.ids) for e in enc])
+    by_length: dict[int, list[int]] = {}
+    for i, e in enumerate(enc):
+        by_length.setdefault(len(e.ids), []).append(i)
     out = np.zeros((len(texts), 384), np.float32)
-    for s in range(0, len(texts), batch):
-        idx = order[s : s + batch]
-        L = max(len(enc[i].ids) for i in idx)
-        ids = np.zeros((len(idx), L), np.int64)
-        mask = np.zeros((len(idx), L), np.int64)
-        for r, i in enumerate(idx):
-            e = enc[i].ids
-            ids[r, : len(e)] = e
-            mask[r, : len(e)] = 1
-        ids_t, mask_t = torch.from_numpy(ids).cuda(), torch.from_numpy(mask).cuda()
-        h = m(
-            input_ids=ids_t, attention_mask=mask_t, token_type_ids=torch.zeros_like(ids_t)
-        ).last_hidden_state.float()
-        v = (h * mask_t[..., None]).sum(1) / mask_t.sum(1, keepdim=True)
-        out[idx] = torch.nn.functional.normalize(v, dim=-1).cpu().numpy()
+    for length, members in by_length.items():
+        for s in range(0, len(members), batch):
+            idx = np.array(members[s : s + batch])
+            ids = torch.from_numpy(np.array([enc[i].ids for i in idx], np.int64)).cuda()
+            h = m(input_ids=ids, token_type_ids=torch.zeros_like(ids)).last_hidden_state.float()
+            v = h.mean(1)
+            out[idx] = torch.nn.functional.normalize(v, dim=-1).cpu().numpy()
     return out
 
 
