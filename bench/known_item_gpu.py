@@ -118,15 +118,16 @@ tok.enable_truncation(256)
 
 @torch.no_grad()
 def embed(m, texts, batch=512):
-    """Unit vectors, mean-pooled. Batches hold texts of one token length only: with padding,
-    this transformers version let padded positions change the short texts' vectors (queries
-    came out at cosine ~0.5 to the CPU model's), so no batch is padded at all."""
+    """Unit vectors, mean-pooled. Batches hold texts of one token length only: with padded
+    batches (the first version, whose vectors BENCHMARKS.md used) the short texts' vectors
+    came out wrong (queries at cosine ~0.5 to the CPU model's; documents, nearly all 256
+    tokens, at >= 0.985), so no batch is padded. This version has not run on the device yet."""
     enc = tok.encode_batch(texts)
     by_length: dict[int, list[int]] = {}
     for i, e in enumerate(enc):
         by_length.setdefault(len(e.ids), []).append(i)
     out = np.zeros((len(texts), 384), np.float32)
-    for length, members in by_length.items():
+    for members in by_length.values():
         for s in range(0, len(members), batch):
             idx = np.array(members[s : s + batch])
             ids = torch.from_numpy(np.array([enc[i].ids for i in idx], np.int64)).cuda()
