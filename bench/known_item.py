@@ -410,6 +410,33 @@ def tune(runs: dict, queries: Sequence[Query], vectors: Vectors, scifact: Path |
         print(f"| {params.method} {weights} k={params.rrf_k:g} | " + " | ".join(cells) + " |")
 
 
+def lexical_caps(engine, queries: Sequence[Query], caps: Sequence[int]) -> dict[str, dict]:
+    """The lexical stage alone with other document-frequency caps (0: none), and its mean time
+    a query (meaningful only on a quiet machine; compare as ratios within one run)."""
+    from sqlalchemy import select
+
+    from paperfeed.search.lexical import lexical_search
+    from paperfeed.search.lexical_sql import LexicalParams
+    from paperfeed.search.query import parse_query
+    from paperfeed.store.schema import papers as papers_table
+
+    rows = {}
+    with engine.connect() as conn:
+        ids = dict(conn.execute(select(papers_table.c.pk, papers_table.c.id)).all())
+        for cap in caps:
+            # The posting budget grows with the cap, so the cap alone decides what is scored.
+            params = LexicalParams(max_term_df=cap or 10**12, posting_budget=(cap or 10**12) * 2)
+            start, runs = time.perf_counter(), {}
+            for q in queries:
+                hits = lexical_search(conn, parse_query(q.text), DEPTH, params).hits
+                runs[q.number] = [ids[h.pk] for h in hits]
+            took = (time.perf_counter() - start) * 1000 / max(1, len(queries))
+            rows[f"paperfeed lexical, cap {cap or 'none'} ({took:.0f} ms/query)"] = score(
+                runs, queries
+            )
+    return rows
+
+
 def scifact_test(folder: Path, vectors: Vectors) -> None:
     """SciFact test claims, every pipeline, shipped fusion parameters (the once-only report)."""
     from paperfeed.search.eval import score_runs
@@ -429,6 +456,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the scores here too")
     parser.add_argument("--tune", action="store_true", help="score the fusion grid (hybrid)")
     parser.add_argument("--scifact", type=Path, help="SciFact folder: also its train-dev part")
+    parser.add_argument(
+        "--caps",
+        help="lexical stage alone with these max_term_df values (0: no cap), e.g. 5000,20000,0",
+    )
     parser.add_argument(
         "--scifact-test", type=Path, help="SciFact folder: score its test claims (report once)"
     )
@@ -460,6 +491,8 @@ def main() -> None:
     runs = paperfeed_runs(engine, queries, embedder)
     for pipeline in ("lexical", "dense", "default"):
         rows[f"paperfeed {pipeline}"] = score(runs[pipeline], queries)
+    if args.caps:
+        rows.update(lexical_caps(engine, queries, [int(c) for c in args.caps.split(",")]))
     print_table(rows)
     if args.tune:
         tune(runs, queries, vectors, args.scifact)
