@@ -282,8 +282,10 @@ def test_phrases_and_title_words_bind_semantic_hits_too(
     if "gaussian" in query:
         for paper in (by_id(papers, i) for i in _ids(results)):
             assert "gaussian" in (paper["title"].lower() if "title:" in query else _text(paper))
-    # Without quotes the same words let meaning bring it in.
-    assert SPRINT in _ids(search(corpus, "gaussian splatting", retriever=_FakeDense(SPRINT)))
+    # Without quotes the same words let meaning bring it in (below the best lexical matches:
+    # dense weighs 0.4 in fusion, so it need not reach the first pages).
+    unquoted = search(corpus, "gaussian splatting", retriever=_FakeDense(SPRINT), limit=100)
+    assert SPRINT in _ids(unquoted)
 
 
 @settings(

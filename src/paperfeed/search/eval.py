@@ -31,7 +31,7 @@ from paperfeed.search.lexical import lexical_search
 from paperfeed.search.metrics import mean_scores
 from paperfeed.search.query import parse_query
 from paperfeed.search.service import search
-from paperfeed.search.types import Hit
+from paperfeed.search.types import Embedder, Hit
 from paperfeed.store import migrate
 from paperfeed.store.engine import make_engine, write_transaction
 from paperfeed.store.schema import papers
@@ -82,9 +82,14 @@ def score_runs(
 
 
 def stage_runs(
-    engine: Engine, queries: dict[str, str], progress: Progress | None = None
+    engine: Engine,
+    queries: dict[str, str],
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
 ) -> tuple[StageRuns, dict[int, str]]:
-    retriever = DenseRetriever()
+    """Each query's stage hits and default ranking; ``embedder`` defaults to the configured
+    model (benchmarks pass one that serves vectors embedded elsewhere, e.g. on a GPU)."""
+    retriever = DenseRetriever(embedder)
     runs = StageRuns({}, {}, {})
     with engine.connect() as conn:
         doc_ids = _doc_ids(conn)
@@ -104,12 +109,19 @@ def _doc_ids(conn: Connection) -> dict[int, str]:
     return {pk: paper_id.removeprefix(ID_PREFIX) for pk, paper_id in rows}
 
 
-def scratch_index(folder: Path, data: BeirDataset, progress: Progress | None = None) -> Engine:
-    """The dataset's corpus, stored and embedded with the configured model (cached)."""
+def scratch_index(
+    folder: Path,
+    data: BeirDataset,
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
+) -> Engine:
+    """The dataset's corpus, stored and embedded with ``embedder`` (default: the configured
+    model), cached per corpus file and model."""
     settings = get_settings()
+    embedder = embedder or get_embedder()
     corpus_file = folder / "corpus.jsonl"
     stat = corpus_file.stat()
-    key = f"{corpus_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{settings.embedding_model}"
+    key = f"{corpus_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{embedder.name}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = settings.data_dir / "eval" / f"{folder.name}-{digest}.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -118,7 +130,7 @@ def scratch_index(folder: Path, data: BeirDataset, progress: Progress | None = N
         stored = conn.execute(select(papers.c.pk).limit(1)).first() is not None
     if not stored:
         _store_corpus(engine, list(data.corpus.values()))
-    update_index(engine, get_embedder(), progress=progress)
+    update_index(engine, embedder, progress=progress)
     return engine
 
 
