@@ -248,8 +248,31 @@ class Settings(BaseSettings):
     )
     count_views: bool = Field(
         default=True,
-        description="Count paper-page views for trending (only browser navigations, at most once "
-        "per browser, paper and day). Off: GET requests never write to the database.",
+        description="Count paper-page views for trending: browser navigations only, once per "
+        "person (signed-in account, else a keyed hash of address and browser), paper and day, "
+        "counted in memory and written in batches. Off: GET requests never write.",
+    )
+    view_flush_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Views are written at most this many seconds after they happen (or "
+        "sooner, at VIEW_FLUSH_BATCH); a crash loses at most these views, nothing else.",
+    )
+    view_flush_batch: int = Field(
+        default=500,
+        ge=1,
+        description="Views held in memory before they are written in one transaction.",
+    )
+    comment_burst: int = Field(
+        default=10,
+        ge=1,
+        description="Comments one account may post in 10 minutes (more get 429 with "
+        "`Retry-After`).",
+    )
+    comments_per_day: int = Field(
+        default=100,
+        ge=1,
+        description="Comments one account may post in a day.",
     )
     trusted_proxies: str = Field(
         default="",
