@@ -114,7 +114,6 @@ def test_a_new_comment_after_deleting_does_not_refresh_an_old_commenter(
     pk = add_paper(engine, "2401.10005")
     carol = load_user(engine, add_user(engine, "carol"))
     first = comment_store.add_comment(engine, carol, pk, "early thoughts")
-    from paperfeed.store.community_schema import comments
 
     week_ago = datetime.now(UTC) - timedelta(days=7)
     with write_transaction(engine) as conn:

@@ -23,10 +23,10 @@ from sqlalchemy import (
 )
 
 from paperfeed.community.markdown import render_markdown
-from paperfeed.config import get_settings
 from paperfeed.community.ratelimit import DAY, RateLimited, record_attempt
 from paperfeed.community.users import User
 from paperfeed.community.votes import insert_ignoring_duplicates
+from paperfeed.config import get_settings
 from paperfeed.rank.trending import record_activity
 from paperfeed.store.community_schema import comment_flags, comments, users
 from paperfeed.store.engine import write_transaction
@@ -108,7 +108,8 @@ def add_comment(engine: Engine, author: User, paper_pk: int, body: str) -> int:
     """Store a new comment by ``author`` and count it for trending; returns its pk.
 
     Each account may post ``COMMENT_BURST`` comments in 10 minutes and ``COMMENTS_PER_DAY`` a
-    day (CommentRateLimited past them): a conversation passes, a loop does not. Trending counts commenters, not comments (``rank.trending``)."""
+    day (CommentRateLimited past them): a conversation passes, a loop does not. Trending
+    counts commenters, not comments (``rank.trending``)."""
     text = check_body(body)
     now = _now()
     row = {"paper_pk": paper_pk, "user_pk": author.pk, "body": text, "created_at": now}

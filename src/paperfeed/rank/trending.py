@@ -319,7 +319,8 @@ def refresh_scores(
         )
         for row in conn.execute(query):
             if row.kind != "comment":  # comments count by commenter, below
-                activity[row.paper_pk].append(Activity(row.day, row.kind, int(row._mapping["count"])))
+                count = int(row._mapping["count"])
+                activity[row.paper_pk].append(Activity(row.day, row.kind, count))
         for pk, day in commenters(conn, chunk):
             activity[pk].append(Activity(day, "comment", 1))
         heads = conn.execute(
@@ -458,7 +459,8 @@ def recompute_trending(
 def latest_signal_day(conn: Connection) -> date | None:
     """The last day anything counted for trending happened: activity of any kind, or the day
     a paper with imported upvotes was featured (else published)."""
-    active = conn.scalar(select(func.max(paper_activity.c.day)).where(paper_activity.c["count"] > 0))
+    last = func.max(paper_activity.c.day)
+    active = conn.scalar(select(last).where(paper_activity.c["count"] > 0))
     imported = conn.scalar(
         select(func.max(func.coalesce(papers.c.featured_day, papers.c.published))).where(
             papers.c.external_upvotes > 0
