@@ -167,7 +167,7 @@ def test_old_papers_first_star_snapshot_is_not_growth(engine: Engine) -> None:
             select(paper_stats.c.trending_score).where(paper_stats.c.paper_pk == pk)
         ).scalar()
         days = conn.execute(select(paper_activity.c.day).where(paper_activity.c.paper_pk == pk))
-        assert [row.day for row in days] == [datetime.now(UTC).date()]
+        assert [row.day for row in days] == [date(2024, 1, 1)]  # its day: the id's month
     assert not score
 
 

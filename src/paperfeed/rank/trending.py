@@ -386,7 +386,9 @@ def commenters(conn: Connection, paper_pks: Sequence[int]) -> list[tuple[int, da
 def snapshot_stars(conn: Connection, now: datetime | None = None) -> int:
     """Record star growth: where a code link's ``stars`` differs from the stars recorded so far
     (the sum of the paper's "stars" activity), add the difference to today's row. A paper's
-    first snapshot lands on the day it was first seen, so old papers do not jump on upgrade.
+    first snapshot lands on its own day (featured, else published, else first seen): the stars
+    it gathered before arriving here are old news, so an old paper imported today does not
+    jump.
     Returns how many papers changed."""
     now = _now(now)
     current = {
@@ -408,20 +410,21 @@ def snapshot_stars(conn: Connection, now: datetime | None = None) -> int:
         )
     }
     changed = [pk for pk, stars in current.items() if recorded.get(pk) != stars]
-    first_seen: dict[int, datetime] = {}
+    first_day: dict[int, date] = {}
     new = [pk for pk in changed if pk not in recorded]
     for start in range(0, len(new), _IN_CHUNK):
         chunk = new[start : start + _IN_CHUNK]
         rows = conn.execute(
-            select(papers.c.pk, papers.c.first_seen_at).where(papers.c.pk.in_(chunk))
+            select(
+                papers.c.pk, papers.c.first_seen_at, papers.c.featured_day, papers.c.published
+            ).where(papers.c.pk.in_(chunk))
         )
-        first_seen.update({row.pk: row.first_seen_at for row in rows})
+        first_day.update({row.pk: _external_day(row) or now.date() for row in rows})
     for pk in changed:
         if pk in recorded:
             _add_activity(conn, pk, now.date(), STARS, current[pk] - recorded[pk])
         else:
-            seen = first_seen.get(pk)
-            day = min(now.date(), seen.date()) if seen is not None else now.date()
+            day = min(now.date(), first_day.get(pk, now.date()))
             _add_activity(conn, pk, day, STARS, current[pk])
     return len(changed)
 
