@@ -8,6 +8,9 @@ Revises: 0007
 Create Date: 2026-12-07
 """
 
+import re
+from datetime import date
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -44,13 +47,27 @@ def upgrade() -> None:
     _date_from_ids()
 
 
-def _date_from_ids() -> None:
-    from paperfeed.ingest.ids import month_of_arxiv_id
+# A stored arXiv id: new style YYMM.NNNNN, or old style archive/YYMMNNN (from 1991). Written
+# out here, not imported from ingest: a migration must not change when the code does.
+_NEW_ID = re.compile(r"^(\d\d)(0[1-9]|1[0-2])\.\d{4,5}$")
+_OLD_ID = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/(\d\d)(0[1-9]|1[0-2])\d{3}$")
 
+
+def month_of_id(paper_id: str) -> date | None:
+    """The first day of the month in an arXiv id, as ingest.ids.month_of_arxiv_id."""
+    if match := _NEW_ID.match(paper_id):
+        return date(2000 + int(match.group(1)), int(match.group(2)), 1)
+    if match := _OLD_ID.match(paper_id):
+        year = int(match.group(1))
+        return date((1900 if year >= 91 else 2000) + year, int(match.group(2)), 1)
+    return None
+
+
+def _date_from_ids() -> None:
     conn = op.get_bind()
     papers = sa.table("papers", sa.column("pk"), sa.column("id"), sa.column("published"))
     rows = conn.execute(sa.select(papers.c.pk, papers.c.id).where(papers.c.published.is_(None)))
-    values = [{"k": pk, "d": day} for pk, pid in rows if (day := month_of_arxiv_id(pid))]
+    values = [{"k": pk, "d": day} for pk, pid in rows if (day := month_of_id(pid))]
     if values:
         update = papers.update().where(papers.c.pk == sa.bindparam("k"))
         conn.execute(update.values(published=sa.bindparam("d")), values)
