@@ -244,3 +244,20 @@ def test_concurrent_activity_loses_nothing_and_counts_nothing_twice(engine: Engi
             select(paper_activity.c["count"]).where(paper_activity.c.paper_pk == pk)
         ).scalar()
     assert total == 90
+
+
+def test_a_score_as_of_an_old_day_is_read_without_further_decay(engine: Engine) -> None:
+    from paperfeed.web.queries import trending_page
+
+    now = datetime.now(UTC)
+    old_day = (now - timedelta(days=40)).date()
+    record = PaperRecord(id="2401.00077", title="Q", abstract="q.", featured_day=old_day)
+    record.upvotes = 40
+    pk = add_papers(engine, record)["2401.00077"]
+    # Scored ten days ago (no worker since, as under `make run`): nothing in the window then.
+    recompute_trending(engine, now=now - timedelta(days=10))
+    stored = stats(engine, pk)
+    assert json.loads(str(stored["trending_terms"]))["based_on"] == old_day.isoformat()
+    (item,) = trending_page(engine, 1, 10).items
+    assert item.score == pytest.approx(float(stored["trending_score"]))  # not 0.5 ** 10 of it
+    assert item.terms["based_on"] == old_day.isoformat()
