@@ -13,7 +13,6 @@ feed readers, prefetches, scripts or tests), and once per person, paper and day,
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from datetime import UTC, date, datetime
@@ -34,8 +33,6 @@ from paperfeed.web.auth_deps import client_ip
 from paperfeed.web.deps import EngineDep
 from paperfeed.web.feed_pages import mark_voted
 from paperfeed.web.templating import render_page, viewer
-
-log = logging.getLogger(__name__)
 
 router = APIRouter()
 
