@@ -134,6 +134,9 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("PAPERFEED_DATA_DIR", str(tmp_path / "data"))
     # Embedding on CPU is slow; tests that check indexing at ingest turn it back on.
     monkeypatch.setenv("PAPERFEED_INDEX_ON_INGEST", "0")
+    # The worker's imports reach Hugging Face and GitHub; tests that check them turn them on.
+    monkeypatch.setenv("PAPERFEED_HF_DAILY_IMPORT", "0")
+    monkeypatch.setenv("PAPERFEED_GITHUB_STARS_REFRESH", "0")
     monkeypatch.setenv("PAPERFEED_CONFIG", "")  # empty: no config file at all
     monkeypatch.setenv("PAPERFEED_ALLOWED_HOSTS", "testserver")  # TestClient's Host header
     config.get_settings.cache_clear()

@@ -113,3 +113,17 @@ def test_quick_start_serves_the_sample(server: str) -> None:
     assert SEED_TITLE in response.text
     shown = set(re.findall(r'href="https://arxiv\.org/abs/([^"]+)"', response.text))
     assert shown & latest_slice_ids(), "the newest day of the arXiv slice is on the page"
+
+
+def test_quick_start_has_real_signal_from_the_first_start(server: str) -> None:
+    """Trending is not empty: the sample's Hugging Face days carry real upvotes, and the page
+    says which day it is as of; the upvotes shown are the Hub's."""
+    with gzip.open(SAMPLE_DIR / "hf-daily-papers.json.gz", "rt", encoding="utf-8") as handle:
+        hub = json.load(handle)
+    page = httpx.get(f"{server}/trending", timeout=30).text
+    last_day = max(paper["publication_date"][:10] for paper in hub.values())
+    assert f"as of {last_day}" in page
+    ranked = httpx.get(f"{server}/api/trending?limit=5", timeout=30).json()
+    assert len(ranked) == 5
+    for item in ranked:
+        assert item["upvotes"] == hub[item["id"]]["upvotes"]

@@ -29,7 +29,7 @@ from paperfeed.private_files import private_dir
 ENV_PREFIX = "PAPERFEED_"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 # Settings whose values may hold a password: an error about one does not repeat the value.
-_SECRET_BEARING = {"database_url", "secret_key", "smtp_url"}
+_SECRET_BEARING = {"database_url", "secret_key", "smtp_url", "github_token"}
 
 
 class ConfigError(ValueError):
@@ -207,6 +207,34 @@ class Settings(BaseSettings):
         default="https://huggingface.co",
         description="Hugging Face endpoint used by `hf-daily:` sources.",
     )
+    hf_daily_import: bool = Field(
+        default=True,
+        description="`paperfeed worker` imports Hugging Face Daily Papers (upvotes, submitter, "
+        "GitHub repository and stars, project page) every hour for the last HF_DAILY_DAYS "
+        "days, from HF_API_URL. Off: no requests to Hugging Face.",
+    )
+    hf_daily_days: int = Field(
+        default=3,
+        ge=1,
+        le=30,
+        description="Days of Hugging Face Daily Papers the worker re-imports (today and the "
+        "days before): upvotes keep coming for a few days after a paper is featured.",
+    )
+    github_stars_refresh: bool = Field(
+        default=True,
+        description="`paperfeed worker` refreshes the GitHub stars of papers' code "
+        "repositories once a day (GITHUB_API_URL), within GitHub's rate limits. Off: no "
+        "requests to GitHub.",
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com",
+        description="GitHub REST API endpoint used for stars.",
+    )
+    github_token: str = Field(
+        default="",
+        description="Optional GitHub token for star refreshes (5,000 requests an hour instead "
+        "of 60); it needs no scopes.",
+    )
     trending_half_life_hours: float = Field(
         default=24.0,
         gt=0,
@@ -248,8 +276,31 @@ class Settings(BaseSettings):
     )
     count_views: bool = Field(
         default=True,
-        description="Count paper-page views for trending (only browser navigations, at most once "
-        "per browser, paper and day). Off: GET requests never write to the database.",
+        description="Count paper-page views for trending: browser navigations only, once per "
+        "person (signed-in account, else a keyed hash of address and browser), paper and day, "
+        "counted in memory and written in batches. Off: GET requests never write.",
+    )
+    view_flush_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Views are written at most this many seconds after they happen (or "
+        "sooner, at VIEW_FLUSH_BATCH); a crash loses at most these views, nothing else.",
+    )
+    view_flush_batch: int = Field(
+        default=500,
+        ge=1,
+        description="Views held in memory before they are written in one transaction.",
+    )
+    comment_burst: int = Field(
+        default=10,
+        ge=1,
+        description="Comments one account may post in 10 minutes (more get 429 with "
+        "`Retry-After`).",
+    )
+    comments_per_day: int = Field(
+        default=100,
+        ge=1,
+        description="Comments one account may post in a day.",
     )
     page_cache_seconds: int = Field(
         default=60,

@@ -145,3 +145,16 @@ def test_title_key_is_idempotent(title: str) -> None:
     key = title_key(title)
     assert title_key(key) == key
     assert title_key(title.upper()) == title_key(title.lower()) or not title.isascii()
+
+
+def test_month_of_arxiv_id_dates_a_paper_by_its_id() -> None:
+    from datetime import date
+
+    from paperfeed.ingest.ids import month_of_arxiv_id
+
+    assert month_of_arxiv_id("2401.12345") == date(2024, 1, 1)
+    assert month_of_arxiv_id("arXiv:0704.0001v2") == date(2007, 4, 1)
+    assert month_of_arxiv_id("hep-th/9901001") == date(1999, 1, 1)
+    assert month_of_arxiv_id("cs/0601001") == date(2006, 1, 1)
+    assert month_of_arxiv_id("pf-0123456789abcdef") is None
+    assert month_of_arxiv_id("not an id") is None

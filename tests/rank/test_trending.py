@@ -74,8 +74,9 @@ def test_record_activity_counts_and_rescores_inside_the_callers_transaction(
     row = stats(engine, pk)
     assert (row["upvotes"], row["comments"], row["views"]) == (1, 1, 1)
     terms = json.loads(str(row["trending_terms"]))["terms"]
-    assert terms["upvotes"]["count"] == 1 and terms["comments"]["count"] == 1
-    assert row["trending_score"] == pytest.approx(1.0 + 2.0 + 0.05)
+    # The score counts commenters from the comments table; a bare counter has none.
+    assert terms["upvotes"]["count"] == 1 and terms["comments"]["count"] == 0
+    assert row["trending_score"] == pytest.approx(1.0 + 0.05)
     with engine.connect() as conn:
         day_rows = conn.execute(select(paper_activity).where(paper_activity.c.paper_pk == pk))
         found = {(r.kind, r._mapping["count"]) for r in day_rows}
@@ -130,11 +131,21 @@ def test_recompute_snapshots_star_growth_and_decays_scores(engine: Engine) -> No
     week = NOW + timedelta(days=7)
     recompute_trending(engine, now=week)
     assert float(stats(engine, pk)["trending_score"]) < float(first["trending_score"]) / 20
-    # Out of the window the score is zero, and recompute still visits it once to clear it.
+    # Out of the window, with nothing newer anywhere: trending is computed as of the last day
+    # with signal, and says so, rather than going empty.
     gone = NOW + timedelta(days=20)
     recompute_trending(engine, now=gone)
+    quiet = stats(engine, pk)
+    assert float(quiet["trending_score"]) == pytest.approx(float(second["trending_score"]), 0.3)
+    assert json.loads(str(quiet["trending_terms"]))["based_on"] == day.isoformat()
+    # Once anything happens in the window, trending is about now again: the old paper is out.
+    other = add_papers(engine, PaperRecord(id="2401.00033", title="D", abstract="d."))
+    with write_transaction(engine) as conn:
+        record_activity(conn, other["2401.00033"], "view", now=gone)
+    recompute_trending(engine, now=gone)
     assert stats(engine, pk)["trending_score"] == 0
-    assert recompute_trending(engine, now=gone) == 0
+    assert "based_on" not in json.loads(str(stats(engine, other["2401.00033"])["trending_terms"]))
+    assert recompute_trending(engine, now=gone) == 1
 
 
 def test_old_papers_first_star_snapshot_is_not_growth(engine: Engine) -> None:
@@ -145,12 +156,18 @@ def test_old_papers_first_star_snapshot_is_not_growth(engine: Engine) -> None:
         links=[Link("code", "https://github.com/a/b", 5000)],
     )
     pk = add_papers(engine, record)["2401.00004"]
+    fresh = add_papers(engine, PaperRecord(id="2401.00005", title="E", abstract="e."))
+    later = datetime.now(UTC) + timedelta(days=60)
+    with write_transaction(engine) as conn:  # something happens then, so trending is "now"
+        record_activity(conn, fresh["2401.00005"], "view", now=later)
     # Seen long before "now": its 5,000 stars are a baseline, not a jump today.
-    recompute_trending(engine, now=datetime.now(UTC) + timedelta(days=60))
+    recompute_trending(engine, now=later)
     with engine.connect() as conn:
         score = conn.execute(
             select(paper_stats.c.trending_score).where(paper_stats.c.paper_pk == pk)
         ).scalar()
+        days = conn.execute(select(paper_activity.c.day).where(paper_activity.c.paper_pk == pk))
+        assert [row.day for row in days] == [date(2024, 1, 1)]  # its day: the id's month
     assert not score
 
 
@@ -227,3 +244,20 @@ def test_concurrent_activity_loses_nothing_and_counts_nothing_twice(engine: Engi
             select(paper_activity.c["count"]).where(paper_activity.c.paper_pk == pk)
         ).scalar()
     assert total == 90
+
+
+def test_a_score_as_of_an_old_day_is_read_without_further_decay(engine: Engine) -> None:
+    from paperfeed.web.queries import trending_page
+
+    now = datetime.now(UTC)
+    old_day = (now - timedelta(days=40)).date()
+    record = PaperRecord(id="2401.00077", title="Q", abstract="q.", featured_day=old_day)
+    record.upvotes = 40
+    pk = add_papers(engine, record)["2401.00077"]
+    # Scored ten days ago (no worker since, as under `make run`): nothing in the window then.
+    recompute_trending(engine, now=now - timedelta(days=10))
+    stored = stats(engine, pk)
+    assert json.loads(str(stored["trending_terms"]))["based_on"] == old_day.isoformat()
+    (item,) = trending_page(engine, 1, 10).items
+    assert item.score == pytest.approx(float(stored["trending_score"]))  # not 0.5 ** 10 of it
+    assert item.terms["based_on"] == old_day.isoformat()

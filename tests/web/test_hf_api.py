@@ -92,7 +92,9 @@ def test_list_daily_papers_paging_sorting_and_submitter(hf: HfApi, corpus: dict[
     pages = [p.id for n in range(3) for p in hf.list_daily_papers(p=n, limit=2)]
     assert pages == everything
     trending = [p.id for p in hf.list_daily_papers(sort="trending", limit=2)]
-    assert trending == [real(3).id, real(1).id]  # 20 upvotes here today; 77 new stars
+    # 20 upvotes here today; 2 imported today. real(1)'s 77 stars were there when it came
+    # (they count on its own day, in May), so they are not new.
+    assert trending == [real(3).id, real(4).id]
     assert [p.id for p in hf.list_daily_papers(submitter="ada")] == [real(2).id]
     assert [p.id for p in hf.list_daily_papers(submitter="akhaliq")] == [real(0).id]
     ada = next(iter(hf.list_daily_papers(submitter="ada")))
@@ -130,7 +132,9 @@ def test_api_routes_do_not_swallow_each_other(engine: Engine, corpus: dict[str, 
         assert comments.status_code == 200 and isinstance(comments.json(), list)
         one = client.get(f"/api/papers/arXiv:{real(0).id}v2").json()
         assert one["id"] == real(0).id and one["numComments"] == 2
-        assert one["trending"]["terms"]["comments"]["count"] == 2
+        # Trending counts commenters (rows of the comments table); the fixture moved only
+        # the counters, so no one has commented as far as trending can tell.
+        assert one["trending"]["terms"]["comments"]["count"] == 0
 
 
 @pytest.mark.parametrize(

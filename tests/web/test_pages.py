@@ -25,6 +25,7 @@ from paperfeed.web import feed_pages
 from paperfeed.web.app import create_app
 from paperfeed.web.auth_deps import SESSION_COOKIE
 from paperfeed.web.citation import bibtex
+from paperfeed.web.visits import VISIT_COOKIE
 from tests.conftest import arxiv_rows
 from tests.factories import add_papers
 from tests.web.test_home import HOSTILE, assert_security_headers, only_site_scripts, scan
@@ -117,16 +118,36 @@ def test_day_page_ranks_by_all_upvotes_hides_hidden_and_skips_empty_days(
     assert 'rel="next"' not in last  # no later day has papers
 
 
-def test_new_badge_only_for_papers_first_seen_within_a_day(
+def test_new_badge_marks_papers_new_since_the_last_visit(
     engine: Engine, client: TestClient, day_papers: dict[str, int]
 ) -> None:
-    old = datetime.now(UTC) - timedelta(days=2)
+    # Every paper was first seen just now (a fresh install). A first visit: only the newest
+    # day's papers are new, not all of them.
+    newest = DAY + timedelta(days=2)
+    assert client.get(f"/date/{DAY.isoformat()}").text.count('class="badge-new"') == 0
+    client.cookies.clear()
+    assert client.get(f"/date/{newest.isoformat()}").text.count('class="badge-new"') == 1
+    # A visitor who was last here two hours ago: the papers that came since then are new.
+    now = datetime.now(UTC)
     for record in (real(1), real(2)):
-        set_first_seen(engine, day_papers[str(record.id)], old)
-    html = client.get(f"/date/{DAY.isoformat()}").text
+        set_first_seen(engine, day_papers[str(record.id)], now - timedelta(hours=3))
+    set_first_seen(engine, day_papers[str(real(0).id)], now - timedelta(minutes=90))
+    last = int((now - timedelta(hours=2)).timestamp())
+    client.cookies.clear()
+    client.cookies.set(VISIT_COOKIE, f"0:{last}")
+    response = client.get(f"/date/{DAY.isoformat()}")
+    html = response.text
     assert html.count('class="badge-new"') == 1
     first_item = html.split('<li class="paper">')[1]
     assert real(0).title in first_item and "badge-new" in first_item
+    # The cookie now holds this visit's threshold: the next page of the visit agrees.
+    assert response.headers["set-cookie"].startswith(f"{VISIT_COOKIE}={last}:")
+    again = client.get(f"/date/{DAY.isoformat()}").text
+    assert again.count('class="badge-new"') == 1
+    # A visit that ended an hour ago, after real(0) came: nothing is new since it ended.
+    client.cookies.clear()
+    client.cookies.set(VISIT_COOKIE, f"{last}:{int(now.timestamp()) - 3700}")
+    assert client.get(f"/date/{DAY.isoformat()}").text.count('class="badge-new"') == 0
 
 
 def test_home_shows_the_latest_day_first_with_its_papers(
@@ -355,12 +376,16 @@ def test_views_count_once_per_browser_and_day_and_only_for_navigations(
     assert views() == 0
     with engine.connect() as conn:
         assert conn.execute(select(paper_activity)).all() == []  # GETs wrote nothing
-    first = client.get(f"/papers/{record.id}", headers=NAVIGATE)
-    assert views() == 1 and "pf_views" in first.headers["set-cookie"]
-    client.get(f"/papers/{record.id}", headers=NAVIGATE)  # the same browser, the same day
+    counter = client.app.state.view_counter  # type: ignore[attr-defined]
+    for _ in range(30):  # one person reloading, no cookies kept: one view
+        client.cookies.clear()
+        client.get(f"/papers/{record.id}", headers=NAVIGATE)
+    assert views() == 0, "views wait in memory: no database write per view"
+    counter.flush()
     assert views() == 1
-    with TestClient(create_app()) as other_browser:
-        other_browser.get(f"/papers/{record.id}", headers=NAVIGATE)
+    other_browser = {**NAVIGATE, "user-agent": "another browser"}
+    client.get(f"/papers/{record.id}", headers=other_browser)
+    counter.flush()
     assert views() == 2
 
 

@@ -40,6 +40,9 @@ def trending(
         ]
         out.print_json(orjson.dumps(rows).decode())
         return
+    based_on = items[0].terms.get("based_on") if items else None
+    if based_on:  # a quiet store: say what the ranking rests on (rank.trending.reference_time)
+        console.print(f"nothing happened in the window: trending as of {based_on}")
     table = Table("#", "score", "id", "title", "why")
     for rank, item in enumerate(items, 1):
         why = ", ".join(f"{label} {points:.1f}" for label, _, points in item.why)

@@ -7,7 +7,7 @@ People edit and delete their own comments (a deleted comment stays in the thread
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from markupsafe import Markup
 from sqlalchemy import (
@@ -23,13 +23,16 @@ from sqlalchemy import (
 )
 
 from paperfeed.community.markdown import render_markdown
+from paperfeed.community.ratelimit import DAY, RateLimited, record_attempt
 from paperfeed.community.users import User
 from paperfeed.community.votes import insert_ignoring_duplicates
+from paperfeed.config import get_settings
 from paperfeed.rank.trending import record_activity
 from paperfeed.store.community_schema import comment_flags, comments, users
 from paperfeed.store.engine import write_transaction
 
 MAX_COMMENT_CHARS = 10_000
+BURST = timedelta(minutes=10)
 MAX_FLAG_REASON_CHARS = 500
 DELETED = "[deleted]"
 HIDDEN = "[hidden by a moderator]"
@@ -37,6 +40,16 @@ HIDDEN = "[hidden by a moderator]"
 
 class CommentError(ValueError):
     """A comment that cannot be stored as given; the message is for the person writing it."""
+
+
+class CommentRateLimited(CommentError):
+    """Too many comments from one account; ``retry_after`` is seconds until the next one."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"You have commented a lot in a short time; try again in {retry_after} seconds."
+        )
+        self.retry_after = retry_after
 
 
 class CommentNotFound(LookupError):
@@ -92,13 +105,30 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 def add_comment(engine: Engine, author: User, paper_pk: int, body: str) -> int:
-    """Store a new comment by ``author`` and count it for trending; returns its pk."""
+    """Store a new comment by ``author`` and count it for trending; returns its pk.
+
+    Each account may post ``COMMENT_BURST`` comments in 10 minutes and ``COMMENTS_PER_DAY`` a
+    day (CommentRateLimited past them): a conversation passes, a loop does not. Trending
+    counts commenters, not comments (``rank.trending``)."""
     text = check_body(body)
-    row = {"paper_pk": paper_pk, "user_pk": author.pk, "body": text, "created_at": _now()}
+    now = _now()
+    row = {"paper_pk": paper_pk, "user_pk": author.pk, "body": text, "created_at": now}
     with write_transaction(engine) as conn:
+        _limit(conn, author.pk, now)
         pk: int = conn.execute(insert(comments).values(row).returning(comments.c.pk)).scalar_one()
         record_activity(conn, paper_pk, "comment", 1)
     return pk
+
+
+def _limit(conn: Connection, user_pk: int, now: datetime) -> None:
+    settings = get_settings()
+    limits = {"comment-burst": (settings.comment_burst, BURST)}
+    limits["comment-day"] = (settings.comments_per_day, DAY)
+    for kind, (limit, window) in limits.items():
+        try:
+            record_attempt(conn, kind, str(user_pk), limit, window, now)
+        except RateLimited as limited:
+            raise CommentRateLimited(limited.retry_after) from None
 
 
 def _own(conn: Connection, user: User, comment_pk: int) -> Row:

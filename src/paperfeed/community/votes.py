@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, Insert, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperfeed.rank.trending import record_activity
-from paperfeed.store.community_schema import paper_stats, votes
+from paperfeed.store.community_schema import paper_stats, vote_firsts, votes
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
 
@@ -49,6 +49,8 @@ def set_vote(engine: Engine, user_pk: int, paper_pk: int, want: bool | None = No
     One write transaction: the vote row, and trending's inputs through ``record_activity``.
     The row's primary key makes a second vote impossible; each step counts only the rows it
     really changed, so two requests at once (two tabs, two servers) never count a vote twice.
+    A vote counts on the day the account first upvoted the paper (``vote_firsts``), whenever
+    it is cast or withdrawn, so toggling cannot replay an old vote as a fresh one.
     """
     with write_transaction(engine) as conn:
         change = 0
@@ -62,9 +64,19 @@ def set_vote(engine: Engine, user_pk: int, paper_pk: int, want: bool | None = No
             added = conn.execute(insert.returning(votes.c.paper_pk)).first()
             change = 1 if added else 0
         if change:
-            record_activity(conn, paper_pk, "upvote", change)
+            day = _first_vote_day(conn, user_pk, paper_pk)
+            record_activity(conn, paper_pk, "upvote", change, day=day)
         voted = bool(voted_in(conn, user_pk, [paper_pk]))
         return VoteState(voted, displayed_upvotes(conn, paper_pk))
+
+
+def _first_vote_day(conn: Connection, user_pk: int, paper_pk: int) -> date:
+    """The day ``user_pk`` first upvoted ``paper_pk``; recorded as today if never before."""
+    row = {"user_pk": user_pk, "paper_pk": paper_pk, "first_voted_at": datetime.now(UTC)}
+    conn.execute(insert_ignoring_duplicates(conn, vote_firsts).values(row))
+    mine = (vote_firsts.c.user_pk == user_pk) & (vote_firsts.c.paper_pk == paper_pk)
+    first: datetime = conn.execute(select(vote_firsts.c.first_voted_at).where(mine)).scalar_one()
+    return first.date()
 
 
 def displayed_upvotes(conn: Connection, paper_pk: int) -> int:

@@ -7,6 +7,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 # New style (0704 onwards): YYMM.NNNN (until 1412) or YYMM.NNNNN; old style: archive/YYMMNNN.
 # ASCII only (``\d`` would take any Unicode digit) and a bounded version number, so what parses
@@ -99,3 +100,18 @@ def canonical_id(raw: str | None, title: str) -> tuple[str, int | None]:
         parsed = parse_arxiv_id(raw)
         return parsed.base, parsed.version
     return synthetic_id(title), None
+
+
+def month_of_arxiv_id(raw: str) -> date | None:
+    """The first day of the month an arXiv id was assigned (``2401.12345``: 2024-01-01;
+    ``hep-th/9901001``: 1999-01-01), or None for another id. arXiv numbers papers by the month
+    of their first version, so this dates a paper whose source gave no date."""
+    try:
+        parsed = parse_arxiv_id(raw)
+    except InvalidPaperId:
+        return None
+    digits = parsed.base.rsplit("/", 1)[-1][:4]
+    year, month = int(digits[:2]), int(digits[2:4])
+    # Old-style ids began in 1991 (91xx); new-style ones in 2007 and always mean 20xx.
+    century = 1900 if "/" in parsed.base and year >= 91 else 2000
+    return date(century + year, month, 1)

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from datetime import date
 
 import orjson
 
 from paperfeed.domain import Link, Paper, PaperRecord, Version
+from paperfeed.ingest.ids import month_of_arxiv_id
 
 
 def new_paper(paper_id: str, record: PaperRecord) -> Paper:
     """The paper a record makes on its own: ``merge`` onto an empty paper, built directly
     because this is the bulk-ingest path (every new paper of a snapshot goes through it)."""
     versions = _merge_versions([], record.versions)
-    published = record.published
-    if published is None and versions and versions[0].created:
-        published = versions[0].created
+    published = first_date(paper_id, versions, record.published, None)
     return Paper(
         id=paper_id,
         title=record.title,
@@ -43,9 +43,7 @@ def new_paper(paper_id: str, record: PaperRecord) -> Paper:
 
 def merge(current: Paper, record: PaperRecord, paper_id: str | None = None) -> Paper:
     versions = _merge_versions(current.versions, record.versions)
-    published = record.published or current.published
-    if published is None and versions and versions[0].created:
-        published = versions[0].created
+    published = first_date(paper_id or current.id, versions, record.published, current.published)
     return replace(
         current,
         id=paper_id or current.id,
@@ -64,6 +62,17 @@ def merge(current: Paper, record: PaperRecord, paper_id: str | None = None) -> P
         submitter=record.submitter or current.submitter,
         upvotes=record.upvotes if record.upvotes is not None else current.upvotes,
     )
+
+
+def first_date(
+    paper_id: str, versions: list[Version], said: date | None, stored: date | None
+) -> date | None:
+    """A paper's published date is its first version's: v1's date when a source listed it,
+    else the date a source gave, else the one stored, else the month of its arXiv id."""
+    first = versions[0] if versions else None
+    if first is not None and first.number == 1 and first.created:
+        return first.created
+    return said or stored or (first.created if first else None) or month_of_arxiv_id(paper_id)
 
 
 def _merge_versions(current: list[Version], incoming: list[Version]) -> list[Version]:

@@ -14,8 +14,10 @@ SEED_PAGE_DAY = date(2025, 3, 14)
 
 
 def sample_sources() -> list[Source]:
-    """The seed page's 58 papers, then the slice of real arXiv listings."""
+    """The seed page's 58 papers, the slice of real arXiv listings, then 753 papers of
+    Hugging Face Daily Papers with their real upvotes (their featured days)."""
     return [
         file_source(str(SAMPLE_DIR / "seed-page.txt"), "page", ParseOptions(SEED_PAGE_DAY)),
         file_source(str(SAMPLE_DIR / "arxiv-listings.jsonl.gz"), "jsonl", ParseOptions()),
+        file_source(str(SAMPLE_DIR / "hf-daily-papers.json.gz"), "hf-daily", ParseOptions()),
     ]

@@ -11,6 +11,14 @@ Each tick (every minute):
   from the day of the previous successful harvest (kept in ``DATA_DIR/worker-state.json``),
   then embed what it wrote (unless ``PAPERFEED_INDEX_ON_INGEST`` is off), as ``ingest`` does.
 
+- every hour (``PAPERFEED_HF_DAILY_IMPORT``), import Hugging Face Daily Papers for today and
+  the ``PAPERFEED_HF_DAILY_DAYS`` - 1 days before through the ``hf-daily:`` source: upvotes,
+  submitter, GitHub repository and stars, project page (re-importing updates, never
+  duplicates);
+- once a day (``PAPERFEED_GITHUB_STARS_REFRESH``), refresh the GitHub stars of papers' code
+  repositories, at most ``STARS_PER_TICK`` a tick, pausing when GitHub's rate limit says so
+  (``ingest.net.github``); trending is recomputed after either brought anything.
+
 One worker per site is enough; more are safe (the outbox leases rows; on PostgreSQL digest
 creation uses ``FOR UPDATE SKIP LOCKED``), but they add nothing on SQLite.
 """
@@ -37,6 +45,9 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 60.0
 FIRST_HARVEST_DAYS = 2
 TRENDING_EVERY = timedelta(hours=1)
+HF_DAILY_EVERY = timedelta(hours=1)
+STARS_EVERY = timedelta(days=1)
+STARS_PER_TICK = 200
 
 
 @dataclass
@@ -45,6 +56,8 @@ class TickReport:
     sent: dict[str, object] = field(default_factory=dict)
     harvested: dict[str, str] = field(default_factory=dict)
     trending: int | None = None  # papers rescored this tick (None: not due)
+    hf_daily: dict[str, str] = field(default_factory=dict)
+    stars: dict[str, object] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -52,6 +65,8 @@ class TickReport:
             "sent": self.sent,
             "harvested": self.harvested,
             "trending": self.trending,
+            "hf_daily": self.hf_daily,
+            "stars": self.stars,
         }
 
 
@@ -152,7 +167,76 @@ def tick(
                 continue
             state[key] = today.isoformat()
             save_state(settings, state)
+    report.hf_daily = import_hf_daily_if_due(engine, settings, now)
+    report.stars = refresh_stars_if_due(engine, settings, now)
+    if any(v.startswith("read") for v in report.hf_daily.values()) or (
+        report.stars and report.stars.get("changed")
+    ):
+        from paperfeed.rank.trending import recompute_trending
+
+        report.trending = recompute_trending(engine, now=now, settings=settings)
     return report
+
+
+def _due(state: dict[str, Any], key: str, now: datetime) -> bool:
+    """Whether the moment kept under ``key`` (when the job may run next) has come."""
+    moment = state.get(key)
+    return not moment or datetime.fromisoformat(moment) <= now
+
+
+def import_hf_daily_if_due(engine: Engine, settings: Settings, now: datetime) -> dict[str, str]:
+    """Import the last HF_DAILY_DAYS days of Hugging Face Daily Papers, hourly; per day, what
+    was read or why it failed (a failed day is tried again next hour)."""
+    state = load_state(settings)
+    if not settings.hf_daily_import or not _due(state, "hf_daily:next", now):
+        return {}
+    from paperfeed.ingest.net.hf_daily import HfDailySource
+    from paperfeed.ingest.service import run_ingest
+
+    done: dict[str, str] = {}
+    today = now.astimezone(UTC).date()
+    for back in range(settings.hf_daily_days):
+        day = today - timedelta(days=back)
+        try:
+            got = run_ingest(engine, HfDailySource(day, settings), on_error="skip")
+        except Exception as error:  # the Hub down, a bad answer: the next hour tries again
+            log.error("hf-daily import failed", extra={"day": day.isoformat(), "error": str(error)})
+            done[day.isoformat()] = f"failed: {error}"
+            continue
+        done[day.isoformat()] = f"read {got.read}, errors {len(got.errors)}"
+    state = load_state(settings)
+    state["hf_daily:next"] = (now + HF_DAILY_EVERY).isoformat()
+    save_state(settings, state)
+    return done
+
+
+def refresh_stars_if_due(
+    engine: Engine, settings: Settings, now: datetime
+) -> dict[str, object] | None:
+    """Refresh GitHub stars daily, STARS_PER_TICK at a time, resuming after a rate limit."""
+    state = load_state(settings)
+    if not settings.github_stars_refresh or not _due(state, "github:next", now):
+        return None
+    from paperfeed.ingest.net.github import refresh_stars
+
+    after = int(state.get("github:cursor", 0))
+    try:
+        got = refresh_stars(engine, settings, after=after, limit=STARS_PER_TICK, now=now)
+    except Exception as error:  # GitHub unreachable or odd: try again in an hour
+        log.error("star refresh failed", extra={"error": str(error)})
+        got = None
+    state = load_state(settings)
+    if got is None:
+        state["github:next"] = (now + timedelta(hours=1)).isoformat()
+    elif got.retry_at is not None:
+        state["github:next"] = got.retry_at.isoformat()
+    elif got.cursor == 0:  # every repository visited: again tomorrow
+        state["github:next"] = (now + STARS_EVERY).isoformat()
+    else:  # STARS_PER_TICK done: the rest on the next tick
+        state["github:next"] = now.isoformat()
+    state["github:cursor"] = got.cursor if got is not None else after
+    save_state(settings, state)
+    return got.as_dict() if got is not None else {"failed": True}
 
 
 def run(

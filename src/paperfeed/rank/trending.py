@@ -32,17 +32,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, or_, select
+from sqlalchemy import Connection, DateTime, Engine, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperfeed.config import Settings, get_settings
-from paperfeed.store.community_schema import paper_activity, paper_stats
+from paperfeed.store.community_schema import comments, paper_activity, paper_stats
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import paper_links, papers
 
@@ -207,14 +207,16 @@ def record_activity(
     delta: int = 1,
     *,
     now: datetime | None = None,
+    day: date | None = None,
     settings: Settings | None = None,
 ) -> None:
     """Count ``delta`` of ``kind`` ("upvote", "comment" or "view"; negative to withdraw) for a
-    paper, today, and recompute its trending score. Runs inside the caller's transaction."""
+    paper on ``day`` (default today), and recompute its trending score. Runs inside the
+    caller's transaction."""
     if kind not in COUNTERS:
         raise ValueError(f"unknown activity kind {kind!r}; expected one of {sorted(COUNTERS)}")
     now = _now(now)
-    _add_activity(conn, paper_pk, now.date(), kind, delta)
+    _add_activity(conn, paper_pk, day or now.date(), kind, delta)
     counter = COUNTERS[kind]
     insert = _insert(conn, paper_stats).values(
         paper_pk=paper_pk,
@@ -233,6 +235,39 @@ def record_activity(
         )
     )
     refresh_scores(conn, [paper_pk], now=now, params=TrendingParams.from_settings(settings))
+
+
+def record_views(
+    conn: Connection,
+    counts: Mapping[tuple[int, date], int],
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> None:
+    """Count a batch of views (``{(paper, day): new viewers}``) and rescore those papers once:
+    what ``community.views`` flushes instead of one ``record_activity`` per view."""
+    now = _now(now)
+    per_paper: dict[int, int] = defaultdict(int)
+    for (paper_pk, day), count in sorted(counts.items()):
+        _add_activity(conn, paper_pk, day, "view", count)
+        per_paper[paper_pk] += count
+    for paper_pk, count in sorted(per_paper.items()):
+        insert = _insert(conn, paper_stats).values(
+            paper_pk=paper_pk,
+            upvotes=0,
+            comments=0,
+            views=count,
+            trending_score=0.0,
+            trending_terms="{}",
+            updated_at=now,
+        )
+        conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[paper_stats.c.paper_pk],
+                set_={"views": paper_stats.c.views + count},
+            )
+        )
+    refresh_scores(conn, sorted(per_paper), now=now, params=TrendingParams.from_settings(settings))
 
 
 def _add_activity(conn: Connection, paper_pk: int, day: date, kind: str, delta: int) -> None:
@@ -264,9 +299,16 @@ def refresh_scores(
     *,
     now: datetime | None = None,
     params: TrendingParams | None = None,
+    stored_at: datetime | None = None,
 ) -> None:
-    """Recompute and store the trending score and terms of ``paper_pks``."""
+    """Recompute and store the trending score and terms of ``paper_pks`` as of ``now``.
+
+    ``stored_at`` (default ``now``) is when the score is stored: readers decay a score from
+    then. When it is later than ``now`` (a quiet store, see ``reference_time``), the terms
+    say which day the score is based on (``based_on``)."""
     now = _now(now)
+    stored = _now(stored_at or now)
+    based_on = now.date() - timedelta(days=1) if stored - now > timedelta(hours=1) else None
     params = params or TrendingParams.from_settings()
     first = now.date() - timedelta(days=params.window_days - 1)
     for start in range(0, len(paper_pks), _IN_CHUNK):
@@ -276,7 +318,11 @@ def refresh_scores(
             paper_activity.c.paper_pk.in_(chunk), paper_activity.c.day >= first
         )
         for row in conn.execute(query):
-            activity[row.paper_pk].append(Activity(row.day, row.kind, int(row._mapping["count"])))
+            if row.kind != "comment":  # comments count by commenter, below
+                count = int(row._mapping["count"])
+                activity[row.paper_pk].append(Activity(row.day, row.kind, count))
+        for pk, day in commenters(conn, chunk):
+            activity[pk].append(Activity(day, "comment", 1))
         heads = conn.execute(
             select(
                 papers.c.pk,
@@ -291,6 +337,8 @@ def refresh_scores(
             score, terms = score_terms(
                 activity[head.pk], head.external_upvotes or 0, _external_day(head), now, params
             )
+            if based_on is not None:
+                terms["based_on"] = based_on.isoformat()
             values.append(
                 {
                     "paper_pk": head.pk,
@@ -299,7 +347,7 @@ def refresh_scores(
                     "views": 0,
                     "trending_score": score,
                     "trending_terms": orjson.dumps(terms).decode(),
-                    "updated_at": now,
+                    "updated_at": stored,
                 }
             )
         if not values:
@@ -318,10 +366,29 @@ def refresh_scores(
         )
 
 
+def commenters(conn: Connection, paper_pks: Sequence[int]) -> list[tuple[int, date]]:
+    """(paper, day) once per person with a visible comment on the paper, on the day of their
+    first comment there (deleted ones included): more comments, or deleting and posting again,
+    add nothing."""
+    visible = comments.c.deleted_at.is_(None) & comments.c.hidden_at.is_(None)
+    query = (
+        select(
+            comments.c.paper_pk,
+            func.min(comments.c.created_at, type_=DateTime(timezone=True)).label("first"),
+        )
+        .where(comments.c.paper_pk.in_(list(paper_pks)))
+        .group_by(comments.c.paper_pk, comments.c.user_pk)
+        .having(func.sum(case((visible, 1), else_=0)) > 0)
+    )
+    return [(row.paper_pk, row.first.date()) for row in conn.execute(query)]
+
+
 def snapshot_stars(conn: Connection, now: datetime | None = None) -> int:
     """Record star growth: where a code link's ``stars`` differs from the stars recorded so far
     (the sum of the paper's "stars" activity), add the difference to today's row. A paper's
-    first snapshot lands on the day it was first seen, so old papers do not jump on upgrade.
+    first snapshot lands on its own day (featured, else published, else first seen): the stars
+    it gathered before arriving here are old news, so an old paper imported today does not
+    jump.
     Returns how many papers changed."""
     now = _now(now)
     current = {
@@ -343,20 +410,21 @@ def snapshot_stars(conn: Connection, now: datetime | None = None) -> int:
         )
     }
     changed = [pk for pk, stars in current.items() if recorded.get(pk) != stars]
-    first_seen: dict[int, datetime] = {}
+    first_day: dict[int, date] = {}
     new = [pk for pk in changed if pk not in recorded]
     for start in range(0, len(new), _IN_CHUNK):
         chunk = new[start : start + _IN_CHUNK]
         rows = conn.execute(
-            select(papers.c.pk, papers.c.first_seen_at).where(papers.c.pk.in_(chunk))
+            select(
+                papers.c.pk, papers.c.first_seen_at, papers.c.featured_day, papers.c.published
+            ).where(papers.c.pk.in_(chunk))
         )
-        first_seen.update({row.pk: row.first_seen_at for row in rows})
+        first_day.update({row.pk: _external_day(row) or now.date() for row in rows})
     for pk in changed:
         if pk in recorded:
             _add_activity(conn, pk, now.date(), STARS, current[pk] - recorded[pk])
         else:
-            seen = first_seen.get(pk)
-            day = min(now.date(), seen.date()) if seen is not None else now.date()
+            day = min(now.date(), first_day.get(pk, now.date()))
             _add_activity(conn, pk, day, STARS, current[pk])
     return len(changed)
 
@@ -368,9 +436,10 @@ def recompute_trending(
     imported upvotes in it, or with a score to decay. Returns how many papers were scored."""
     now = _now(now)
     params = TrendingParams.from_settings(settings)
-    first = now.date() - timedelta(days=params.window_days - 1)
     with write_transaction(engine) as conn:
         snapshot_stars(conn, now)
+        at = reference_time(conn, now, params)
+        first = at.date() - timedelta(days=params.window_days - 1)
         pks: set[int] = set(
             conn.scalars(
                 select(paper_activity.c.paper_pk).where(paper_activity.c.day >= first).distinct()
@@ -386,8 +455,34 @@ def recompute_trending(
             conn.scalars(select(paper_stats.c.paper_pk).where(paper_stats.c.trending_score > 0))
         )
         ordered = sorted(pks)
-        refresh_scores(conn, ordered, now=now, params=params)
+        refresh_scores(conn, ordered, now=at, params=params, stored_at=now)
     return len(ordered)
+
+
+def latest_signal_day(conn: Connection) -> date | None:
+    """The last day anything counted for trending happened: activity of any kind, or the day
+    a paper with imported upvotes was featured (else published)."""
+    last = func.max(paper_activity.c.day)
+    active = conn.scalar(select(last).where(paper_activity.c["count"] > 0))
+    imported = conn.scalar(
+        select(func.max(func.coalesce(papers.c.featured_day, papers.c.published))).where(
+            papers.c.external_upvotes > 0
+        )
+    )
+    days = [day for day in (active, imported) if day is not None]
+    return max(days) if days else None
+
+
+def reference_time(conn: Connection, now: datetime, params: TrendingParams) -> datetime:
+    """The moment trending is computed for: ``now``, unless nothing happened in the window;
+    then the end of the latest day with signal, so that a quiet store (a fresh install over
+    the bundled sample, a mirror of old papers) shows what was trending then, "as of" that
+    day, rather than nothing."""
+    latest = latest_signal_day(conn)
+    first = now.date() - timedelta(days=params.window_days - 1)
+    if latest is None or latest >= first:
+        return now
+    return datetime.combine(latest + timedelta(days=1), time(), tzinfo=UTC)
 
 
 def load_terms(text: str | None) -> dict[str, Any]:

@@ -174,3 +174,25 @@ moderation_log = Table(
     Column("detail", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+vote_firsts = Table(
+    "vote_firsts",
+    metadata,
+    # When each account first upvoted each paper, kept after the vote is withdrawn: a vote
+    # always counts on this day, so withdrawing and voting again cannot move it to today.
+    Column("user_pk", ForeignKey("users.pk", ondelete="CASCADE"), primary_key=True),
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("first_voted_at", DateTime(timezone=True), nullable=False),
+)
+
+view_visitors = Table(
+    "view_visitors",
+    metadata,
+    # Who viewed a paper on a day, as a keyed hash (never an address or a browser string), so
+    # a view counts once per person and day across batches, processes and servers. Rows
+    # older than the trending window are pruned when views are flushed.
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("visitor", String(32), primary_key=True),
+    Index("ix_view_visitors_day", "day"),
+)

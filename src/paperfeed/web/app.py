@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -13,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from paperfeed import __version__, services
+from paperfeed.community.views import ViewCounter
 from paperfeed.config import Settings, get_settings
 from paperfeed.web import (
     admin_pages,
@@ -48,6 +53,24 @@ MIGRATE_COMMAND = "paperfeed db upgrade"
 UNAVAILABLE = "The database is not answering right now. Please try again in a moment."
 
 
+@asynccontextmanager
+async def flushing_views(app: FastAPI) -> AsyncIterator[None]:
+    """Write counted views every VIEW_FLUSH_SECONDS while serving, and what is left at exit."""
+    counter: ViewCounter = app.state.view_counter
+
+    async def every_few_seconds() -> None:
+        while True:
+            await asyncio.sleep(app.state.settings.view_flush_seconds)
+            await run_in_threadpool(counter.flush)
+
+    timer = asyncio.create_task(every_few_seconds())
+    try:
+        yield
+    finally:
+        timer.cancel()
+        await run_in_threadpool(counter.flush)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # /docs is our own page (docs_page.py): FastAPI's loads Swagger UI from a CDN.
@@ -57,9 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         generate_unique_id_function=openapi.operation_id,
+        lifespan=flushing_views,
     )
     app.state.settings = settings
     app.state.engine = services.get_engine(settings)
+    app.state.view_counter = ViewCounter(
+        app.state.engine, batch=settings.view_flush_batch, seconds=settings.view_flush_seconds
+    )
     app.state.schema_ready = False
     app.state.templates = make_templates()
     app.state.retriever = None  # made on the first search (deps.dense_retriever)

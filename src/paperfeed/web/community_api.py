@@ -189,6 +189,7 @@ def api_comments(engine: EngineDep, viewer: CurrentUserDep, paper_id: str) -> li
         **ERRORS,
         **NOT_FOUND,
         400: _error("The comment cannot be stored; detail says why."),
+        429: _error("Too many comments from this account; see Retry-After."),
     },
     summary="Comment on a paper",
 )
@@ -198,6 +199,10 @@ def api_add_comment(
     paper = lookup_for(engine, paper_id, user)
     try:
         pk = comment_store.add_comment(engine, user, paper.pk, comment.body)
+    except comment_store.CommentRateLimited as error:
+        raise HTTPException(
+            429, str(error), headers={"Retry-After": str(error.retry_after)}
+        ) from None
     except comment_store.CommentError as error:
         raise HTTPException(400, str(error)) from None
     return _comment_out(paper.id, comment_store.get_comment(engine, pk, user))

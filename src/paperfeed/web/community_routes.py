@@ -157,7 +157,11 @@ def post_comment(
     try:
         pk = comment_store.add_comment(engine, viewer, paper.pk, body)
     except comment_store.CommentError as error:
-        return _comment_refused(request, engine, paper.id, str(error), body)
+        refused = _comment_refused(request, engine, paper.id, str(error), body)
+        if isinstance(error, comment_store.CommentRateLimited):
+            refused.status_code = 429
+            refused.headers["Retry-After"] = str(error.retry_after)
+        return refused
     return see_other(_comment_anchor(paper.id, pk))
 
 

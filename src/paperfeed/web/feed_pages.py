@@ -340,6 +340,7 @@ def trending(request: Request, engine: EngineDep, page: PageQuery = 1) -> HTMLRe
         "found": found,
         "pager": Pager(request.url.path, found.page, found.pages),
         "half_life": settings.trending_half_life_hours,
+        "window": settings.trending_window_days,
         "feed": "trending",
     }
     return render_page(request, "trending.html", context)

@@ -34,7 +34,8 @@ def paper_object(item: queries.ListedPaper, base_url: str) -> dict[str, Any]:
         "summary": paper.abstract,
         "authors": [{"name": name, "hidden": False} for name in paper.authors],
         "publishedAt": hf_datetime(paper.published),
-        "submittedOnDailyAt": hf_datetime(item.day),
+        # When it went on the daily list (none for a paper never featured), as on the Hub.
+        "submittedOnDailyAt": hf_datetime(paper.featured_day),
         "upvotes": item.upvotes,
         "numComments": item.comments,
         "discussionId": paper.id,

@@ -5,15 +5,14 @@ this router is included after every other router with ``/papers/...`` routes so 
 (``/papers/<id>/upvote`` ...) match first. An arXiv id in another spelling
 (``arXiv:2401.12345v2``) redirects to the paper's canonical address.
 
-Views: a view is counted (``record_activity(kind="view")``) only when ``count_views`` is on,
-only for a browser's top-level navigation (``Sec-Fetch-Mode: navigate`` and
-``Sec-Fetch-Dest: document``: never for crawlers, feed readers, prefetches, scripts or tests),
-and at most once per browser, paper and day (a small cookie lists today's counted papers).
+Views: a view is counted only when ``count_views`` is on, only for a browser's top-level
+navigation (``Sec-Fetch-Mode: navigate`` and ``Sec-Fetch-Dest: document``: never for crawlers,
+feed readers, prefetches, scripts or tests), and once per person, paper and day, in memory
+(``community.views``: no database write per view).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,16 +20,15 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from paperfeed.community.links import may_edit, read_links
 from paperfeed.community.paper_context import PaperRef, community_context, find_paper
 from paperfeed.community.users import User
+from paperfeed.community.views import visitor_key
 from paperfeed.domain import Paper
-from paperfeed.rank.trending import record_activity
 from paperfeed.search.similar import similar_papers
-from paperfeed.store.engine import write_transaction
 from paperfeed.web import queries
+from paperfeed.web.auth_deps import client_ip
 from paperfeed.web.citation import (
     bibtex,
     description,
@@ -44,14 +42,10 @@ from paperfeed.web.feed_pages import mark_voted
 from paperfeed.web.paper_markdown import read_paper
 from paperfeed.web.templating import render_page, viewer
 
-log = logging.getLogger(__name__)
-
 router = APIRouter()
 
 SIMILAR = 8
 MAX_ID = 200  # ids are at most 64 characters; an arXiv URL spelling may be longer
-VIEW_COOKIE = "pf_views"
-VIEW_COOKIE_MAX = 100  # papers remembered per browser and day
 
 
 def lookup(engine: Engine, paper_id: str, *, include_hidden: bool = False) -> PaperRef:
@@ -81,34 +75,24 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _count_view(request: Request, engine: Engine, paper_pk: int, response: Response) -> None:
-    """Record one view of the paper (see the module docstring for when)."""
-    if not request.app.state.settings.count_views:
+def _count_view(request: Request, paper_pk: int) -> None:
+    """Count one view of the paper (see the module docstring for when)."""
+    settings = request.app.state.settings
+    if not settings.count_views:
         return
     headers = request.headers
     if headers.get("sec-fetch-mode") != "navigate" or headers.get("sec-fetch-dest") != "document":
         return
-    today = _today().isoformat()
-    day, _, listed = request.cookies.get(VIEW_COOKIE, "").partition(":")
-    seen = [pk for pk in listed.split(".") if pk.isdigit()] if day == today else []
-    if str(paper_pk) in seen:
-        return
-    try:
-        with write_transaction(engine) as conn:
-            record_activity(conn, paper_pk, "view")
-    except SQLAlchemyError as error:  # a lost view must not cost the reader the page
-        log.warning("view not counted: %s", error)
-        return
-    seen = [*seen, str(paper_pk)][-VIEW_COOKIE_MAX:]
-    response.set_cookie(
-        VIEW_COOKIE,
-        f"{today}:{'.'.join(seen)}",
-        max_age=86_400,
-        path="/papers",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+    me = viewer(request)
+    day = _today()
+    visitor = visitor_key(
+        settings.resolved_secret_key(),
+        day,
+        user_pk=me.pk if me else None,
+        address=client_ip(request),
+        user_agent=headers.get("user-agent", ""),
     )
+    request.app.state.view_counter.add(paper_pk, visitor, day)
 
 
 def _export(request: Request, engine: EngineDep, paper_id: str, kind: str) -> tuple[str, str, str]:
@@ -207,5 +191,5 @@ def paper_page(request: Request, engine: EngineDep, paper_id: str) -> Response:
         "feed": "daily",
     }
     response = render_page(request, "paper.html", context)
-    _count_view(request, engine, ref.pk, response)
+    _count_view(request, ref.pk)
     return response

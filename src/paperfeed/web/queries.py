@@ -149,8 +149,10 @@ def _build(conn: Connection, rows: Sequence[Any]) -> list[ListedPaper]:
         if seen is not None and seen.tzinfo is None:
             seen = seen.replace(tzinfo=UTC)
         # The stored score as of now: it has decayed since it was computed.
-        factor = decay_factor(row.scored_at, now, half_life)
-        score, terms = decayed(float(row.score or 0.0), load_terms(row.trending_terms), factor, now)
+        stored_terms = load_terms(row.trending_terms)
+        # A score "as of" an old day (rank.trending.reference_time) does not decay further.
+        factor = 1.0 if "based_on" in stored_terms else decay_factor(row.scored_at, now, half_life)
+        score, terms = decayed(float(row.score or 0.0), stored_terms, factor, now)
         items.append(
             ListedPaper(
                 pk=row.pk,
@@ -257,7 +259,12 @@ def _by_score_now(
     half_life = half_life_hours or get_settings().trending_half_life_hours
     want = offset + limit
     query = (
-        select(papers.c.pk, _SCORE.label("score"), paper_stats.c.updated_at)
+        select(
+            papers.c.pk,
+            _SCORE.label("score"),
+            paper_stats.c.updated_at,
+            paper_stats.c.trending_terms.contains('"based_on"').label("as_of_old_day"),
+        )
         .select_from(_FROM)
         .where(_VISIBLE, where)
         .order_by(_SCORE.desc(), papers.c.pk)
@@ -265,7 +272,8 @@ def _by_score_now(
     )
     now = _now()
     current = {
-        row.pk: float(row.score) * decay_factor(row.updated_at, now, half_life)
+        row.pk: float(row.score)
+        * (1.0 if row.as_of_old_day else decay_factor(row.updated_at, now, half_life))
         for row in conn.execute(query)
     }
     chosen = sorted(current, key=lambda pk: (-current[pk], pk))[offset:want]

@@ -15,6 +15,7 @@ from starlette.templating import Jinja2Templates
 from paperfeed.community.users import User
 from paperfeed.domain import Paper
 from paperfeed.ingest.ids import is_arxiv_id
+from paperfeed.web import visits
 from paperfeed.web.auth_deps import csrf_token, current_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -90,7 +91,13 @@ def render_page(
     response: HTMLResponse = templates.TemplateResponse(
         request, template, context, status_code=status
     )
+    visits.remember_visit(request, response)  # the NEW badge's cookie (web/visits.py)
     return response
+
+
+@jinja2.pass_context
+def _is_new(context: Any, item: Any) -> bool:
+    return visits.is_new(context["request"], item)
 
 
 def make_templates() -> Jinja2Templates:
@@ -110,5 +117,6 @@ def make_templates() -> Jinja2Templates:
         viewer=viewer,
         csrf_token=csrf_token,
         feed_links=feed_links,
+        is_new=_is_new,
     )
     return Jinja2Templates(env=env)

@@ -224,11 +224,89 @@ def write_hf() -> None:
     (HERE / "hf_daily_2023-12-29.json").write_text(json.dumps(items, indent=2, ensure_ascii=False))
 
 
+# Papers of 2024-01-11 in the HF sample, with the code and project links their pages give.
+SIGNAL_DAY = "2024-01-12"
+SIGNAL_LINKS = {
+    "2401.06066": {
+        "githubRepo": "https://github.com/deepseek-ai/DeepSeek-MoE",
+        "githubStars": 1000,
+    },
+    "2401.06104": {
+        "githubRepo": "https://github.com/schwartz-lab-NLP/TOVA",
+        "githubStars": 80,
+        "projectPage": "https://schwartz-lab-nlp.github.io/TOVA/",
+    },
+    "2401.06105": {
+        "ai_summary": "PALP personalises text-to-image models on one prompt.",
+        "ai_keywords": ["personalization", "text-to-image", "score distillation"],
+    },
+}
+
+
+def write_hf_signal() -> None:
+    """A Daily Papers day with what the worker imports: upvotes, submitter, GitHub repository
+    and stars, project page, AI summary and keywords; and GitHub's answers for the repos."""
+    sample = json.loads((DATA / "hf-daily-papers-sample.json").read_text())
+    items = []
+    for number, (pid, extra) in enumerate(SIGNAL_LINKS.items()):
+        p = sample[pid]
+        authors = [
+            {"_id": f"65b{number:03d}{i:018x}", "name": n, "hidden": False}
+            for i, n in enumerate(p["authors"])
+        ]
+        submitter = {
+            "_id": "60f1abe7544c2adfd699860c",
+            "fullname": "AK",
+            "name": "akhaliq",
+            "type": "user",
+            "isPro": False,
+        }
+        paper = {
+            "id": pid,
+            "authors": authors,
+            "publishedAt": p["publication_date"],
+            "submittedOnDailyAt": f"{SIGNAL_DAY}T01:30:00.000Z",
+            "title": p["title"],
+            "summary": p["abstract"],
+            "upvotes": p["upvotes"],
+            "submittedOnDailyBy": submitter,
+            **extra,
+        }
+        items.append(
+            {
+                "paper": paper,
+                "publishedAt": f"{SIGNAL_DAY}T01:30:00.000Z",
+                "title": p["title"],
+                "summary": p["abstract"],
+                "numComments": number,
+                "submittedBy": submitter,
+                "isAuthorParticipating": False,
+            }
+        )
+    (HERE / f"hf_daily_{SIGNAL_DAY}.json").write_text(
+        json.dumps(items, indent=2, ensure_ascii=False)
+    )
+    for full_name, stars in (("deepseek-ai/DeepSeek-MoE", 1840), ("schwartz-lab-NLP/TOVA", 95)):
+        repo = {
+            "id": 700000000 + stars,
+            "name": full_name.split("/")[1],
+            "full_name": full_name,
+            "private": False,
+            "html_url": f"https://github.com/{full_name}",
+            "stargazers_count": stars,
+            "watchers_count": stars,
+            "forks_count": stars // 10,
+        }
+        name = full_name.split("/")[1].lower()
+        (HERE / f"github_repo_{name}.json").write_text(json.dumps(repo, indent=2))
+
+
 def main() -> None:
     papers = _papers()
     write_arxiv(papers)
     write_oai(papers)
     write_hf()
+    write_hf_signal()
 
 
 if __name__ == "__main__":

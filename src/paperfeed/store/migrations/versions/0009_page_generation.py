@@ -1,7 +1,7 @@
 """The page generation: a counter that page-changing writes bump, by trigger (page cache).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07
 
 SQLite runs triggers per row only; its one writer at a time makes the counter's row no point of
