@@ -71,14 +71,14 @@ class PageScan(HTMLParser):
 
 
 def only_site_scripts(page: PageScan) -> bool:
-    """Every script is one of the site's files (htmx, math.js), or a JSON-LD data block (never
-    run): none may come from the data."""
+    """Every script is one of the site's files (htmx, math.js, visits.js), or a JSON-LD data
+    block (never run): none may come from the data."""
     return (
         all(
             src.startswith("/static/") or (not src and kind == "application/ld+json")
             for src, kind in page.scripts
         )
-        and sum(1 for src, _ in page.scripts if src) == 2
+        and sum(1 for src, _ in page.scripts if src) == 3
     )
 
 
@@ -229,7 +229,7 @@ def test_hostile_fields_are_escaped(engine: Engine, client: TestClient) -> None:
     response = client.get("/")
     page = scan(response.text)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
-    # The scripts are the site's own htmx and math.js (in <head>); none come from the data.
+    # The scripts are the site's own htmx, math.js and visits.js (in <head>); none from the data.
     assert only_site_scripts(page) and "img" not in page.tags and "svg" not in page.tags
     assert page.handlers == []
     assert all(href.startswith(("/", "#", "https://")) for href in page.hrefs)

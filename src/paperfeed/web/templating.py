@@ -91,7 +91,6 @@ def render_page(
     response: HTMLResponse = templates.TemplateResponse(
         request, template, context, status_code=status
     )
-    visits.remember_visit(request, response)  # the NEW badge's cookie (web/visits.py)
     return response
 
 
@@ -118,5 +117,6 @@ def make_templates() -> Jinja2Templates:
         csrf_token=csrf_token,
         feed_links=feed_links,
         is_new=_is_new,
+        first_seen=visits.first_seen,
     )
     return Jinja2Templates(env=env)
