@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -16,15 +25,33 @@ from paperfeed.cli.app import app, console, fail, out, ready_engine, shown
 from paperfeed.search.limits import MAX_RESULTS, MAX_SIMILAR
 
 
-def index_progress() -> Progress:
-    """A progress bar on stderr; each task's description (data, not markup) labels it."""
+class RateColumn(ProgressColumn):
+    """Items a second over the last half minute (rich's estimate), e.g. "96 abstracts/s"."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        shown = "–" if speed is None else f"{speed:,.0f}" if speed >= 10 else f"{speed:.1f}"
+        return Text(f"{shown} {self.unit}/s", style="progress.data.speed")
+
+
+def index_progress(unit: str = "abstracts") -> Progress:
+    """A progress bar on stderr: each task's description (data, not markup), done of total,
+    the rate in ``unit`` a second, time taken and time left."""
     return Progress(
         TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(unit),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=console,
         disable=not console.is_terminal,
+        speed_estimate_period=30,
     )
 
 
@@ -117,7 +144,7 @@ def evaluate(
     from paperfeed.search.eval import evaluate_dataset
 
     try:
-        with index_progress() as progress:
+        with index_progress("items") as progress:
             task = progress.add_task("eval", total=None)
 
             def update(done: int, total: int) -> None:

@@ -49,6 +49,7 @@ class OpenVinoEmbedder:
         name: str | None = None,
         precision: str | None = None,
         fallback: bool = False,
+        window: int | None = None,
     ) -> None:
         """``precision``: ``bf16`` or ``f32``; by default bf16 where the CPU has it natively.
 
@@ -56,9 +57,9 @@ class OpenVinoEmbedder:
         and should hold neither the float weights nor OpenVINO's threads. With ``fallback``,
         documents go to ONNX Runtime if OpenVINO cannot compile the model (a broken install
         must not stop indexing when nobody asked for OpenVINO by name)."""
-        self.queries = OnnxEmbedder(folder, name=name)
+        self.queries = OnnxEmbedder(folder, name=name, window=window)
         self.name, self.dim = self.queries.name, self.queries.dim
-        self.tokenizer = self.queries.tokenizer
+        self.tokenizer = self.queries.doc_tokenizer
         self.folder, self.precision, self.fallback = folder, precision, fallback
         self._compiled: Any = None
         self._unusable = False
