@@ -18,12 +18,14 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from paperfeed.search.embed import OnnxEmbedder, cpu_threads, embed_in_batches, mean_pool, pad
-from paperfeed.search.types import Vectors
+
+if TYPE_CHECKING:  # like embed: at run time no SQLAlchemy (bench/embed.py runs without it)
+    from paperfeed.search.types import Vectors
 
 MS_DOMAIN = "com.microsoft"
 log = logging.getLogger(__name__)
