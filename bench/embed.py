@@ -6,9 +6,10 @@
 
 Texts are real title + abstract pairs from ../shared/data (cycled when --n exceeds 74,728).
 The fp32 graph comes from scripts/export_model.py (build/, not shipped). A variant is
-KIND-ORDER[-onecall][-wN]: int8 or fp32, sorted or unsorted batches, "onecall" for one ONNX call
-at a time on every core (the default runs one single-threaded call per core at once), and a
-document window of N wordpieces (``embedding_document_tokens``; default the model's 256); or
+KIND-ORDER[-onecall][-wN][-bN]: int8 or fp32, sorted or unsorted batches, "onecall" for one ONNX
+call at a time on every core (the default runs one single-threaded call per core at once), a
+document window of N wordpieces (``embedding_document_tokens``; default the model's 256) and
+N tokens an ONNX call (default 8192); or
 openvino[-PRECISION] (bf16 by default, f32): the OpenVINO embedder (paperfeed[openvino]).
 Rounds interleave the variants, so load from other work falls on each alike; medians printed,
 and each variant's median ratio to the first one's rate in the same round.
@@ -29,7 +30,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from paperfeed.search.embed import MODELS_DIR, OnnxEmbedder, paper_text  # noqa: E402
+from paperfeed.search.embed import (  # noqa: E402
+    CPU_TOKEN_BUDGET,
+    MODELS_DIR,
+    OnnxEmbedder,
+    paper_text,
+)
 from paperfeed.search.embed_openvino import OpenVinoEmbedder  # noqa: E402
 
 DATA = Path(
@@ -58,7 +64,10 @@ def cpu(texts: list[str], variants: list[str], rounds: int) -> None:
             folder, onnx = (SHIPPED, "model.onnx") if kind == "int8" else (FP32, "model-fp32.onnx")
             calls = 1 if "onecall" in rest else None
             window = next((int(r[1:]) for r in rest if r.startswith("w")), None)
-            embedders[variant] = OnnxEmbedder(folder, onnx_file=onnx, calls=calls, window=window)
+            budget = next((int(r[1:]) for r in rest if r.startswith("b")), CPU_TOKEN_BUDGET)
+            embedders[variant] = OnnxEmbedder(
+                folder, onnx_file=onnx, calls=calls, window=window, token_budget=budget
+            )
         embedders[variant].embed_documents(texts[:16])
     for _ in range(rounds):
         for variant, embedder in embedders.items():

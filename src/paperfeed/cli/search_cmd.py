@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,6 @@ from rich.progress import (
     Task,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -25,17 +25,37 @@ from paperfeed.cli.app import app, console, fail, out, ready_engine, shown
 from paperfeed.search.limits import MAX_RESULTS, MAX_SIMILAR
 
 
+def rate(task: Task) -> float | None:
+    """Items a second: rich's estimate over the last minute, else the average so far (rich's
+    needs two batches within the minute, and a batch of 256 abstracts can take longer)."""
+    speed = task.finished_speed or task.speed
+    if speed is None and task.completed and task.elapsed:
+        speed = task.completed / task.elapsed
+    return speed
+
+
 class RateColumn(ProgressColumn):
-    """Items a second over the last half minute (rich's estimate), e.g. "96 abstracts/s"."""
+    """The rate, e.g. "96 abstracts/s"."""
 
     def __init__(self, unit: str) -> None:
         super().__init__()
         self.unit = unit
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
+        speed = rate(task)
         shown = "–" if speed is None else f"{speed:,.0f}" if speed >= 10 else f"{speed:.1f}"
         return Text(f"{shown} {self.unit}/s", style="progress.data.speed")
+
+
+class EtaColumn(ProgressColumn):
+    """Time left at the current rate, e.g. "ETA 0:12:31"."""
+
+    def render(self, task: Task) -> Text:
+        speed = rate(task)
+        if task.total is None or not speed:
+            return Text("ETA -:--:--", style="progress.remaining")
+        left = max(0.0, task.total - task.completed) / speed
+        return Text(f"ETA {timedelta(seconds=round(left))}", style="progress.remaining")
 
 
 def index_progress(unit: str = "abstracts") -> Progress:
@@ -47,11 +67,10 @@ def index_progress(unit: str = "abstracts") -> Progress:
         MofNCompleteColumn(),
         RateColumn(unit),
         TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
+        EtaColumn(),
         console=console,
         disable=not console.is_terminal,
-        speed_estimate_period=30,
+        speed_estimate_period=60,
     )
 
 
