@@ -294,6 +294,11 @@ class Settings(BaseSettings):
             raise ValueError("must be an sqlite:/// or postgresql:// URL")
         return value
 
+    @field_validator("embedding_document_tokens", mode="before")
+    @classmethod
+    def _empty_is_the_model_length(cls, value: object) -> object:
+        return None if value == "" else value  # `PAPERFEED_EMBEDDING_DOCUMENT_TOKENS=` unsets it
+
     @field_validator("trusted_proxies")
     @classmethod
     def _check_trusted_proxies(cls, value: str) -> str:

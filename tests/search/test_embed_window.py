@@ -62,3 +62,10 @@ def test_the_setting_reaches_the_cpu_embedder(monkeypatch: pytest.MonkeyPatch) -
 def test_the_setting_refuses_a_window_below_a_title() -> None:
     with pytest.raises(ValidationError, match="embedding_document_tokens"):
         Settings(embedding_document_tokens=4)
+
+
+def test_an_empty_setting_means_the_model_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERFEED_EMBEDDING_DOCUMENT_TOKENS", "")
+    assert Settings().embedding_document_tokens is None
+    monkeypatch.setenv("PAPERFEED_EMBEDDING_DOCUMENT_TOKENS", "160")
+    assert Settings().embedding_document_tokens == 160
