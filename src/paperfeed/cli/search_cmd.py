@@ -87,10 +87,13 @@ def update_dense_index(engine: Any, rebuild: bool = False) -> None:
             progress.update(task, completed=done, total=total)
 
         report = update_index(engine, embedder, rebuild=rebuild, progress=update)
+    window = getattr(embedder, "window", None)  # the GPU embedder reads the model's length
+    rate = f", {report.embedded / report.seconds:,.1f} abstracts/s" if report.embedded else ""
     console.print(
-        f"index ({report.model}, {report.vector_index}): {report.embedded:,} embedded, "
+        f"index ({report.model}, {report.vector_index}): {report.embedded:,} embedded"
+        f"{f' ({window} wordpieces each at most)' if window and report.embedded else ''}, "
         f"{report.up_to_date:,} already current, {report.papers:,} papers "
-        f"in {report.seconds:.1f} s",
+        f"in {report.seconds:.1f} s{rate}",
         highlight=False,
     )
 
