@@ -40,7 +40,7 @@ SLICE = 10_000
 SEED = 16
 
 
-def data(known_item: Path, out: Path) -> None:
+def data(known_item: Path, out: Path, size: int = SLICE) -> None:
     """``out/known-item`` (BEIR folder, a split per style and ``all``) and ``out/texts.jsonl``."""
     from paperfeed.search.beir import Document, load_beir
     from paperfeed.search.eval import _prepared
@@ -53,7 +53,7 @@ def data(known_item: Path, out: Path) -> None:
     targets = {r["target"] for r in rows}
     others = [p for p in corpus if p["id"] not in targets]
     chosen = [p for p in corpus if p["id"] in targets]
-    chosen += random.Random(SEED).sample(others, SLICE - len(chosen))
+    chosen += random.Random(SEED).sample(others, size - len(chosen))
     with (folder / "corpus.jsonl").open("w") as f:
         for p in chosen:
             f.write(json.dumps({"_id": p["id"], "title": p["title"], "text": p["abstract"]}) + "\n")
@@ -67,7 +67,8 @@ def data(known_item: Path, out: Path) -> None:
                 if split in ("all", r["style"]):
                     f.write(f"q{n}\t{r['target']}\t1\n")
     texts: dict[str, None] = {}
-    for dataset, split in ((SHARED / "scifact", "test"), (folder, "all")):
+    scifact_first = 0 if size == SLICE else 1  # a smaller slice: the known-item texts alone
+    for dataset, split in ((SHARED / "scifact", "test"), (folder, "all"))[scifact_first:]:
         for document in load_beir(dataset, split).corpus.values():
             record = _prepared(Document(document.id, document.title, document.text)).record
             texts[paper_text(record.title, record.abstract or "")] = None
@@ -108,15 +109,17 @@ class LookedUp:
         return self.model.embed_query(text)
 
 
-def evaluate(folder: Path, found: Path, windows: Sequence[int]) -> None:
+def evaluate(folder: Path, found: Path, windows: Sequence[int], scifact_only: bool) -> None:
     from paperfeed.config import get_settings
     from paperfeed.search import eval as beir_eval
     from paperfeed.search import indexer
 
     texts = [json.loads(line) for line in (folder / "texts.jsonl").read_text().splitlines()]
-    runs = [(SHARED / "scifact", "test")] + [
+    known = [
         (folder / "known-item", s) for s in ("all", "paraphrase", "keywords", "the_paper_that")
     ]
+    has_scifact = scifact_only or len(texts) > 5000  # `data --slice` below 10,000 leaves it out
+    runs = [(SHARED / "scifact", "test")] * has_scifact + known * (not scifact_only)
     print("window | dataset | split | lexical | dense | hybrid | default (nDCG@10 / MRR@10)")
     for window in windows:
         embedder = LookedUp(texts, np.load(found / f"vectors-{window}.npy"))
@@ -141,14 +144,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path)
     parser.add_argument("--vectors", type=Path)
     parser.add_argument("--windows", default="256,160,128")
+    parser.add_argument("--scifact-only", action="store_true")
+    parser.add_argument("--slice", type=int, default=SLICE, help="known-item papers")
     args = parser.parse_args()
     windows = [int(w) for w in args.windows.split(",")]
     if args.action == "data":
-        data(args.known_item, args.out)
+        data(args.known_item, args.out, args.slice)
     elif args.action == "vectors":
         vectors(args.texts, windows, args.out)
     else:
-        evaluate(args.data, args.vectors, windows)
+        evaluate(args.data, args.vectors, windows, args.scifact_only)
 
 
 if __name__ == "__main__":
