@@ -6,10 +6,13 @@
 
 Texts are real title + abstract pairs from ../shared/data (cycled when --n exceeds 74,728).
 The fp32 graph comes from scripts/export_model.py (build/, not shipped). A variant is
-KIND-ORDER[-onecall]: int8 or fp32, sorted or unsorted batches, and "onecall" for one ONNX call
-at a time on every core (the default runs one single-threaded call per core at once); or
+KIND-ORDER[-onecall][-wN][-bN]: int8 or fp32, sorted or unsorted batches, "onecall" for one ONNX
+call at a time on every core (the default runs one single-threaded call per core at once), a
+document window of N wordpieces (``embedding_document_tokens``; default the model's 256) and
+N tokens an ONNX call (default 8192); or
 openvino[-PRECISION] (bf16 by default, f32): the OpenVINO embedder (paperfeed[openvino]).
-Rounds interleave the variants, so load from other work falls on each alike; medians printed.
+Rounds interleave the variants, so load from other work falls on each alike; medians printed,
+and each variant's median ratio to the first one's rate in the same round.
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from paperfeed.search.embed import MODELS_DIR, OnnxEmbedder, paper_text  # noqa: E402
+from paperfeed.search.embed import (  # noqa: E402
+    CPU_TOKEN_BUDGET,
+    MODELS_DIR,
+    OnnxEmbedder,
+    paper_text,
+)
 from paperfeed.search.embed_openvino import OpenVinoEmbedder  # noqa: E402
 
 DATA = Path(
@@ -55,7 +63,11 @@ def cpu(texts: list[str], variants: list[str], rounds: int) -> None:
         else:
             folder, onnx = (SHIPPED, "model.onnx") if kind == "int8" else (FP32, "model-fp32.onnx")
             calls = 1 if "onecall" in rest else None
-            embedders[variant] = OnnxEmbedder(folder, onnx_file=onnx, calls=calls)
+            window = next((int(r[1:]) for r in rest if r.startswith("w")), None)
+            budget = next((int(r[1:]) for r in rest if r.startswith("b")), CPU_TOKEN_BUDGET)
+            embedders[variant] = OnnxEmbedder(
+                folder, onnx_file=onnx, calls=calls, window=window, token_budget=budget
+            )
         embedders[variant].embed_documents(texts[:16])
     for _ in range(rounds):
         for variant, embedder in embedders.items():
@@ -65,7 +77,9 @@ def cpu(texts: list[str], variants: list[str], rounds: int) -> None:
             else:
                 embedder.embed_documents(texts)
             rates[variant].append(len(texts) / (time.perf_counter() - start))
+    first = rates[variants[0]]
     for variant, embedder in embedders.items():
+        ratio = statistics.median(r / f for r, f in zip(rates[variant], first, strict=True))
         latencies = []
         for i in range(60):
             start = time.perf_counter()
@@ -74,8 +88,8 @@ def cpu(texts: list[str], variants: list[str], rounds: int) -> None:
             latencies.append((time.perf_counter() - start) * 1000)
         print(
             f"{variant:22} {statistics.median(rates[variant]):7.1f} abstracts/s (median of "
-            f"{rounds}: {', '.join(f'{r:.1f}' for r in rates[variant])})   one query p50 "
-            f"{statistics.median(latencies):.2f} ms",
+            f"{rounds}: {', '.join(f'{r:.1f}' for r in rates[variant])}) x{ratio:.2f}   "
+            f"one query p50 {statistics.median(latencies):.2f} ms",
             flush=True,
         )
 

@@ -64,7 +64,7 @@ def default_text(name: str, field: FieldInfo) -> str:
     if field.default_factory is not None:
         return FACTORY_DEFAULTS.get(name, "computed at start-up")
     value = field.default
-    if value == "":
+    if value == "" or value is None:  # unset: what the help text says empty means
         return "*(empty)*"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"

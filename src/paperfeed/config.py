@@ -146,6 +146,15 @@ class Settings(BaseSettings):
         "natively; else ONNX Runtime), `cpu` (ONNX Runtime, int8), `openvino` (documents; "
         "queries stay on ONNX Runtime) or `cuda`.",
     )
+    embedding_document_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        description="Wordpieces of a paper's title and abstract that the CPU embedders read "
+        "(empty: the model's own length, 256 for the shipped model; a GPU always reads that). "
+        "Fewer embed faster on CPUs without bfloat16, at a cost in quality measured in "
+        "BENCHMARKS.md. Applies to papers embedded from then on: `paperfeed index --rebuild` "
+        "re-embeds the others.",
+    )
     for_you_window_days: int = Field(
         default=7,
         ge=1,
@@ -343,6 +352,11 @@ class Settings(BaseSettings):
         if backend not in ("sqlite", "postgresql", "postgres"):
             raise ValueError("must be an sqlite:/// or postgresql:// URL")
         return value
+
+    @field_validator("embedding_document_tokens", mode="before")
+    @classmethod
+    def _empty_is_the_model_length(cls, value: object) -> object:
+        return None if value == "" else value  # `PAPERFEED_EMBEDDING_DOCUMENT_TOKENS=` unsets it
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -16,15 +25,52 @@ from paperfeed.cli.app import app, console, fail, out, ready_engine, shown
 from paperfeed.search.limits import MAX_RESULTS, MAX_SIMILAR
 
 
-def index_progress() -> Progress:
-    """A progress bar on stderr; each task's description (data, not markup) labels it."""
+def rate(task: Task) -> float | None:
+    """Items a second: rich's estimate over the last minute, else the average so far (rich's
+    needs two batches within the minute, and a batch of 256 abstracts can take longer)."""
+    speed = task.finished_speed or task.speed
+    if speed is None and task.completed and task.elapsed:
+        speed = task.completed / task.elapsed
+    return speed
+
+
+class RateColumn(ProgressColumn):
+    """The rate, e.g. "96 abstracts/s"."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = rate(task)
+        shown = "–" if speed is None else f"{speed:,.0f}" if speed >= 10 else f"{speed:.1f}"
+        return Text(f"{shown} {self.unit}/s", style="progress.data.speed")
+
+
+class EtaColumn(ProgressColumn):
+    """Time left at the current rate, e.g. "ETA 0:12:31"."""
+
+    def render(self, task: Task) -> Text:
+        speed = rate(task)
+        if task.total is None or not speed:
+            return Text("ETA -:--:--", style="progress.remaining")
+        left = max(0.0, task.total - task.completed) / speed
+        return Text(f"ETA {timedelta(seconds=round(left))}", style="progress.remaining")
+
+
+def index_progress(unit: str = "abstracts") -> Progress:
+    """A progress bar on stderr: each task's description (data, not markup), done of total,
+    the rate in ``unit`` a second, time taken and time left."""
     return Progress(
         TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(unit),
         TimeElapsedColumn(),
+        EtaColumn(),
         console=console,
         disable=not console.is_terminal,
+        speed_estimate_period=60,
     )
 
 
@@ -41,10 +87,13 @@ def update_dense_index(engine: Any, rebuild: bool = False) -> None:
             progress.update(task, completed=done, total=total)
 
         report = update_index(engine, embedder, rebuild=rebuild, progress=update)
+    window = getattr(embedder, "window", None)  # the GPU embedder reads the model's length
+    rate = f", {report.embedded / report.seconds:,.1f} abstracts/s" if report.embedded else ""
     console.print(
-        f"index ({report.model}, {report.vector_index}): {report.embedded:,} embedded, "
+        f"index ({report.model}, {report.vector_index}): {report.embedded:,} embedded"
+        f"{f' ({window} wordpieces each at most)' if window and report.embedded else ''}, "
         f"{report.up_to_date:,} already current, {report.papers:,} papers "
-        f"in {report.seconds:.1f} s",
+        f"in {report.seconds:.1f} s{rate}",
         highlight=False,
     )
 
@@ -138,7 +187,7 @@ def evaluate(
     from paperfeed.search.eval import evaluate_dataset
 
     try:
-        with index_progress() as progress:
+        with index_progress("items") as progress:
             task = progress.add_task("eval", total=None)
 
             def update(done: int, total: int) -> None:

@@ -31,6 +31,7 @@ MAX_LENGTH = 256
 # padding stays under a few percent; larger calls gain nothing on 2 cores and cost memory.
 CPU_TOKEN_BUDGET = 8192
 QUERY_CACHE_SIZE = 1024
+MIN_WINDOW = 16  # [CLS], [SEP] and a title's worth of wordpieces
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -55,6 +56,19 @@ def load_card(folder: Path) -> dict[str, Any]:
     """``model.json``: name, dim, max_length, pooling, source."""
     card: dict[str, Any] = json.loads((folder / "model.json").read_text())
     return card
+
+
+def document_window(card: dict[str, Any], window: int | None) -> int:
+    """The wordpieces of a document to embed: ``window``, at most the model's own length."""
+    longest = int(card.get("max_length", MAX_LENGTH))
+    if window is None:
+        return longest
+    if not MIN_WINDOW <= window <= longest:
+        raise ValueError(
+            f"embedding_document_tokens is {window}; model {card['name']!r} reads "
+            f"{MIN_WINDOW} to {longest} wordpieces a document"
+        )
+    return window
 
 
 def cpu_threads() -> int:
@@ -129,15 +143,21 @@ class OnnxEmbedder:
         calls: int | None = None,
         token_budget: int = CPU_TOKEN_BUDGET,
         max_rows: int = 256,
+        window: int | None = None,
     ) -> None:
         """``calls`` batches run at once, each on ``threads // calls`` threads (default: one
         single-threaded call per core). On 2 idle cores this embeds as fast as one two-thread
         call; while other work shares the cores it embeds ~20% more abstracts a second, as no
-        call waits for a thread of its own that another process holds (BENCHMARKS.md)."""
+        call waits for a thread of its own that another process holds (BENCHMARKS.md).
+
+        ``window``: the wordpieces of a document the model reads (default: the model's own
+        length); queries always get the model's own length."""
         card = load_card(folder)
         self.name = name or card["name"]
         self.dim = int(card["dim"])
         self.tokenizer = load_tokenizer(folder, int(card.get("max_length", MAX_LENGTH)))
+        self.window = document_window(card, window)
+        self.doc_tokenizer = load_tokenizer(folder, self.window)
         self.graph = folder / onnx_file
         threads = threads or cpu_threads()
         self.calls = max(1, min(calls or threads, threads))
@@ -167,7 +187,7 @@ class OnnxEmbedder:
     def embed_documents(self, texts: Sequence[str], *, sort: bool = True) -> Vectors:
         """Embed many texts; ``sort=False`` keeps input order in batches (for benchmarks)."""
         return embed_in_batches(
-            self.tokenizer,
+            self.doc_tokenizer,
             texts,
             self.dim,
             self._run,

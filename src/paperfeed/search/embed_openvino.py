@@ -18,12 +18,14 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from paperfeed.search.embed import OnnxEmbedder, cpu_threads, embed_in_batches, mean_pool, pad
-from paperfeed.search.types import Vectors
+
+if TYPE_CHECKING:  # like embed: at run time no SQLAlchemy (bench/embed.py runs without it)
+    from paperfeed.search.types import Vectors
 
 MS_DOMAIN = "com.microsoft"
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class OpenVinoEmbedder:
         name: str | None = None,
         precision: str | None = None,
         fallback: bool = False,
+        window: int | None = None,
     ) -> None:
         """``precision``: ``bf16`` or ``f32``; by default bf16 where the CPU has it natively.
 
@@ -56,9 +59,9 @@ class OpenVinoEmbedder:
         and should hold neither the float weights nor OpenVINO's threads. With ``fallback``,
         documents go to ONNX Runtime if OpenVINO cannot compile the model (a broken install
         must not stop indexing when nobody asked for OpenVINO by name)."""
-        self.queries = OnnxEmbedder(folder, name=name)
+        self.queries = OnnxEmbedder(folder, name=name, window=window)
         self.name, self.dim = self.queries.name, self.queries.dim
-        self.tokenizer = self.queries.tokenizer
+        self.tokenizer = self.queries.doc_tokenizer
         self.folder, self.precision, self.fallback = folder, precision, fallback
         self._compiled: Any = None
         self._unusable = False

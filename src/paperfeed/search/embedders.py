@@ -36,11 +36,14 @@ def get_embedder(settings: Settings | None = None) -> Embedder:
     """
     settings = settings or get_settings()
     device = str(getattr(settings, "embedding_device", "auto")).lower()
-    return _embedder(settings.embedding_model, device)
+    window = getattr(settings, "embedding_document_tokens", None)
+    return _embedder(settings.embedding_model, device, window)
 
 
 @lru_cache(maxsize=4)
-def _embedder(model: str, device: str) -> Embedder:
+def _embedder(model: str, device: str, window: int | None = None) -> Embedder:
+    """``window``: the wordpieces of a document the CPU embedders read (the GPU reads the
+    model's own length: it is fast enough for the whole text)."""
     folder = model_folder(model)
     if device == "cuda" or (device == "auto" and torch_cuda_available()):
         # Imported only here: it needs PyTorch, an optional dependency.
@@ -48,7 +51,7 @@ def _embedder(model: str, device: str) -> Embedder:
 
         return TorchEmbedder.for_folder(folder, name=model)
     if device == "openvino":
-        return embed_openvino.OpenVinoEmbedder(folder, name=model)
+        return embed_openvino.OpenVinoEmbedder(folder, name=model, window=window)
     if device == "auto" and embed_openvino.openvino_bf16_available():
-        return embed_openvino.OpenVinoEmbedder(folder, name=model, fallback=True)
-    return OnnxEmbedder(folder, name=model)
+        return embed_openvino.OpenVinoEmbedder(folder, name=model, fallback=True, window=window)
+    return OnnxEmbedder(folder, name=model, window=window)
