@@ -11,14 +11,15 @@ from datetime import UTC, date, datetime
 import feedparser
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from paperfeed import config
 from paperfeed.domain import PaperRecord
 from paperfeed.search.service import search
+from paperfeed.store.author_keys import author_match
 from paperfeed.store.engine import write_transaction
 from paperfeed.store.schema import papers
-from paperfeed.web import author_pages
+from paperfeed.web import author_pages, queries
 from paperfeed.web.app import create_app
 from tests.factories import add_papers
 
@@ -181,3 +182,31 @@ def test_anonymous_author_pages_are_cached(client: TestClient, corpus: dict[str,
     assert first.headers["x-page-cache"] == "miss"
     assert again.headers["x-page-cache"] == "hit"
     assert again.text == first.text
+
+
+@pytest.mark.parametrize("name", ["Yang Li", "Y. Li", "Li"])
+def test_author_lookups_use_the_name_key_index(
+    engine: Engine, corpus: dict[str, int], name: str
+) -> None:
+    """The author's papers and co-authors are read through ``ix_paper_authors_name_key`` (an
+    equality or one range), never by scanning every author row: what keeps a page fast at
+    1M papers. PostgreSQL is told to avoid sequential scans, as it would at that size rather
+    than on this tiny table."""
+    match = author_match(name)
+    assert match is not None
+    query = (
+        select(papers.c.pk)
+        .where(queries.by_author(match))
+        .order_by(*queries._BY_DAY)
+        .select_from(queries._FROM)
+        .limit(50)
+    )
+    with engine.begin() as conn:
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+        if conn.dialect.name == "sqlite":
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        else:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = " ".join(str(row[0]) for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+    assert "ix_paper_authors_name_key" in plan, plan
+    assert "SCAN paper_authors" not in plan, plan
