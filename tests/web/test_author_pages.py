@@ -204,7 +204,8 @@ def test_author_lookups_use_the_name_key_index(
     with engine.begin() as conn:
         sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
         if conn.dialect.name == "sqlite":
-            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            plan = " ".join(str(row[-1]) for row in rows)
         else:
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             plan = " ".join(str(row[0]) for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
