@@ -95,11 +95,17 @@ def test_co_authors_with_shared_counts(client: TestClient, corpus: dict[str, int
     ]  # not the author's own spellings, nor the hidden paper's co-author
 
 
-def test_an_initial_lists_every_matching_name(client: TestClient, corpus: dict[str, int]) -> None:
+def test_an_initial_lists_every_matching_name(
+    client: TestClient, corpus: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     html = client.get("/authors/Y.%20Li").text
     assert set(listed_ids(html)) == {*YANG_LI, "2401.00004"}
     assert "may stand for several authors" in html
     assert '<a href="/authors/Yu%20Li">Yu Li</a> 1' in html
+    assert "other names" not in html
+    monkeypatch.setattr(author_pages, "NAMES", 1)
+    few = client.get("/authors/Y.%20Li?page=1").text  # another address: not the cached page
+    assert "Yang Li</a> 2 and other names with fewer papers" in few
     surname = client.get("/authors/Li").text  # every Li, not Liu
     assert "2401.00004" in listed_ids(surname)
     assert "Wei Liu" not in surname.split('class="co-authors"')[0]

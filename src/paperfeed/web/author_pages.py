@@ -26,6 +26,8 @@ from paperfeed.web.templating import author_url, render_page
 
 PER_PAGE = 50
 CO_AUTHORS = 10
+# The names an initial stands for, listed on its page (most papers first).
+NAMES = 20
 MAX_NAME = 200
 API_MAX_LIMIT = 100
 
@@ -68,11 +70,12 @@ def author_page(request: Request, engine: EngineDep, name: str, page: PageQuery 
     if found.page > found.pages:
         raise HTTPException(404, f"This list has {found.pages} page(s); there is no page {page}.")
     mark_voted(request, engine, found.items)
-    names = queries.author_names(engine, author.match)
+    names = queries.author_names(engine, author.match, NAMES + 1)
     context = {
         "author": author,
         "heading": names[0][0] if len(names) == 1 else author.name,
-        "names": names,
+        "names": names[:NAMES],
+        "more_names": len(names) > NAMES,
         "found": found,
         "co_authors": queries.co_authors(engine, author.match, CO_AUTHORS),
         "pager": Pager(author_url(name), found.page, found.pages),
