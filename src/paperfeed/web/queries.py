@@ -426,10 +426,21 @@ def author_names(engine: Engine, match: AuthorMatch, limit: int = 20) -> list[tu
         return [(row.name, int(row.n)) for row in conn.execute(query)]
 
 
+# Co-authors are counted over at most this many of an author's papers (the newest stored).
+CO_AUTHOR_PAPERS = 1_000
+
+
 def co_authors(engine: Engine, match: AuthorMatch, limit: int = 10) -> list[tuple[str, int]]:
     """The ``limit`` authors who share most visible papers with ``match``'s, with the count of
-    shared papers (one spelling per key: the most common one, ties by name)."""
-    theirs = select(paper_authors.c.paper_pk).where(author_rows(match))
+    shared papers (one spelling per key: the first by name), among the author's
+    ``CO_AUTHOR_PAPERS`` most recently stored papers: a bounded read however many papers a
+    name (a common surname alone) matches."""
+    theirs = (
+        select(paper_authors.c.paper_pk)
+        .where(author_rows(match))
+        .order_by(paper_authors.c.paper_pk.desc())
+        .limit(CO_AUTHOR_PAPERS)
+    )
     other = paper_authors.alias("other")
     count = func.count(func.distinct(other.c.paper_pk)).label("n")
     query = (
