@@ -139,7 +139,10 @@ def test_a_paper_shows_title_link_authors_teaser_day_and_categories(
     # The title opens the paper page; the arXiv page is one more link.
     assert '<a href="/papers/2401.12345">Landmark Attention</a>' in html
     assert 'href="https://arxiv.org/abs/2401.12345"' in html
-    assert "Ada Lovelace, Alan Turing" in html
+    assert (  # each name a link to its author page
+        '<a class="author" href="/authors/Ada%20Lovelace">Ada Lovelace</a>, '
+        '<a class="author" href="/authors/Alan%20Turing">Alan Turing</a>'
+    ) in html
     assert "cs.CL" in html and "cs.LG" in html
     assert "Long words Long words" in html and "…" in html  # a teaser, not the whole abstract
     assert '<time datetime="2026-05-04">' in html

@@ -26,6 +26,7 @@ from paperfeed.web import feed_pages
 from paperfeed.web.app import create_app
 from paperfeed.web.auth_deps import SESSION_COOKIE
 from paperfeed.web.citation import bibtex
+from paperfeed.web.templating import author_url
 from tests.conftest import arxiv_rows
 from tests.factories import add_papers, add_user, load_user
 from tests.web.test_home import HOSTILE, assert_security_headers, only_site_scripts, scan
@@ -275,7 +276,8 @@ def test_paper_page_shows_everything_about_the_paper(engine: Engine, client: Tes
     assert_security_headers(response)
     html = response.text
     assert f'<h1 id="paper-title">{record.title}</h1>' in html
-    assert ", ".join(record.authors) in html
+    authors = ", ".join(f'<a class="author" href="{author_url(a)}">{a}</a>' for a in record.authors)
+    assert authors in html  # every name a link to its author page
     assert record.abstract[:80] in html
     for href in (
         f"https://arxiv.org/abs/{record.id}",

@@ -23,6 +23,7 @@ from paperfeed.web import (
     admin_pages,
     api,
     auth_pages,
+    author_pages,
     community_api,
     community_routes,
     docs_page,
@@ -106,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(library_api.router)
     app.include_router(auth_pages.router)
     app.include_router(feed_pages.router)
+    app.include_router(author_pages.router)
+    app.include_router(author_pages.api_router)
     app.include_router(feeds.router)
     # Last: their `{paper_id:path}` routes would swallow /papers/<id>/... and /api/papers/....
     app.include_router(hf_api.router)

@@ -19,8 +19,10 @@ from fastapi.responses import Response
 
 from paperfeed.search.service import search
 from paperfeed.web import queries
+from paperfeed.web.author_pages import parse_author
 from paperfeed.web.deps import EngineDep, RetrieverDep
 from paperfeed.web.search_page import MAX_QUERY, Filters, SortName, parse_day, search_url
+from paperfeed.web.templating import author_url
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 
@@ -29,6 +31,7 @@ DAILY_DAYS = 7
 FEED_ITEMS = 100
 TRENDING_ITEMS = 50
 SEARCH_ITEMS = 50
+AUTHOR_ITEMS = 50
 FEED_MAX_AGE = 300  # seconds
 MEDIA = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -189,6 +192,17 @@ def trending_feed(request: Request, engine: EngineDep, kind: str) -> Response:
     """The trending papers, highest score first, each with why it is trending."""
     items = queries.trending_page(engine, 1, TRENDING_ITEMS).items
     return _respond(request, kind, "paperfeed: trending papers", "/trending", items)
+
+
+@router.get("/authors/{name}.{kind}")
+def author_feed(request: Request, engine: EngineDep, name: str, kind: str) -> Response:
+    """An author's newest papers (the author page's list: the name matched as there)."""
+    author = parse_author(name)
+    total, items = queries.author_slice(engine, author.match, 0, AUTHOR_ITEMS)
+    if total == 0:
+        raise HTTPException(404, f"No papers by an author called “{author.name}”.")
+    title = f"paperfeed: papers by {author.name}"
+    return _respond(request, kind, title, author_url(author.name), items)
 
 
 @router.get("/search.{kind}")

@@ -1,8 +1,8 @@
 """One cache for the anonymous pages and every feed, with one invalidation rule.
 
 ``PageCache`` (ASGI middleware, the innermost layer) keeps the answer to an anonymous ``GET`` of
-a cacheable path (:data:`CACHEABLE`: day, week, month, home, trending, paper pages, feeds) in
-memory under the database's page generation (``store.page_generation``): any write that
+a cacheable path (:data:`CACHEABLE`: day, week, month, home, trending, paper and author pages,
+feeds) in memory under the database's page generation (``store.page_generation``): any write that
 changes what a page shows (vote, comment, ingest, hiding, moderation, a trending recompute)
 moves the generation, by trigger, in every process at once, and every kept page is then stale.
 Each request reads the generation (one primary-key read), never the page's own queries.
@@ -35,7 +35,7 @@ from paperfeed.web.auth_deps import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
 
-CACHEABLE = re.compile(r"^/(?:$|date/|week/|month/|trending$|papers/|feeds/)")
+CACHEABLE = re.compile(r"^/(?:$|date/|week/|month/|trending$|papers/|feeds/|authors/)")
 MAX_ENTRIES = 4096
 MAX_BYTES = 64 * 1024 * 1024
 # Anonymous pages: a browser may keep them but must ask again (a cheap 304) before reuse.

@@ -18,9 +18,10 @@ from paperfeed.config import get_settings
 from paperfeed.domain import Paper
 from paperfeed.rank.trending import decay_factor, decayed, load_terms, why_trending
 from paperfeed.store import paper_reads
+from paperfeed.store.author_keys import AuthorMatch
 from paperfeed.store.community_schema import paper_stats, submissions, users
 from paperfeed.store.papers import count_papers, find_by_ids
-from paperfeed.store.schema import paper_categories, papers
+from paperfeed.store.schema import paper_authors, paper_categories, papers
 
 # A paper's day, visibility and upvotes: the store's one read model (store.paper_reads).
 _DAY = paper_reads.DAY
@@ -381,3 +382,83 @@ def listed_by_ids(engine: Engine, ids: list[str]) -> list[ListedPaper]:
         items = _listed(conn, papers.c.id.in_(ids), [papers.c.pk], 0, len(ids))
     by_id = {item.paper.id: item for item in items}
     return [by_id[paper_id] for paper_id in ids if paper_id in by_id]
+
+
+# Authors (``/authors/{name}``): one normalisation, store.author_keys, the same as search's
+# ``author:`` filter, read through the ``name_key`` index (migration 0008).
+
+
+def author_rows(match: AuthorMatch, key: Any = paper_authors.c.name_key) -> ColumnElement[bool]:
+    """``paper_authors`` rows whose key ``match`` names: its own key, or (an initial, a lone
+    surname) the keys that start with it at a word boundary, as one index range."""
+    if not match.prefix:
+        return key == match.key
+    # "li" matches "li" and "li yang", not "liu": the prefix ends at a word boundary.
+    spaced = match.key + " " if " " not in match.key else match.key
+    upper = spaced[:-1] + chr(ord(spaced[-1]) + 1)
+    return or_(key == match.key, and_(key >= spaced, key < upper))
+
+
+def by_author(match: AuthorMatch) -> ColumnElement[bool]:
+    """Papers with an author ``match`` names."""
+    return papers.c.pk.in_(select(paper_authors.c.paper_pk).where(author_rows(match)))
+
+
+def author_papers(engine: Engine, match: AuthorMatch, page: int, per_page: int) -> PaperList:
+    """The visible papers of the author(s) ``match`` names, newest day first."""
+    return _page(engine, by_author(match), _BY_DAY, page, per_page)
+
+
+def author_slice(
+    engine: Engine, match: AuthorMatch, offset: int, limit: int
+) -> tuple[int, list[ListedPaper]]:
+    """How many visible papers ``match``'s authors have, and ``limit`` of them from ``offset``,
+    newest day first (the API's paging by offset)."""
+    with engine.connect() as conn:
+        where = by_author(match)
+        return _count(conn, where), _listed(conn, where, _BY_DAY, offset, limit)
+
+
+def author_names(engine: Engine, match: AuthorMatch, limit: int = 20) -> list[tuple[str, int]]:
+    """The spellings ``match`` covers on visible papers, with their paper counts, most first."""
+    count = func.count(func.distinct(paper_authors.c.paper_pk)).label("n")
+    query = (
+        select(paper_authors.c.name, count)
+        .join(papers, papers.c.pk == paper_authors.c.paper_pk)
+        .where(_VISIBLE, author_rows(match))
+        .group_by(paper_authors.c.name)
+        .order_by(count.desc(), paper_authors.c.name)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [(row.name, int(row.n)) for row in conn.execute(query)]
+
+
+# Co-authors are counted over at most this many of an author's papers (the newest stored).
+CO_AUTHOR_PAPERS = 1_000
+
+
+def co_authors(engine: Engine, match: AuthorMatch, limit: int = 10) -> list[tuple[str, int]]:
+    """The ``limit`` authors who share most visible papers with ``match``'s, with the count of
+    shared papers (one spelling per key: the first by name), among the author's
+    ``CO_AUTHOR_PAPERS`` most recently stored papers: a bounded read however many papers a
+    name (a common surname alone) matches."""
+    theirs = (
+        select(paper_authors.c.paper_pk)
+        .where(author_rows(match))
+        .order_by(paper_authors.c.paper_pk.desc())
+        .limit(CO_AUTHOR_PAPERS)
+    )
+    other = paper_authors.alias("other")
+    count = func.count(func.distinct(other.c.paper_pk)).label("n")
+    query = (
+        select(func.min(other.c.name).label("name"), count)
+        .join(papers, papers.c.pk == other.c.paper_pk)
+        .where(_VISIBLE, other.c.paper_pk.in_(theirs), other.c.name_key != "")
+        .where(~author_rows(match, other.c.name_key))
+        .group_by(other.c.name_key)
+        .order_by(count.desc(), func.min(other.c.name))
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [(row.name, int(row.n)) for row in conn.execute(query)]

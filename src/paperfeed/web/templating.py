@@ -6,6 +6,7 @@ import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from starlette.requests import Request
@@ -54,6 +55,12 @@ def teaser(text: str, limit: int = TEASER_CHARS) -> str:
 
 def long_day(day: date) -> str:
     return f"{day:%A}, {day.day} {day:%B %Y}"
+
+
+def author_url(name: str) -> str:
+    """The author page of ``name`` (web/author_pages.py), every character but letters and
+    digits escaped (a slash in a name stays inside the one path segment)."""
+    return f"/authors/{quote(name, safe='')}"
 
 
 def short_authors(authors: list[str], limit: int = 6) -> str:
@@ -111,6 +118,7 @@ def make_templates() -> Jinja2Templates:
     env.filters.update(teaser=teaser, long_day=long_day, short_authors=short_authors)
     env.globals.update(
         arxiv_url=arxiv_url,
+        author_url=author_url,
         paper_url=paper_url,
         static_version=static_version(),
         viewer=viewer,
