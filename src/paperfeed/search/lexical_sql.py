@@ -35,8 +35,8 @@ class LexicalParams:
     abstract_weight: float = 1.0
     # A word in more documents than this is too costly to score (and says little): ~2 us a
     # posting in bm25 on this machine. 10k, not 5k: at 74,728 papers ordinary topic words pass
-    # 5k, and dropping them cost known-item MRR@10 0.64 -> 0.75 (lexical), 0.68 -> 0.73
-    # (default); p50 1.7x, p99 1.1x of 5k. 20k/no cap score higher but cost 3.4x/6.7x at p50
+    # 5k, and dropping them cost known-item MRR@10 0.64 -> 0.73 (lexical), 0.69 -> 0.75
+    # (default); p50 1.7x, p99 1.1-1.5x of 5k. 20k/no cap score higher but cost 3.3x/6.3x at p50
     # (BENCHMARKS.md, "The document-frequency cap (issue 16)"). A fixed cap keeps the cost
     # bounded as the store grows; a cap that is a fraction of the store would not.
     max_term_df: int = 10_000
