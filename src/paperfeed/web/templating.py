@@ -115,7 +115,7 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(teaser=teaser, long_day=long_day, short_authors=short_authors)
+    env.filters.update(teaser=teaser, long_day=long_day)
     env.globals.update(
         arxiv_url=arxiv_url,
         author_url=author_url,
