@@ -52,7 +52,11 @@ async def _run(call: Callable[[], T]) -> T:
 
 def build_server(app: FastAPI) -> MCPServer:
     """The MCP server with paperfeed's five tools, over ``app``'s engine and retriever."""
-    server: MCPServer = MCPServer(name="paperfeed", version=__version__, instructions=INSTRUCTIONS)
+    # The SDK configures Python's root logger at the level given (its default, INFO, would
+    # print a line per session start): paperfeed's logs stay quiet by default.
+    server: MCPServer = MCPServer(
+        name="paperfeed", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+    )
 
     @server.tool(annotations=READ_ONLY)
     async def search_papers(query: str, limit: Limit = 10) -> list[tools.SearchHit]:
