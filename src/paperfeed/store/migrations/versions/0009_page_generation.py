@@ -36,7 +36,7 @@ PAGE_TABLES = (
 )
 
 _PG_FUNCTION = """
-CREATE FUNCTION bump_page_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION bump_page_generation() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF current_setting('paperfeed.page_generation_bumped', true) IS DISTINCT FROM 'on' THEN
         UPDATE page_generation SET value = value + 1 WHERE id = 1;
