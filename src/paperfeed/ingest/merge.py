@@ -112,7 +112,7 @@ def _merge_links(current: list[Link], incoming: list[Link]) -> list[Link]:
 
 def content_hash(paper: Paper) -> str:
     """A digest of everything a source can change, to skip writes that change nothing."""
-    data = (
+    data: tuple[object, ...] = (
         paper.id,
         paper.title,
         paper.abstract,
