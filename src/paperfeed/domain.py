@@ -48,6 +48,9 @@ class PaperRecord:
     featured_day: date | None = None
     submitter: str | None = None
     upvotes: int | None = None
+    # Hugging Face's machine-written summary and keywords (``paper.ai_summary``/``ai_keywords``).
+    ai_summary: str | None = None
+    ai_keywords: list[str] = field(default_factory=list)
     location: str = ""
 
 
@@ -82,3 +85,5 @@ class Paper:
     submitter: str | None
     upvotes: int
     first_seen_at: datetime | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] = field(default_factory=list)

@@ -119,3 +119,33 @@ def test_unreadable_documents_are_ingest_errors(body: bytes, message: str) -> No
 
 def test_empty_list_is_no_papers() -> None:
     assert run(b"[]") == []
+
+
+def test_ai_summary_and_keywords_are_read_where_the_hub_sends_them() -> None:
+    recorded = TEST_DATA / "recorded" / "hf_daily_2024-01-12.json"
+    by_id = {r.id: r for r in records(run(recorded.read_bytes()))}
+    palp = by_id["2401.06105"]
+    assert palp.ai_summary == "PALP personalises text-to-image models on one prompt."
+    assert palp.ai_keywords == ["personalization", "text-to-image", "score distillation"]
+    assert by_id["2401.06066"].ai_summary is None and by_id["2401.06066"].ai_keywords == []
+    # A bare paper object (/api/papers/{id}) carries them at its top level.
+    bare = {"id": "2401.00001", "title": "T", "ai_summary": "S.", "ai_keywords": ["k"]}
+    (found,) = records(run(bare))
+    assert (found.ai_summary, found.ai_keywords) == ("S.", ["k"])
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"ai_keywords": "llm, rlhf"}, "ai_keywords is not a list (str)"),
+        ({"ai_keywords": ["llm", 3]}, "ai_keywords has a int, not a string"),
+        ({"ai_summary": 7}, "ai_summary"),
+    ],
+)
+def test_ai_fields_of_the_wrong_shape_are_record_errors(
+    fields: dict[str, Any], message: str
+) -> None:
+    item = {"paper": {"id": "2401.00001", "title": "T", **fields}}
+    (error,) = run([item])
+    assert isinstance(error, RecordError)
+    assert error.location == "hf.json record 1" and message in error.reason

@@ -84,3 +84,42 @@ def test_paper_info_dates_and_bibtex_year(hub_items: list[dict[str, object]], hf
     with TestClient(create_app(), base_url="https://testserver") as client:
         page = client.get(f"/papers/{UNDATED}").text
     assert '<time datetime="2024-03-01">' in page and "year = {2024}" in page
+
+
+def test_ai_summary_and_keywords_reach_the_hub_client_and_the_page(
+    hub_items: list[dict[str, object]], hf: HfApi
+) -> None:
+    hub = next(i["paper"] for i in hub_items if "ai_summary" in i["paper"])  # type: ignore[operator]
+    assert isinstance(hub, dict)
+    info = hf.paper_info(hub["id"])
+    assert info.ai_summary == hub["ai_summary"] and info.ai_keywords == hub["ai_keywords"]
+    listed = {p.id: p for p in hf.list_daily_papers(date=DAY.isoformat())}
+    assert listed[hub["id"]].ai_summary == hub["ai_summary"]
+    assert listed[hub["id"]].ai_keywords == hub["ai_keywords"]
+    others = [p for pid, p in listed.items() if pid != hub["id"]]
+    assert others and all(p.ai_summary is None and p.ai_keywords is None for p in others)
+    with TestClient(create_app(), base_url="https://testserver") as client:
+        page = client.get(f"/papers/{hub['id']}").text
+        plain = client.get(f"/papers/{others[0].id}").text
+    assert "AI summary" in page and "(from Hugging Face)" in page
+    assert f"<p>{hub['ai_summary']}</p>" in page
+    assert 'href="/search?q=score%20distillation">score distillation</a>' in page
+    assert "AI summary" not in plain
+
+
+def test_ai_fields_on_the_page_are_escaped(engine: Engine) -> None:
+    record = PaperRecord(
+        id="2401.00002",
+        title="A paper",
+        abstract="Text.",
+        ai_summary="<script>alert(1)</script> & more",
+        ai_keywords=['<img src=x onerror="alert(2)">'],
+    )
+    add_papers(engine, record)
+    with TestClient(create_app(), base_url="https://testserver") as client:
+        page = client.get("/papers/2401.00002").text
+    assert (
+        "<script>alert(1)" not in page
+        and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
+    )
+    assert "<img" not in page and "&lt;img src=x onerror=" in page

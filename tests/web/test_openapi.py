@@ -56,6 +56,9 @@ def test_answers_are_response_models(engine: Engine) -> None:
     assert item_model("GET /api/papers/{paper_id}/similar") == "SimilarItem"
     paper = schema["components"]["schemas"]["HfPaper"]["properties"]
     assert {"upvotes", "numComments", "githubRepo", "githubStars", "projectPage"} <= set(paper)
+    assert {"ai_summary", "ai_keywords"} <= set(paper)
+    daily = schema["components"]["schemas"]["DailyPaper"]["properties"]
+    assert {"ai_summary", "ai_keywords"} <= set(daily)  # where huggingface_hub reads them
 
 
 def test_routes_that_need_a_user_carry_the_token_scheme(engine: Engine) -> None:

@@ -255,6 +255,8 @@ def _encode(item: PaperRecord | RecordError) -> tuple[Any, ...]:
         _day(record.featured_day),
         record.submitter,
         record.upvotes,
+        record.ai_summary,
+        record.ai_keywords,
         record.location,
     )
     return (
@@ -278,7 +280,8 @@ def _decode(entry: tuple[Any, ...]) -> Prepared | RecordError:
 def _decode_record(encoded: bytes) -> PaperRecord:
     fields = marshal.loads(encoded)
     (title, abstract, rid, authors, categories, published, updated, versions) = fields[:8]
-    (doi, journal_ref, comment, links, featured, submitter, upvotes, location) = fields[8:]
+    (doi, journal_ref, comment, links, featured, submitter, upvotes) = fields[8:15]
+    (ai_summary, ai_keywords, location) = fields[15:]
     return PaperRecord(
         title=title,
         abstract=abstract,
@@ -295,6 +298,8 @@ def _decode_record(encoded: bytes) -> PaperRecord:
         featured_day=_date(featured),
         submitter=submitter,
         upvotes=upvotes,
+        ai_summary=ai_summary,
+        ai_keywords=ai_keywords,
         location=location,
     )
 

@@ -38,6 +38,8 @@ def new_paper(paper_id: str, record: PaperRecord) -> Paper:
         featured_day=record.featured_day or None,
         submitter=record.submitter or None,
         upvotes=record.upvotes if record.upvotes is not None else 0,
+        ai_summary=record.ai_summary or None,
+        ai_keywords=list(record.ai_keywords),
     )
 
 
@@ -61,6 +63,8 @@ def merge(current: Paper, record: PaperRecord, paper_id: str | None = None) -> P
         featured_day=record.featured_day or current.featured_day,
         submitter=record.submitter or current.submitter,
         upvotes=record.upvotes if record.upvotes is not None else current.upvotes,
+        ai_summary=record.ai_summary or current.ai_summary,
+        ai_keywords=list(record.ai_keywords) or current.ai_keywords,
     )
 
 
@@ -108,7 +112,7 @@ def _merge_links(current: list[Link], incoming: list[Link]) -> list[Link]:
 
 def content_hash(paper: Paper) -> str:
     """A digest of everything a source can change, to skip writes that change nothing."""
-    data = (
+    data: tuple[object, ...] = (
         paper.id,
         paper.title,
         paper.abstract,
@@ -125,4 +129,7 @@ def content_hash(paper: Paper) -> str:
         paper.submitter,
         paper.upvotes,
     )
+    if paper.ai_summary or paper.ai_keywords:
+        # Only when present: the digests of papers without them stay as they were stored.
+        data = (*data, paper.ai_summary, paper.ai_keywords)
     return hashlib.md5(orjson.dumps(data), usedforsecurity=False).hexdigest()

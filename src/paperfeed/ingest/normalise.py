@@ -13,6 +13,9 @@ MAX_TITLE = 1_000
 MAX_ABSTRACT = 100_000
 MAX_AUTHORS = 5_000
 MAX_CATEGORY = 64
+MAX_AI_SUMMARY = 5_000  # the Hub's are a sentence or two
+MAX_AI_KEYWORDS = 100
+MAX_AI_KEYWORD = 200
 MAX_VERSION = 999_999  # as many digits as an arXiv id's version may have (ids.py)
 
 
@@ -68,6 +71,8 @@ def collapse(text: str) -> str:
 def prepare(record: PaperRecord) -> Prepared | RecordError:
     record.title = collapse(record.title or "")
     record.abstract = collapse(record.abstract or "")
+    record.ai_summary = collapse(record.ai_summary or "") or None
+    record.ai_keywords = _keywords(record.ai_keywords)
     key = title_key(record.title)
     problem = _problem(record, key)
     if problem:
@@ -81,6 +86,15 @@ def prepare(record: PaperRecord) -> Prepared | RecordError:
     record.authors = [a for a in (collapse(name) for name in record.authors) if a]
     record.categories = list(dict.fromkeys(_categories(record.categories)))
     return Prepared(paper_id, key, record)
+
+
+def _keywords(raw: list[str]) -> list[str]:
+    """Trimmed, blank ones dropped, each once (the first spelling of any letter case)."""
+    by_key: dict[str, str] = {}
+    for word in (collapse(w) for w in raw):
+        if word:
+            by_key.setdefault(word.casefold(), word)
+    return list(by_key.values())
 
 
 def _categories(raw: list[str]) -> list[str]:
@@ -100,7 +114,17 @@ def _problem(record: PaperRecord, key: str) -> str | None:
         return f"abstract longer than {MAX_ABSTRACT} characters"
     if len(record.authors) > MAX_AUTHORS:
         return f"more than {MAX_AUTHORS} authors"
-    return _nul_problem(record) or _number_problem(record)
+    return _ai_problem(record) or _nul_problem(record) or _number_problem(record)
+
+
+def _ai_problem(record: PaperRecord) -> str | None:
+    if record.ai_summary and len(record.ai_summary) > MAX_AI_SUMMARY:
+        return f"ai_summary longer than {MAX_AI_SUMMARY:,} characters"
+    if len(record.ai_keywords) > MAX_AI_KEYWORDS:
+        return f"more than {MAX_AI_KEYWORDS} ai_keywords"
+    if any(len(word) > MAX_AI_KEYWORD for word in record.ai_keywords):
+        return f"an ai_keywords entry longer than {MAX_AI_KEYWORD} characters"
+    return None
 
 
 def _texts(record: PaperRecord) -> Iterator[tuple[str, str | None]]:
@@ -110,6 +134,8 @@ def _texts(record: PaperRecord) -> Iterator[tuple[str, str | None]]:
     yield from (("authors", name) for name in record.authors)
     yield from (("categories", name) for name in record.categories)
     yield from (("links", link.url) for link in record.links)
+    yield ("ai_summary", record.ai_summary)
+    yield from (("ai_keywords", word) for word in record.ai_keywords)
 
 
 def _nul_problem(record: PaperRecord) -> str | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, func, select
 
 from paperfeed.domain import Link, Paper, Version
@@ -122,6 +123,15 @@ def _load_children(conn: Connection, pks: list[int]) -> dict[str, dict[int, list
     return loaded
 
 
+def encode_keywords(keywords: list[str]) -> str | None:
+    """The ai_keywords column's text: a JSON array, NULL for none (most papers)."""
+    return orjson.dumps(keywords).decode() if keywords else None
+
+
+def decode_keywords(stored: str | None) -> list[str]:
+    return [str(word) for word in orjson.loads(stored)] if stored else []
+
+
 def _to_stored(row: Any, children: dict[str, dict[int, list[Any]]]) -> StoredPaper:
     pk = row["pk"]
     paper = Paper(
@@ -141,6 +151,8 @@ def _to_stored(row: Any, children: dict[str, dict[int, list[Any]]]) -> StoredPap
         submitter=row["submitter"],
         upvotes=row["external_upvotes"],
         first_seen_at=row["first_seen_at"],
+        ai_summary=row["ai_summary"],
+        ai_keywords=decode_keywords(row["ai_keywords"]),
     )
     return StoredPaper(pk, paper, row["content_hash"])
 
@@ -159,7 +171,9 @@ _PAPER_COLUMNS = (
     "featured_day",
     "submitter",
     "external_upvotes",
-    "content_hash",
+    "ai_summary",
+    "ai_keywords",
+    "content_hash",  # last: PaperRows.content_hash reads it there
 )
 _CHILD_COLUMNS = {
     paper_authors: ("paper_pk", "position", "name", "name_key"),
@@ -207,6 +221,8 @@ def paper_rows(paper: Paper, title_key: str, digest: str, day: DayEncoder) -> Pa
         day(paper.featured_day),
         paper.submitter,
         paper.upvotes,
+        paper.ai_summary,
+        encode_keywords(paper.ai_keywords),
         digest,
     )
     return PaperRows(

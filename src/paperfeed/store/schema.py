@@ -64,6 +64,9 @@ papers = Table(
     Column("featured_day", Date, index=True),
     Column("submitter", String(255)),
     Column("external_upvotes", Integer, nullable=False, default=0),
+    # Hugging Face's AI summary and keywords (the keywords as a JSON array of strings).
+    Column("ai_summary", Text),
+    Column("ai_keywords", Text),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("content_hash", String(32), nullable=False),

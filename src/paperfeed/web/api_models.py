@@ -68,6 +68,12 @@ class HfPaper(BaseModel):
     githubRepo: str | None
     githubStars: int | None
     projectPage: str | None
+    ai_summary: str | None = Field(
+        default=None, description="Hugging Face's AI-written summary, when imported from there."
+    )
+    ai_keywords: list[str] | None = Field(
+        default=None, description="Hugging Face's AI-extracted keywords, when imported."
+    )
     categories: list[str]
     doi: str | None
     url: str = Field(description="The paper's page on this site.")
@@ -89,6 +95,8 @@ class DailyPaper(BaseModel):
     githubRepo: str | None
     githubStars: int | None
     projectPage: str | None
+    ai_summary: str | None = None
+    ai_keywords: list[str] | None = None
     submittedBy: HfUser | None = None
     source: str = "paperfeed"
 

@@ -42,6 +42,9 @@ def paper_object(item: queries.ListedPaper, base_url: str) -> dict[str, Any]:
         "githubRepo": code.url if code else None,
         "githubStars": code.stars if code else None,
         "projectPage": project.url if project else None,
+        # Hugging Face's machine-written summary and keywords, when an import brought them.
+        "ai_summary": paper.ai_summary,
+        "ai_keywords": paper.ai_keywords or None,
         "categories": paper.categories,
         "doi": paper.doi,
         "url": f"{base_url.rstrip('/')}/papers/{paper.id}",
@@ -68,6 +71,8 @@ def daily_item(item: queries.ListedPaper, base_url: str, submitter: str | None) 
         "githubRepo": paper["githubRepo"],
         "githubStars": paper["githubStars"],
         "projectPage": paper["projectPage"],
+        "ai_summary": paper["ai_summary"],
+        "ai_keywords": paper["ai_keywords"],
         "source": "paperfeed",
     }
     if user is not None:

@@ -1,7 +1,8 @@
 """Hugging Face Daily Papers JSON, in the shapes the Hub serves and people save.
 
 - ``/api/daily_papers``: a list of ``{paper: {id, title, summary, authors: [{name}],
-  publishedAt, upvotes, githubRepo, githubStars, projectPage, submittedOnDailyBy, ...},
+  publishedAt, upvotes, githubRepo, githubStars, projectPage, submittedOnDailyBy, ai_summary,
+  ai_keywords: [str], ...},
   title, summary, publishedAt, numComments, submittedBy: {name, fullname}, ...}``. The item's
   own ``publishedAt`` is when it went on Daily Papers (huggingface_hub reads it as
   ``submitted_at``); ``paper.publishedAt`` is the arXiv publication;
@@ -90,6 +91,8 @@ def item_record(item: Mapping[str, Any], key: str | None, location: str) -> Pape
         submitter=_submitter(_lookup(item, paper, "submittedBy", "submittedOnDailyBy")),
         upvotes=f.count(_lookup(paper, item, "upvotes"), "upvotes"),
         links=_links(item, paper, paper_id, url),
+        ai_summary=f.text(_lookup(paper, item, "ai_summary"), "ai_summary"),
+        ai_keywords=_keywords(_lookup(paper, item, "ai_keywords")),
         location=location,
     )
 
@@ -117,6 +120,18 @@ def _featured_day(item: Mapping[str, Any], paper: Mapping[str, Any]) -> date | N
         return f.parse_date(day or paper.get("submittedOnDailyAt"), "publishedAt")
     # A bare paper says when it was on Daily Papers; the keyed sample's only date stands for it.
     return f.parse_date(f.first(item, "submittedOnDailyAt", "publication_date"), "date")
+
+
+def _keywords(value: object) -> list[str]:
+    """The Hub's AI keywords: a list of strings (trimmed and de-duplicated by ingest)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise f.FieldError(f"ai_keywords is not a list ({type(value).__name__})")
+    for word in value:
+        if not isinstance(word, str):
+            raise f.FieldError(f"ai_keywords has a {type(word).__name__}, not a string")
+    return list(value)
 
 
 def _submitter(user: object) -> str | None:
