@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from playwright import sync_api
 from sqlalchemy import Engine, select
 
+from paperfeed import config
 from paperfeed.store.community_schema import paper_stats
 from tests.factories import add_papers
 from tests.web.chromium import ARGS, CHROMIUM, needs_chromium
@@ -17,7 +19,18 @@ from tests.web.test_pages import real
 pytestmark = needs_chromium
 
 
-def test_views_and_pages_in_chromium(engine: Engine, site: str) -> None:  # noqa: F811
+@pytest.fixture
+def flush_each_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Views are written one by one (not in batches), so the test can read them at once."""
+    monkeypatch.setenv("PAPERFEED_VIEW_FLUSH_BATCH", "1")
+    config.get_settings.cache_clear()
+
+
+def test_views_and_pages_in_chromium(
+    flush_each_view: None,
+    engine: Engine,
+    site: str,  # noqa: F811
+) -> None:
     today = datetime.now(UTC).date()
     record = real(0, featured_day=today, upvotes=3)
     pk = add_papers(engine, record)[str(record.id)]
@@ -26,7 +39,8 @@ def test_views_and_pages_in_chromium(engine: Engine, site: str) -> None:  # noqa
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         errors: list[str] = []
         for visit in range(2):
-            context = browser.new_context()
+            # A person is a keyed hash of address and browser: another browser is another one.
+            context = browser.new_context(user_agent=f"Mozilla/5.0 paperfeed-test-{visit}")
             page = context.new_page()
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             for _ in range(2):  # a reload in the same browser counts no second view
