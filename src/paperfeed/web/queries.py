@@ -210,17 +210,30 @@ def day_papers(
 
 def day_categories(engine: Engine, day: date, limit: int = 12) -> list[tuple[str, int]]:
     """The ``limit`` categories with most papers on ``day``, with their counts, most first."""
-    count = func.count().label("n")
+    table = paper_categories
+    return _top_counts(engine, table.c.category, table.c.paper_pk, on_day(day), limit)
+
+
+def _top_counts(
+    engine: Engine,
+    value: ColumnElement[Any],
+    paper_pk: ColumnElement[Any],
+    where: ColumnElement[bool],
+    limit: int,
+) -> list[tuple[str, int]]:
+    """The ``limit`` values of a paper's child column most common among visible papers that
+    match ``where``, each with its number of papers, most first."""
+    count = func.count(func.distinct(paper_pk)).label("n")
     query = (
-        select(paper_categories.c.category, count)
-        .join(papers, papers.c.pk == paper_categories.c.paper_pk)
-        .where(_VISIBLE, on_day(day))
-        .group_by(paper_categories.c.category)
-        .order_by(count.desc(), paper_categories.c.category)
+        select(value.label("value"), count)
+        .join(papers, papers.c.pk == paper_pk)
+        .where(_VISIBLE, where)
+        .group_by(value)
+        .order_by(count.desc(), value)
         .limit(limit)
     )
     with engine.connect() as conn:
-        return [(row.category, int(row.n)) for row in conn.execute(query)]
+        return [(row.value, int(row.n)) for row in conn.execute(query)]
 
 
 def range_papers(
@@ -421,17 +434,8 @@ def author_slice(
 
 def author_names(engine: Engine, match: AuthorMatch, limit: int = 20) -> list[tuple[str, int]]:
     """The spellings ``match`` covers on visible papers, with their paper counts, most first."""
-    count = func.count(func.distinct(paper_authors.c.paper_pk)).label("n")
-    query = (
-        select(paper_authors.c.name, count)
-        .join(papers, papers.c.pk == paper_authors.c.paper_pk)
-        .where(_VISIBLE, author_rows(match))
-        .group_by(paper_authors.c.name)
-        .order_by(count.desc(), paper_authors.c.name)
-        .limit(limit)
-    )
-    with engine.connect() as conn:
-        return [(row.name, int(row.n)) for row in conn.execute(query)]
+    table = paper_authors
+    return _top_counts(engine, table.c.name, table.c.paper_pk, author_rows(match), limit)
 
 
 # Co-authors are counted over at most this many of an author's papers (the newest stored).
